@@ -1,0 +1,52 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+
+.PHONY: demo test lint typecheck pytest bench install install-test services clean
+
+# -- environments ---------------------------------------------------------------------
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e '.[cli]'
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e '.[test,server]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+# -- system services the tests use: the machine's PostgreSQL ---------------------------
+# Tests run against SQLite and the local PostgreSQL; if it is not reachable this fails
+# loudly rather than letting storage tests skip.
+services:
+	@bash scripts/ensure-postgres.sh
+
+# -- the two commands ------------------------------------------------------------------
+demo: install
+	$(BIN)/rollwise demo
+
+test: install-test services lint typecheck pytest
+
+lint: install-test
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
+
+typecheck: install-test
+	$(BIN)/mypy
+
+pytest: install-test
+	$(BIN)/pytest -q
+
+bench: install-test
+	$(PIP) install --quiet -e '.[bench]'
+	$(BIN)/python bench/evaluate.py --peers
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
