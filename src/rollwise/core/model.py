@@ -114,9 +114,14 @@ class Flag(_Model):
 
 
 class ConfigDocument(_Model):
-    """A whole configuration: the unit a source delivers and a client swaps atomically."""
+    """A whole configuration: the unit a source delivers and a client swaps atomically.
+
+    A file usually holds every environment; the control plane sends one environment's
+    document to an SDK (``environment`` names it, ``revision`` identifies the version).
+    """
 
     revision: str | None = None
+    environment: str | None = None
     flags: list[Flag] = Field(default_factory=list)
 
     def flag_map(self) -> dict[str, Flag]:
