@@ -4,6 +4,8 @@ The public surface: the SDK client and its options, the flag model, evaluation r
 the exception tree. Everything else is importable from its subpackage.
 """
 
+import logging
+
 from .core import (
     BUCKETS,
     Condition,
@@ -31,6 +33,9 @@ from .errors import (
 from .sdk import Client, ClientHealth, ClientOptions, ConfigSource, FileSource, StaticSource
 
 __version__ = "0.1.0"
+
+# A library logs to "rollwise" and leaves handlers to the application (logging HOWTO).
+logging.getLogger("rollwise").addHandler(logging.NullHandler())
 
 __all__ = [
     "BUCKETS",

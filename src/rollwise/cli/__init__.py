@@ -14,6 +14,8 @@ def main() -> None:
     try:
         from ._app import app
     except ImportError as error:  # typer/rich are the `cli` extra
-        sys.stderr.write(f"rollwise: the command line needs `pip install rollwise[cli]` ({error})\n")
+        sys.stderr.write(
+            f"rollwise: the command line needs `pip install rollwise[cli]` ({error})\n"
+        )
         raise SystemExit(2) from None
     app()

@@ -11,5 +11,11 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+@app.callback()
+def _root() -> None:
+    """Progressive delivery for Python services."""
+
+
 # Sub-command modules register themselves on `app` when imported.
 from . import demo  # noqa: E402, F401
