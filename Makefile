@@ -35,8 +35,8 @@ demo: install
 test: install-test services lint typecheck pytest
 
 lint: install-test
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 typecheck: install-test
 	$(BIN)/mypy
