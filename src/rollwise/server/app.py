@@ -1,0 +1,88 @@
+"""The control plane's ASGI application: ``create_app(settings)``.
+
+Construction does no I/O. The lifespan applies migrations, creates the first admin token
+when there is none, and starts the one background task (the config revision poll).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ..store import Store
+from ..store.tokens import new_secret
+from .auth import TokenCache
+from .config_hub import ConfigHub
+from .errors import install_error_handlers
+from .metrics import MetricsMiddleware, ServerMetrics
+from .routers import audit, environments, flags, health, sdk, tokens
+from .settings import ServerSettings
+
+__all__ = ["create_app"]
+
+_logger = logging.getLogger("rollwise.server")
+
+
+def create_app(settings: ServerSettings | None = None, *, store: Store | None = None) -> FastAPI:
+    settings = settings or ServerSettings.from_env()
+    owned = store is None
+    the_store = store or Store(settings.database_url)
+    hub = ConfigHub(the_store)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(the_store.upgrade)
+        await asyncio.to_thread(_bootstrap_admin, the_store, settings)
+        hub.bind(asyncio.get_running_loop())
+        await asyncio.to_thread(hub.refresh)
+        poller = asyncio.create_task(hub.poll_forever(settings.revision_poll_seconds))
+        try:
+            yield
+        finally:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+            if owned:
+                the_store.close()
+
+    app = FastAPI(
+        title="rollwise control plane",
+        version="0.1.0",
+        description="Flags, environments, tokens, audit log and SDK config delivery.",
+        lifespan=lifespan,
+    )
+    metrics = ServerMetrics()
+    app.state.settings = settings
+    app.state.store = the_store
+    app.state.hub = hub
+    app.state.tokens = TokenCache(the_store, settings.token_cache_seconds)
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    for module in (health, environments, flags, tokens, audit, sdk):
+        app.include_router(module.router)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app
+
+
+def _bootstrap_admin(store: Store, settings: ServerSettings) -> None:
+    """The first start has no token at all: create an admin one (given, or printed once)."""
+    with store.transaction("system") as tx:
+        if settings.admin_token is not None:
+            if tx.authenticate(settings.admin_token) is None:
+                tx.create_token_with_secret(
+                    "admin (ROLLWISE_ADMIN_TOKEN)", "admin", settings.admin_token
+                )
+            return
+        if tx.count_tokens("admin") > 0:
+            return
+        secret = new_secret("admin")
+        tx.create_token_with_secret("bootstrap admin", "admin", secret)
+    sys.stderr.write(
+        f"rollwise: created the first admin token (shown once, store it now):\n  {secret}\n"
+    )

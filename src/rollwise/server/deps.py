@@ -1,0 +1,54 @@
+"""Per-app objects the routes use, taken from ``app.state`` (no module-level singletons)."""
+
+from __future__ import annotations
+
+from fastapi import Header, Request
+
+from ..store import Store
+from .auth import TokenCache
+from .config_hub import ConfigHub
+from .errors import ApiError
+
+__all__ = ["expected_version", "hub_of", "store_of", "tokens_of"]
+
+
+def store_of(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def hub_of(request: Request) -> ConfigHub:
+    hub: ConfigHub = request.app.state.hub
+    return hub
+
+
+def tokens_of(request: Request) -> TokenCache:
+    tokens: TokenCache = request.app.state.tokens
+    return tokens
+
+
+def if_match(if_match: str | None = Header(default=None, description='"<version>"')) -> int | None:
+    """The version an ``If-Match`` header carries, if any."""
+    if if_match is None:
+        return None
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise ApiError(400, "bad_request", f"If-Match must be a version number, not {if_match!r}")
+    return int(text)
+
+
+def expected_version(header: int | None, body: int | None, *, required: bool = True) -> int | None:
+    """The version an update is based on, from If-Match or the body (they must agree)."""
+    if header is not None and body is not None and header != body:
+        raise ApiError(
+            400, "bad_request", f"If-Match says version {header} but the body says {body}"
+        )
+    version = header if header is not None else body
+    if version is None and required:
+        raise ApiError(
+            428,
+            "version_required",
+            "send the version you read (If-Match header "
+            "or 'version' field) so that a concurrent change is not overwritten",
+        )
+    return version

@@ -1,0 +1,86 @@
+"""/api/v1/environments"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Path, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...store import EnvironmentRecord, Store
+from ..auth import Principal, require
+from ..config_hub import ConfigHub
+from ..deps import expected_version, hub_of, if_match, store_of
+from ..errors import error_responses
+
+router = APIRouter(
+    prefix="/api/v1/environments", tags=["environments"], responses=error_responses(401, 403, 422)
+)
+KEY = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$", max_length=64)
+
+
+class EnvironmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+    name: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=10_000)
+
+
+class EnvironmentUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    version: int | None = Field(default=None, ge=0)
+
+
+@router.get("", response_model=list[EnvironmentRecord])
+def list_environments(
+    store: Store = Depends(store_of), _: Principal = Depends(require("read"))
+) -> list[EnvironmentRecord]:
+    with store.transaction("read") as tx:
+        return tx.list_environments()
+
+
+@router.post("", status_code=201, response_model=EnvironmentRecord, responses=error_responses(409))
+def create_environment(
+    body: EnvironmentCreate,
+    response: Response,
+    store: Store = Depends(store_of),
+    hub: ConfigHub = Depends(hub_of),
+    who: Principal = Depends(require("write")),
+) -> EnvironmentRecord:
+    with store.transaction(who.actor) as tx:
+        record = tx.create_environment(body.key, body.name, body.description)
+    hub.changed()
+    response.headers["ETag"] = f'"{record.version}"'
+    return record
+
+
+@router.get("/{key}", response_model=EnvironmentRecord, responses=error_responses(404))
+def get_environment(
+    response: Response,
+    key: str = KEY,
+    store: Store = Depends(store_of),
+    _: Principal = Depends(require("read")),
+) -> EnvironmentRecord:
+    with store.transaction("read") as tx:
+        record = tx.get_environment(key)
+    response.headers["ETag"] = f'"{record.version}"'
+    return record
+
+
+@router.patch(
+    "/{key}", response_model=EnvironmentRecord, responses=error_responses(400, 404, 409, 428)
+)
+def update_environment(
+    body: EnvironmentUpdate,
+    response: Response,
+    key: str = KEY,
+    header_version: int | None = Depends(if_match),
+    store: Store = Depends(store_of),
+    who: Principal = Depends(require("write")),
+) -> EnvironmentRecord:
+    version = expected_version(header_version, body.version)
+    assert version is not None
+    with store.transaction(who.actor) as tx:
+        record = tx.update_environment(key, version, name=body.name, description=body.description)
+    response.headers["ETag"] = f'"{record.version}"'
+    return record

@@ -1,0 +1,247 @@
+"""/api/v1/flags: flags, and their state in each environment (with the kill switch)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...core.model import FlagEnvironment
+from ...store import FlagRecord, FlagStateRecord, Store
+from ..auth import Principal, require
+from ..config_hub import ConfigHub
+from ..deps import expected_version, hub_of, if_match, store_of
+from ..errors import error_responses
+
+router = APIRouter(prefix="/api/v1/flags", tags=["flags"], responses=error_responses(401, 403, 422))
+FLAG_KEY = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$", max_length=128)
+ENV_KEY = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$", max_length=64)
+VARIANT = Field(min_length=1, max_length=200)
+
+
+class FlagCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+    description: str = Field(default="", max_length=10_000)
+    variants: list[str] = Field(default_factory=lambda: ["off", "on"], min_length=1, max_length=100)
+    off_variant: str | None = Field(default=None, max_length=200)
+    tags: list[str] = Field(default_factory=list, max_length=100)
+
+
+class FlagUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: str | None = Field(default=None, max_length=10_000)
+    variants: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    off_variant: str | None = Field(default=None, max_length=200)
+    tags: list[str] | None = Field(default=None, max_length=100)
+    version: int | None = Field(default=None, ge=0)
+
+
+class FlagStateUpdate(FlagEnvironment):
+    """A flag's state in one environment, plus the version it is based on (0: new)."""
+
+    version: int | None = Field(default=None, ge=0)
+
+
+def _etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = f'"{version}"'
+
+
+@router.get("", response_model=list[FlagRecord])
+def list_flags(
+    archived: bool | None = Query(default=False),
+    tag: str | None = Query(default=None, max_length=200),
+    search: str | None = Query(default=None, max_length=200),
+    store: Store = Depends(store_of),
+    _: Principal = Depends(require("read")),
+) -> list[FlagRecord]:
+    with store.transaction("read") as tx:
+        return tx.list_flags(archived=archived, tag=tag, search=search)
+
+
+@router.post("", status_code=201, response_model=FlagRecord, responses=error_responses(409))
+def create_flag(
+    body: FlagCreate,
+    response: Response,
+    store: Store = Depends(store_of),
+    hub: ConfigHub = Depends(hub_of),
+    who: Principal = Depends(require("write")),
+) -> FlagRecord:
+    with store.transaction(who.actor) as tx:
+        record = tx.create_flag(
+            body.key,
+            variants=body.variants,
+            off_variant=body.off_variant,
+            description=body.description,
+            tags=body.tags,
+        )
+    hub.changed()
+    _etag(response, record.version)
+    return record
+
+
+@router.get("/{key}", response_model=FlagRecord, responses=error_responses(404))
+def get_flag(
+    response: Response,
+    key: str = FLAG_KEY,
+    store: Store = Depends(store_of),
+    _: Principal = Depends(require("read")),
+) -> FlagRecord:
+    with store.transaction("read") as tx:
+        record = tx.get_flag(key)
+    _etag(response, record.version)
+    return record
+
+
+@router.patch("/{key}", response_model=FlagRecord, responses=error_responses(400, 404, 409, 428))
+def update_flag(
+    body: FlagUpdate,
+    response: Response,
+    key: str = FLAG_KEY,
+    header_version: int | None = Depends(if_match),
+    store: Store = Depends(store_of),
+    hub: ConfigHub = Depends(hub_of),
+    who: Principal = Depends(require("write")),
+) -> FlagRecord:
+    version = expected_version(header_version, body.version)
+    assert version is not None
+    with store.transaction(who.actor) as tx:
+        record = tx.update_flag(
+            key,
+            version,
+            description=body.description,
+            variants=body.variants,
+            off_variant=body.off_variant,
+            tags=body.tags,
+        )
+    hub.changed()
+    _etag(response, record.version)
+    return record
+
+
+@router.post("/{key}/archive", response_model=FlagRecord, responses=error_responses(400, 404, 409))
+def archive_flag(
+    response: Response,
+    key: str = FLAG_KEY,
+    header_version: int | None = Depends(if_match),
+    store: Store = Depends(store_of),
+    hub: ConfigHub = Depends(hub_of),
+    who: Principal = Depends(require("write")),
+) -> FlagRecord:
+    with store.transaction(who.actor) as tx:
+        record = tx.archive_flag(key, header_version)
+    hub.changed()
+    _etag(response, record.version)
+    return record
+
+
+@router.post(
+    "/{key}/unarchive", response_model=FlagRecord, responses=error_responses(400, 404, 409)
+)
+def unarchive_flag(
+    response: Response,
+    key: str = FLAG_KEY,
+    header_version: int | None = Depends(if_match),
+    store: Store = Depends(store_of),
+    hub: ConfigHub = Depends(hub_of),
+    who: Principal = Depends(require("write")),
+) -> FlagRecord:
+    with store.transaction(who.actor) as tx:
+        record = tx.unarchive_flag(key, header_version)
+    hub.changed()
+    _etag(response, record.version)
+    return record
+
+
+@router.get(
+    "/{key}/environments", response_model=list[FlagStateRecord], responses=error_responses(404)
+)
+def list_flag_states(
+    key: str = FLAG_KEY, store: Store = Depends(store_of), _: Principal = Depends(require("read"))
+) -> list[FlagStateRecord]:
+    with store.transaction("read") as tx:
+        return tx.list_flag_states(key)
+
+
+@router.get(
+    "/{key}/environments/{environment}",
+    response_model=FlagStateRecord,
+    responses=error_responses(404),
+)
+def get_flag_state(
+    response: Response,
+    key: str = FLAG_KEY,
+    environment: str = ENV_KEY,
+    store: Store = Depends(store_of),
+    _: Principal = Depends(require("read")),
+) -> FlagStateRecord:
+    with store.transaction("read") as tx:
+        record = tx.get_flag_state(key, environment)
+    _etag(response, record.version)
+    return record
+
+
+@router.put(
+    "/{key}/environments/{environment}",
+    response_model=FlagStateRecord,
+    responses=error_responses(400, 404, 409, 428),
+)
+def put_flag_state(
+    body: FlagStateUpdate,
+    response: Response,
+    key: str = FLAG_KEY,
+    environment: str = ENV_KEY,
+    header_version: int | None = Depends(if_match),
+    store: Store = Depends(store_of),
+    hub: ConfigHub = Depends(hub_of),
+    who: Principal = Depends(require("write")),
+) -> FlagStateRecord:
+    version = expected_version(header_version, body.version)
+    state = FlagEnvironment.model_validate(body.model_dump(exclude={"version"}))
+    with store.transaction(who.actor) as tx:
+        record = tx.put_flag_state(key, environment, state, version)
+    hub.changed()
+    _etag(response, record.version)
+    return record
+
+
+@router.post(
+    "/{key}/environments/{environment}/kill",
+    response_model=FlagStateRecord,
+    responses=error_responses(400, 404, 409),
+)
+def kill(
+    response: Response,
+    key: str = FLAG_KEY,
+    environment: str = ENV_KEY,
+    header_version: int | None = Depends(if_match),
+    store: Store = Depends(store_of),
+    hub: ConfigHub = Depends(hub_of),
+    who: Principal = Depends(require("write")),
+) -> FlagStateRecord:
+    """The kill switch: everyone gets the off variant, at once, rules and split kept."""
+    with store.transaction(who.actor) as tx:
+        record = tx.set_enabled(key, environment, False, header_version)
+    hub.changed()
+    _etag(response, record.version)
+    return record
+
+
+@router.post(
+    "/{key}/environments/{environment}/restore",
+    response_model=FlagStateRecord,
+    responses=error_responses(400, 404, 409),
+)
+def restore(
+    response: Response,
+    key: str = FLAG_KEY,
+    environment: str = ENV_KEY,
+    header_version: int | None = Depends(if_match),
+    store: Store = Depends(store_of),
+    hub: ConfigHub = Depends(hub_of),
+    who: Principal = Depends(require("write")),
+) -> FlagStateRecord:
+    with store.transaction(who.actor) as tx:
+        record = tx.set_enabled(key, environment, True, header_version)
+    hub.changed()
+    _etag(response, record.version)
+    return record
