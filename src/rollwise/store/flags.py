@@ -251,9 +251,7 @@ class FlagOperations(Operations):
                     )
             except IntegrityError:
                 current = self.get_flag_state(flag, environment).version
-                raise self._stale(
-                    f"flag {flag!r} in environment", environment, 0, current
-                ) from None
+                raise self._stale("flag_state", f"{flag}/{environment}", 0, current) from None
         else:
             result = self._conn.execute(
                 update(flag_states)
@@ -266,7 +264,7 @@ class FlagOperations(Operations):
             )
             if result.rowcount != 1:
                 current = self.get_flag_state(flag, environment).version
-                raise self._stale(f"flag {flag!r} in environment", environment, version, current)
+                raise self._stale("flag_state", f"{flag}/{environment}", version, current)
         after = self.get_flag_state(flag, environment)
         self._bump_config(environment)
         self._audit(
