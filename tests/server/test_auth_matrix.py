@@ -1,0 +1,62 @@
+"""Each scope against each endpoint group: 401 without a token, 403 out of scope, else 2xx."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ._support import ADMIN, bearer, make_token, seed
+
+# (group, method, url, body): one representative call per endpoint group
+CALLS: list[tuple[str, str, str, dict[str, Any] | None]] = [
+    ("read", "get", "/api/v1/environments", None),
+    ("read", "get", "/api/v1/flags", None),
+    ("read", "get", "/api/v1/flags/checkout/environments/production", None),
+    ("read", "get", "/api/v1/audit", None),
+    ("write", "post", "/api/v1/flags", {"key": "new-flag"}),
+    ("write", "post", "/api/v1/flags/checkout/environments/production/kill", None),
+    ("admin", "get", "/api/v1/tokens", None),
+    ("admin", "post", "/api/v1/tokens", {"name": "n", "scope": "read"}),
+    ("sdk", "get", "/api/v1/sdk/config?environment=production", None),
+]
+ALLOWED = {
+    "admin": {"read", "write", "admin", "sdk"},
+    "write": {"read", "write", "sdk"},
+    "read": {"read", "sdk"},
+    "sdk": {"sdk"},
+}
+
+
+@pytest.mark.parametrize("scope", ["admin", "write", "read", "sdk"])
+def test_scope_matrix(client: TestClient, scope: str) -> None:
+    seed(client)
+    secret = (
+        ADMIN
+        if scope == "admin"
+        else make_token(client, scope, "production" if scope == "sdk" else None)
+    )
+    for group, method, url, body in CALLS:
+        kwargs: dict[str, Any] = {"json": body} if body is not None else {}
+        anonymous = getattr(client, method)(url, **kwargs)
+        assert anonymous.status_code == 401, (url, anonymous.text)
+        response = getattr(client, method)(url, headers=bearer(secret), **kwargs)
+        if group in ALLOWED[scope]:
+            assert response.is_success, (scope, url, response.text)
+        else:
+            assert response.status_code == 403, (scope, url, response.text)
+            assert response.json()["error"]["code"] == "forbidden"
+
+
+def test_sdk_token_is_bound_to_its_environment(client: TestClient) -> None:
+    seed(client)
+    production = bearer(make_token(client, "sdk", "production"))
+    assert client.get("/api/v1/sdk/config", headers=production).json()["environment"] == (
+        "production"
+    )
+    other = client.get("/api/v1/sdk/config?environment=staging", headers=production)
+    assert other.status_code == 403
+    reader = bearer(make_token(client, "read"))
+    assert client.get("/api/v1/sdk/config", headers=reader).status_code == 400
+    assert client.get("/api/v1/sdk/config?environment=nope", headers=reader).status_code == 404
