@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
 from ..errors import ConfigError, ConflictError, NotFoundError, RollwiseError
@@ -102,6 +103,15 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _CODES.get(error.status_code, "error")
         return error_response(
             error.status_code, code, str(error.detail), headers=dict(error.headers or {}) or None
+        )
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, error: DataError) -> JSONResponse:
+        # The database refused a value that passed validation (a NUL character in text for
+        # PostgreSQL, a number beyond its column): the client's input, so a 422.
+        reason = str(error.orig).splitlines()[0] if error.orig is not None else "invalid value"
+        return error_response(
+            422, "invalid_value", f"the database cannot store a value of this request: {reason}"
         )
 
     @app.exception_handler(Exception)

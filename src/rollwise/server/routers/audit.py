@@ -25,7 +25,7 @@ def list_audit(
     until: datetime | None = Query(default=None),
     limit: int = Query(default=100, ge=1, le=1000),
     before_id: int | None = Query(
-        default=None, ge=1, le=2**62, description="page: the last id of the previous page"
+        default=None, ge=1, le=2**31 - 1, description="page: the last id of the previous page"
     ),
     store: Store = Depends(store_of),
     _: Principal = Depends(require("read")),
