@@ -30,7 +30,16 @@ from .errors import (
     RollwiseError,
     SourceError,
 )
-from .sdk import Client, ClientHealth, ClientOptions, ConfigSource, FileSource, StaticSource
+from .sdk import (
+    Client,
+    ClientHealth,
+    ClientOptions,
+    ConfigSource,
+    FileSource,
+    HttpOptions,
+    HttpSource,
+    StaticSource,
+)
 
 __version__ = "0.1.0"
 
@@ -52,6 +61,8 @@ __all__ = [
     "FileSource",
     "Flag",
     "FlagEnvironment",
+    "HttpOptions",
+    "HttpSource",
     "NoDataError",
     "NotFoundError",
     "Operator",

@@ -1,7 +1,14 @@
 """The in-process SDK: the client, its options and config sources."""
 
 from .client import Client, ClientHealth, ClientOptions
-from .sources import ConfigListener, ConfigSource, FileSource, StaticSource
+from .sources import (
+    ConfigListener,
+    ConfigSource,
+    FileSource,
+    HttpOptions,
+    HttpSource,
+    StaticSource,
+)
 
 __all__ = [
     "Client",
@@ -10,5 +17,7 @@ __all__ = [
     "ConfigListener",
     "ConfigSource",
     "FileSource",
+    "HttpOptions",
+    "HttpSource",
     "StaticSource",
 ]

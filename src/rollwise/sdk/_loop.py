@@ -22,7 +22,7 @@ class PollingLoop:
         self,
         name: str,
         interval: float,
-        tick: Callable[[], None],
+        tick: Callable[[], object],
         logger: logging.Logger | None = None,
     ) -> None:
         if interval <= 0:

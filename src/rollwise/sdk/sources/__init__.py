@@ -9,6 +9,7 @@ from typing import Any
 from ...core.model import ConfigDocument
 from .base import ConfigListener, ConfigSource
 from .file import FileSource
+from .http import HttpOptions, HttpSource
 from .static import StaticSource
 
 __all__ = [
@@ -16,6 +17,8 @@ __all__ = [
     "ConfigListener",
     "ConfigSource",
     "FileSource",
+    "HttpOptions",
+    "HttpSource",
     "StaticSource",
     "as_source",
 ]
@@ -23,6 +26,7 @@ __all__ = [
 SOURCE_TYPES: dict[str, Callable[..., ConfigSource]] = {
     "static": StaticSource,
     "file": FileSource,
+    "http": HttpSource,
 }
 """Source constructors by type name, for configuration that names a source by type."""
 

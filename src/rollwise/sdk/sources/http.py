@@ -1,0 +1,291 @@
+"""The control plane as a config source: ETag polling plus a Server-Sent Events stream.
+
+``GET /api/v1/sdk/config`` is polled (default every 15 s) with ``If-None-Match``, so an
+unchanged config costs a 304 and no body. When the event stream is on (the default), the
+server announces each new version at once and the source fetches it: changes arrive within
+a second. The last good document is kept on disk (``cache_path``) so that an application
+restarted while the control plane is down starts from it.
+
+Start-up never blocks longer than ``startup_timeout``; outages are reported once and
+retried with capped, jittered exponential backoff; after ``fork()`` the child gets fresh
+threads and a fresh connection pool.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from ...core.validation import parse_document
+from ...errors import ConfigError, SourceError
+from .._loop import PollingLoop
+from ._cache import DiskCache
+from ._sse import parse_events
+from .base import ConfigListener
+
+__all__ = ["HttpOptions", "HttpSource"]
+
+
+@dataclass(frozen=True, slots=True)
+class HttpOptions:
+    poll_interval: float = 15.0
+    stream: bool = True
+    cache_path: str | os.PathLike[str] | None = None
+    startup_timeout: float = 2.0
+    request_timeout: float = 5.0
+    max_backoff: float = 60.0
+
+
+class HttpSource:
+    """Configuration from a rollwise control plane, for an sdk token's environment."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        environment: str | None = None,
+        options: HttpOptions | None = None,
+        transport: httpx.BaseTransport | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.options = options or HttpOptions()
+        self._headers = {"Authorization": f"Bearer {token}", "User-Agent": "rollwise-python"}
+        self._params = {"environment": environment} if environment else {}
+        self._transport = transport
+        self._logger = logger or logging.getLogger("rollwise")
+        self._cache = DiskCache(self.options.cache_path) if self.options.cache_path else None
+        self._etag: str | None = None
+        self._listener: ConfigListener | None = None
+        self._client: httpx.Client | None = None
+        self._pid = os.getpid()
+        self._fetch_lock = threading.Lock()
+        self._outage: str | None = None
+        self._poll = PollingLoop(
+            "rollwise-http-poll", self.options.poll_interval, self.refresh, self._logger
+        )
+        self._stopping = threading.Event()
+        self._stream_thread: threading.Thread | None = None
+        self._stream_response: httpx.Response | None = None
+
+    # -- ConfigSource ----------------------------------------------------------------------
+
+    def initial(self) -> tuple[Any, str] | None:
+        """One bounded fetch; on failure, the disk cache; else a SourceError."""
+        half = self.options.startup_timeout / 2
+        timeout = httpx.Timeout(half, connect=half, pool=half)
+        try:
+            with self._new_client(timeout) as client:
+                response = client.get(self._config_url, params=self._params)
+            document = self._accept_response(response)
+        except (httpx.HTTPError, SourceError) as error:
+            problem = error if isinstance(error, SourceError) else self._unreachable(error)
+            cached = self._cache.load() if self._cache is not None else None
+            if cached is None:
+                raise problem from None
+            self._outage = str(problem)
+            self._logger.warning(
+                "rollwise: %s; starting from the cached configuration %s",
+                problem,
+                self._cache.path if self._cache else "",
+            )
+            document, self._etag = cached
+            return document, f"cache:{self._cache.path if self._cache else ''}"
+        if document is None:  # 304 cannot happen without an ETag; treat as nothing yet
+            return None
+        self._remember(document, response.headers.get("ETag"))
+        return document, self._config_url
+
+    def start(self, listener: ConfigListener) -> None:
+        if self._pid != os.getpid():  # a forked child: nothing of the parent's is usable
+            self._after_fork()
+        self._listener = listener
+        if self._client is None:
+            self._client = self._new_client(httpx.Timeout(self.options.request_timeout))
+        self._poll.start()
+        if self.options.stream and not (self._stream_thread and self._stream_thread.is_alive()):
+            self._stopping = threading.Event()
+            self._stream_thread = threading.Thread(
+                target=self._stream_forever, name="rollwise-http-stream", daemon=True
+            )
+            self._stream_thread.start()
+        if self._outage is not None:  # initial() fell back to the cache: try again now
+            threading.Thread(target=self.refresh, name="rollwise-http-first", daemon=True).start()
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._poll.stop()
+        response = self._stream_response
+        if response is not None:
+            response.close()
+        thread = self._stream_thread
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(5)
+        self._stream_thread = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        self._listener = None
+
+    # -- fetching ----------------------------------------------------------------------------
+
+    def refresh(self) -> bool:
+        """Fetch once now (conditional on the ETag); True when a new config was delivered."""
+        listener, client = self._listener, self._client
+        if listener is None or client is None:
+            return False
+        with self._fetch_lock:
+            headers = {"If-None-Match": self._etag} if self._etag else {}
+            try:
+                response = client.get(self._config_url, params=self._params, headers=headers)
+                document = self._accept_response(response)
+            except httpx.HTTPError as error:
+                self._report(listener, self._unreachable(error))
+                return False
+            except SourceError as error:
+                self._report(listener, error)
+                return False
+            self._recovered()
+            if document is None:
+                return False
+            if not listener.config_received(document, self._config_url):
+                return False  # invalid: the client keeps its config; the cache keeps it too
+            self._remember(document, response.headers.get("ETag"))
+            return True
+
+    def _accept_response(self, response: httpx.Response) -> Any:
+        if response.status_code == 304:
+            return None
+        if response.status_code in (401, 403):
+            raise SourceError(
+                f"the control plane refused the token ({response.status_code}): "
+                f"{_message(response)}",
+                status=response.status_code,
+            )
+        if response.status_code != 200:
+            raise SourceError(
+                f"the control plane answered {response.status_code}: {_message(response)}",
+                status=response.status_code,
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise SourceError("the control plane sent a body that is not JSON") from None
+
+    def _remember(self, document: Any, etag: str | None) -> None:
+        self._etag = etag
+        if self._cache is None:
+            return
+        try:
+            parse_document(document)  # only a usable document replaces the cached one
+            self._cache.save(document, etag)
+        except ConfigError:
+            return
+        except OSError as error:
+            self._logger.warning(
+                "rollwise: cannot write the config cache %s: %s", self._cache.path, error
+            )
+
+    # -- the event stream --------------------------------------------------------------------
+
+    def _stream_forever(self) -> None:
+        delay = 1.0
+        stopping = self._stopping
+        while not stopping.is_set():
+            client = self._client
+            if client is None:
+                return
+            try:
+                timeout = httpx.Timeout(self.options.request_timeout, read=60.0)
+                with client.stream(
+                    "GET", self._stream_url, params=self._params, timeout=timeout
+                ) as response:
+                    self._stream_response = response
+                    if response.status_code != 200:
+                        response.read()
+                        raise SourceError(
+                            f"the event stream answered {response.status_code}: "
+                            f"{_message(response)}",
+                            status=response.status_code,
+                        )
+                    delay = 1.0
+                    for event in parse_events(response.iter_lines()):
+                        if event.retry is not None:
+                            delay = max(0.1, event.retry / 1000)
+                        if event.event == "config" and _etag_of(event.data) != self._etag:
+                            self.refresh()
+                        if stopping.is_set():
+                            return
+            except (httpx.HTTPError, SourceError) as error:
+                if stopping.is_set():
+                    return
+                listener = self._listener
+                if listener is not None:
+                    problem = error if isinstance(error, SourceError) else self._unreachable(error)
+                    self._report(listener, problem)
+            finally:
+                self._stream_response = None
+            if stopping.wait(delay * random.uniform(0.8, 1.2)):
+                return
+            delay = min(self.options.max_backoff, delay * 2)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    @property
+    def _config_url(self) -> str:
+        return f"{self.base_url}/api/v1/sdk/config"
+
+    @property
+    def _stream_url(self) -> str:
+        return f"{self.base_url}/api/v1/sdk/stream"
+
+    def _new_client(self, timeout: httpx.Timeout) -> httpx.Client:
+        return httpx.Client(headers=self._headers, timeout=timeout, transport=self._transport)
+
+    def _unreachable(self, error: httpx.HTTPError) -> SourceError:
+        return SourceError(
+            f"cannot reach the control plane at {self.base_url}: {type(error).__name__}: {error}",
+            url=self.base_url,
+        )
+
+    def _report(self, listener: ConfigListener, error: SourceError) -> None:
+        """Once per outage, not once per retry."""
+        if self._outage is None:
+            self._outage = str(error)
+            listener.source_failed(error)
+
+    def _recovered(self) -> None:
+        if self._outage is not None:
+            self._logger.info("rollwise: the control plane at %s answers again", self.base_url)
+            self._outage = None
+
+    def _after_fork(self) -> None:
+        self._pid = os.getpid()
+        self._client = None  # the parent's pool belongs to the parent
+        self._fetch_lock = threading.Lock()
+        self._stream_thread = None
+        self._stream_response = None
+        self._stopping = threading.Event()
+
+
+def _etag_of(data: str) -> str | None:
+    try:
+        value = json.loads(data).get("etag")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return response.text[:200]

@@ -1,0 +1,202 @@
+"""The HTTP source against a real control plane on loopback (SQLite behind it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+import rollwise
+from rollwise import HttpOptions, HttpSource, Reason
+
+from ..sdk._support import wait_until
+from ..server._support import ADMIN, app_for, bearer, free_port, live_server, make_token, seed
+
+STATE_URL = "/api/v1/flags/checkout/environments/production"
+
+
+@contextmanager
+def control_plane(tmp_path: Path) -> Iterator[tuple[FastAPI, str]]:
+    """A seeded app (flag checkout at 10% domain) and an sdk token for production."""
+    app = app_for(f"sqlite:///{tmp_path / 'cp.db'}")
+    with TestClient(app) as setup:
+        seed(setup)
+        secret = make_token(setup, "sdk", "production")
+    yield app, secret
+
+
+def _set_share(url: str, share: int) -> None:
+    with httpx.Client(base_url=url, headers=bearer(ADMIN)) as admin:
+        version = admin.get(STATE_URL).json()["version"]
+        body = {"split": {"legacy": 10000 - share, "domain": share}, "version": version}
+        assert admin.put(STATE_URL, json=body).status_code == 200
+
+
+def _config_requests(url: str) -> dict[str, float]:
+    text = httpx.get(f"{url}/metrics").text
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if (
+                sample.name == "rollwise_http_requests_total"
+                and sample.labels.get("route") == "/api/v1/sdk/config"
+            ):
+                counts[sample.labels["status"]] = sample.value
+    return counts
+
+
+def _options(tmp_path: Path, **overrides: Any) -> HttpOptions:
+    values: dict[str, Any] = {
+        "poll_interval": 0.1,
+        "cache_path": tmp_path / "cache.json",
+        "startup_timeout": 2.0,
+    }
+    values.update(overrides)
+    return HttpOptions(**values)
+
+
+def test_initial_fetch_then_304s_while_nothing_changes(tmp_path: Path) -> None:
+    with control_plane(tmp_path) as (app, secret), live_server(app) as url:
+        source = HttpSource(url, secret, options=_options(tmp_path, stream=False))
+        with rollwise.Client(source) as client:
+            assert client.revision is not None
+            assert client.evaluate("checkout", {"user_id": "u"}).reason == Reason.SPLIT
+            assert wait_until(lambda: _config_requests(url).get("304", 0) >= 3)
+        counts = _config_requests(url)
+        assert counts["200"] == 1
+        assert json.loads((tmp_path / "cache.json").read_text())["etag"]
+
+
+def test_a_change_arrives_through_the_event_stream(tmp_path: Path) -> None:
+    with control_plane(tmp_path) as (app, secret), live_server(app) as url:
+        source = HttpSource(url, secret, options=_options(tmp_path, poll_interval=3600))
+        with rollwise.Client(source) as client:
+            before = client.revision
+            assert client.variant("checkout", {"user_id": "u-1"}) in {"legacy", "domain"}
+            _set_share(url, 10000)
+            assert wait_until(lambda: client.revision != before, timeout=5)
+            assert client.variant("checkout", {"user_id": "u-1"}) == "domain"
+
+
+def test_start_with_the_server_down_uses_the_disk_cache(tmp_path: Path) -> None:
+    with control_plane(tmp_path) as (app, secret):
+        with live_server(app) as url:
+            HttpSource(url, secret, options=_options(tmp_path)).initial()  # fills the cache
+            _set_share(url, 10000)
+            HttpSource(url, secret, options=_options(tmp_path)).initial()
+        started = time.monotonic()
+        client = rollwise.Client(HttpSource(url, secret, options=_options(tmp_path)))
+        assert time.monotonic() - started < 10
+        assert client.variant("checkout", {"user_id": "anyone"}) == "domain"
+        assert client.health().origin is not None
+        assert client.health().origin.startswith("cache:")  # type: ignore[union-attr]
+
+
+def test_start_with_the_server_down_and_no_cache_serves_defaults(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    client = rollwise.Client(HttpSource(url, "rw_sdk_x", options=_options(tmp_path)))
+    assert client.evaluate("checkout", {"user_id": "u"}).reason == Reason.UNKNOWN_FLAG
+    assert "cannot reach the control plane" in (client.health().last_source_error or "")
+
+
+def test_outage_keeps_the_config_and_updates_resume(tmp_path: Path) -> None:
+    port = free_port()
+    with control_plane(tmp_path) as (app, secret):
+        with live_server(app, port) as url:
+            source = HttpSource(url, secret, options=_options(tmp_path, max_backoff=0.5))
+            client = rollwise.Client(source).start()
+        try:
+            assert wait_until(lambda: client.health().errors.get("source_error", 0) >= 1)
+            assert client.evaluate("checkout", {"user_id": "u"}).reason == Reason.SPLIT
+            errors_during_outage = client.health().errors["source_error"]
+            time.sleep(0.5)  # many failed polls, one report
+            assert client.health().errors["source_error"] == errors_during_outage
+            with live_server(app_for(f"sqlite:///{tmp_path / 'cp.db'}"), port) as again:
+                _set_share(again, 10000)
+                assert wait_until(lambda: client.variant("checkout", {"user_id": "u"}) == "domain")
+        finally:
+            client.close()
+
+
+def test_an_invalid_document_keeps_the_last_good_config_and_cache(tmp_path: Path) -> None:
+    good = {
+        "revision": "good",
+        "flags": [{"key": "f", "environments": {"production": {"default": "on"}}}],
+    }
+    bad = {"revision": "bad", "flags": [{"key": "f", "variants": ["a", "a"]}]}
+    served = [good]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        document = served[-1]
+        return httpx.Response(200, json=document, headers={"ETag": f'"{document["revision"]}"'})
+
+    source = HttpSource(
+        "http://control-plane.invalid",
+        "t",
+        options=_options(tmp_path, stream=False, poll_interval=3600),
+        transport=httpx.MockTransport(handler),
+    )
+    with rollwise.Client(source) as client:
+        assert client.revision == "good"
+        served.append(bad)
+        assert source.refresh() is False
+        assert client.revision == "good"
+        assert "duplicate variant" in (client.health().last_source_error or "")
+    assert json.loads((tmp_path / "cache.json").read_text())["document"]["revision"] == "good"
+
+
+def test_a_refused_token_is_reported(tmp_path: Path) -> None:
+    with control_plane(tmp_path) as (app, _), live_server(app) as url:
+        client = rollwise.Client(HttpSource(url, "rw_sdk_wrong", options=_options(tmp_path)))
+        assert "refused the token (401)" in (client.health().last_source_error or "")
+        assert client.revision is None
+
+
+def test_a_forked_child_keeps_receiving_updates(tmp_path: Path) -> None:
+    with control_plane(tmp_path) as (app, secret), live_server(app) as url:
+        source = HttpSource(url, secret, options=_options(tmp_path, poll_interval=0.1))
+        client = rollwise.Client(source).start()
+        user = next(
+            {"user_id": f"u{n}"}
+            for n in range(100)
+            if client.variant("checkout", {"user_id": f"u{n}"}) == "legacy"
+        )
+        try:
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child
+                os.close(read_end)
+                result = "timeout"
+                try:
+                    deadline = time.monotonic() + 15
+                    while time.monotonic() < deadline:
+                        if client.variant("checkout", user) == "domain":
+                            result = "updated"
+                            break
+                        time.sleep(0.02)
+                except BaseException as error:
+                    result = repr(error)
+                finally:
+                    os.write(write_end, result.encode())
+                    os._exit(0)
+            os.close(write_end)
+            time.sleep(0.3)
+            _set_share(url, 10000)
+            ready, _, _ = select.select([read_end], [], [], 25)
+            assert ready, "the child did not report"
+            outcome = os.read(read_end, 1000).decode()
+            os.close(read_end)
+            os.waitpid(pid, 0)
+            assert outcome == "updated"
+        finally:
+            client.close()
