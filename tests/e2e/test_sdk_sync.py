@@ -1,0 +1,109 @@
+"""A real `rollwise serve` process, an SDK syncing from it, and the server going away."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+import rollwise
+from rollwise import HttpOptions, HttpSource
+
+from ..sdk._support import wait_until
+from ..server._support import free_port
+
+ROLLWISE = Path(sys.executable).with_name("rollwise")
+ADMIN = "e2e-admin-token-0123456789"
+
+
+@contextmanager
+def rollwise_serve(database_url: str, port: int, log: Path) -> Iterator[str]:
+    env = {**os.environ, "ROLLWISE_ADMIN_TOKEN": ADMIN}
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [
+                str(ROLLWISE),
+                "serve",
+                "--port",
+                str(port),
+                "--database-url",
+                database_url,
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"rollwise serve did not become ready:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def _admin(url: str) -> httpx.Client:
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10)
+
+
+def test_sdk_follows_a_real_server_and_survives_its_absence(
+    database_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    cache = tmp_path / "sdk-cache.json"
+    options = HttpOptions(poll_interval=30, cache_path=cache, startup_timeout=2)
+    with (
+        rollwise_serve(database_url, port, tmp_path / "serve.log") as url,
+        _admin(url) as admin,
+    ):
+        assert admin.post("/api/v1/environments", json={"key": "production"}).is_success
+        assert admin.post(
+            "/api/v1/flags", json={"key": "checkout", "variants": ["legacy", "domain"]}
+        ).is_success
+        state_url = "/api/v1/flags/checkout/environments/production"
+        assert admin.put(state_url, json={"split": {"legacy": 10000}, "version": 0}).is_success
+        token = admin.post(
+            "/api/v1/tokens", json={"name": "app", "scope": "sdk", "environment": "production"}
+        ).json()["secret"]
+        client = rollwise.Client(HttpSource(url, token, options=options)).start()
+        try:
+            assert client.variant("checkout", {"user_id": "u1"}) == "legacy"
+            # a change propagates over the event stream (polling is every 30 s here)
+            assert admin.put(state_url, json={"split": {"domain": 10000}, "version": 1}).is_success
+            assert wait_until(lambda: client.variant("checkout", {"user_id": "u1"}) == "domain", 5)
+        except BaseException:
+            client.close()
+            raise
+    try:
+        # the server is gone: the SDK keeps evaluating from memory
+        time.sleep(0.5)
+        assert client.variant("checkout", {"user_id": "u1"}) == "domain"
+        assert client.variant("checkout", {"user_id": "u2"}) == "domain"
+    finally:
+        client.close()
+    # a new process of the application starts while the server is still down: disk cache
+    restarted = rollwise.Client(HttpSource(url, token, options=options))
+    assert restarted.variant("checkout", {"user_id": "u3"}) == "domain"
+    assert (restarted.health().origin or "").startswith("cache:")
