@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import rollwise
 from rollwise import ClientOptions, ConfigError, Reason
@@ -180,3 +185,93 @@ def test_concurrent_readers_during_config_swaps() -> None:
         reader.join(10)
     assert seen <= {"legacy", "domain"}
     assert client.health().errors == {}
+
+
+def test_one_failing_call_counts_one_error() -> None:
+    client = rollwise.Client(CONFIG)
+    result = client.evaluate("nope", {"user_id": "u"}, default="fallback")
+    assert (result.variant, result.reason, result.enabled) == (
+        "fallback",
+        Reason.UNKNOWN_FLAG,
+        False,
+    )
+    assert client.health().errors == {"unknown_flag": 1}
+    client.evaluate("search", ExplodingContext())
+    assert client.health().errors == {"unknown_flag": 1, "error": 1}
+
+
+def test_bad_env_override_is_counted_per_configuration_and_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    environ = {"ROLLWISE_FLAG_SEARCH": "typo"}
+    with caplog.at_level(logging.WARNING, logger="rollwise"):
+        client = rollwise.Client(CONFIG, options=ClientOptions(environ=environ))
+        assert client.health().errors == {"bad_override": 1}
+        with client.override("search", "on"), client.override("checkout", "legacy"):
+            assert client.variant("search") == "on"
+        assert client.health().errors == {"bad_override": 1}
+        assert client.evaluate("search", {"user_id": "u"}).reason == Reason.SPLIT
+        # a new configuration reads the environment again: still bad, counted again
+        assert client.config_received(CONFIG, "test")
+        assert client.health().errors == {"bad_override": 2}
+    assert sum("ROLLWISE_FLAG_SEARCH" in r.getMessage() for r in caplog.records) == 1
+    # and a corrected variable takes effect with the next configuration
+    environ["ROLLWISE_FLAG_SEARCH"] = "on"
+    assert client.config_received(CONFIG, "test")
+    assert client.evaluate("search", {"user_id": "u"}).reason == Reason.OVERRIDE
+
+
+def test_override_wins_over_the_kill_switch_and_a_rejected_one_changes_nothing() -> None:
+    staging = rollwise.Client(CONFIG, environment="staging", options=ClientOptions(environ={}))
+    with staging.override("checkout", "domain"):
+        result = staging.evaluate("checkout", {"user_id": "u"})
+        assert (result.variant, result.reason, result.enabled) == (
+            "domain",
+            Reason.OVERRIDE,
+            True,
+        )
+    assert staging.evaluate("checkout", {"user_id": "u"}).reason == Reason.DISABLED
+    with pytest.raises(ConfigError), staging.override("checkout", "nope"):
+        pytest.fail("the block must not run")  # pragma: no cover
+    assert staging.evaluate("checkout", {"user_id": "u"}).reason == Reason.DISABLED
+
+
+def test_start_and_close_are_idempotent() -> None:
+    client = rollwise.Client(CONFIG)
+    client.close()  # closing a client never started is harmless
+    assert client.start() is client
+    assert client.start() is client
+    assert client.health().started is True
+    client.close()
+    client.close()
+    assert client.health().started is False
+
+
+def test_no_thread_at_import_or_construction_in_a_fresh_interpreter(tmp_path: Path) -> None:
+    path = tmp_path / "flags.yaml"
+    path.write_text(yaml.safe_dump(CONFIG))
+    script = f"""
+import threading
+before = [t.name for t in threading.enumerate()]
+import rollwise, rollwise.sdk, rollwise.sdk.openfeature
+imported = [t.name for t in threading.enumerate()]
+client = rollwise.Client({str(path)!r})
+rollwise.Client(rollwise.FileSource({str(path)!r}, poll_interval=0.01))
+constructed = [t.name for t in threading.enumerate()]
+client.start()
+started = [t.name for t in threading.enumerate()]
+client.close()
+print(json.dumps([before, imported, constructed, started, client.variant("checkout", {{}})]))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", "import json\n" + script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    before, imported, constructed, started, variant = json.loads(done.stdout)
+    assert before == imported == constructed == ["MainThread"]
+    assert len(started) == 2
+    assert started[1].startswith("rollwise-file")
+    assert variant == "domain"

@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+import yaml
+
 import rollwise
 from rollwise import FileSource, Reason
 
@@ -109,3 +111,68 @@ def test_close_stops_the_thread(tmp_path: Path) -> None:
     client.close()
     write_config(path, flag_document("r2", 10000))
     assert not wait_until(lambda: client.revision == "r2", timeout=0.3)
+
+
+def test_atomic_replace_and_in_place_writes_are_picked_up(tmp_path: Path) -> None:
+    path = tmp_path / "flags.yml"
+    path.write_text(yaml.safe_dump(flag_document("r1", 0)))
+    source = FileSource(path, poll_interval=3600)
+    with rollwise.Client(source) as client:
+        staged = tmp_path / "flags.yml.new"
+        staged.write_text(yaml.safe_dump(flag_document("r2", 10000)))
+        os.replace(staged, path)
+        source.check()
+        assert (client.revision, client.variant("checkout", {"user_id": "u"})) == ("r2", "domain")
+        with path.open("w") as handle:  # rewritten in place: same inode
+            handle.write(yaml.safe_dump(flag_document("r3", 0)))
+        source.check()
+        assert (client.revision, client.variant("checkout", {"user_id": "u"})) == ("r3", "legacy")
+        assert client.health().errors == {}
+        assert client.health().origin == str(path)
+
+
+def test_an_empty_file_is_an_invalid_config(tmp_path: Path) -> None:
+    path = tmp_path / "flags.yaml"
+    write_config(path, flag_document("good", 10000))
+    source = FileSource(path, poll_interval=3600)
+    with rollwise.Client(source) as client:
+        write_config(path, "")
+        source.check()
+        assert client.revision == "good"
+        assert client.health().errors == {"invalid_config": 1}
+        assert "expected a mapping" in (client.health().last_source_error or "")
+
+
+class CountingSource(FileSource):
+    """A file source that counts its polling ticks, so a test can wait for N of them."""
+
+    ticks = 0
+
+    def check(self) -> None:
+        super().check()
+        self.ticks += 1
+
+
+def test_polling_thread_reports_bad_files_once_and_recovers(tmp_path: Path) -> None:
+    path = tmp_path / "flags.yaml"
+    write_config(path, flag_document("good", 10000))
+    source = CountingSource(path, poll_interval=0.005)
+    with rollwise.Client(source) as client:
+        write_config(path, "flags: [unclosed")
+        assert wait_until(lambda: client.health().errors.get("source_error") == 1)
+        broken = flag_document("broken", 10000)
+        broken["flags"][0]["environments"]["production"]["split"] = {"legacy": 5000}
+        write_config(path, broken)
+        assert wait_until(lambda: client.health().errors.get("invalid_config") == 1)
+        seen = source.ticks
+        assert wait_until(lambda: source.ticks >= seen + 20)
+        # twenty more ticks over the same bad file: no new report, the good config serves
+        assert client.health().errors == {"source_error": 1, "invalid_config": 1}
+        assert (client.revision, client.variant("checkout", {"user_id": "u"})) == (
+            "good",
+            "domain",
+        )
+        write_config(path, flag_document("fixed", 0))
+        assert wait_until(lambda: client.revision == "fixed")
+        assert client.variant("checkout", {"user_id": "u"}) == "legacy"
+        assert client.health().errors == {"source_error": 1, "invalid_config": 1}

@@ -80,6 +80,7 @@ class Client:
         self._write_lock = threading.Lock()
         self._evaluators: dict[str, Evaluator] = {}
         self._base: dict[str, Evaluator] = {}
+        self._env_layer: dict[str, Evaluator] = {}
         self._flags: dict[str, Flag] = {}
         self._document: ConfigDocument | None = None
         self._origin: str | None = None
@@ -162,6 +163,7 @@ class Client:
             self._document = document
             self._flags = flags
             self._base = compiled
+            self._env_layer = self._env_override_layer(flags)
             self._origin = origin
             self._loaded_at = time.time()
             self._publish()
@@ -179,22 +181,33 @@ class Client:
         self._last_source_error = str(error)
         self._logger.warning("rollwise: %s; keeping the current configuration", error)
 
+    def _env_override_layer(self, flags: Mapping[str, Flag]) -> dict[str, Evaluator]:
+        """Evaluators for ``ROLLWISE_FLAG_<KEY>`` variables, read once per configuration.
+
+        A variable naming no variant of its flag is ignored and counted once per configuration
+        (not again on every programmatic override), and logged once.
+        """
+        if not self.options.env_overrides:
+            return {}
+        environ = self.options.environ if self.options.environ is not None else os.environ
+        layer: dict[str, Evaluator] = {}
+        for key, variant in env_overrides(list(flags), environ).items():
+            flag = flags[key]
+            if variant not in flag.variants:
+                self._count(
+                    "bad_override",
+                    key,
+                    f"rollwise: {env_override_name(key)}={variant!r} is not a "
+                    f"variant of {key!r} ({', '.join(flag.variants)}); ignored",
+                )
+                continue
+            layer[key] = constant(result_for(flag, variant, Reason.OVERRIDE))
+        return layer
+
     def _publish(self) -> None:
         """Layer overrides over the compiled flags and swap the map (caller holds the lock)."""
         evaluators = dict(self._base)
-        if self.options.env_overrides:
-            environ = self.options.environ if self.options.environ is not None else os.environ
-            for key, variant in env_overrides(list(self._flags), environ).items():
-                flag = self._flags[key]
-                if variant not in flag.variants:
-                    self._count(
-                        "bad_override",
-                        key,
-                        f"rollwise: {env_override_name(key)}={variant!r} is not a "
-                        f"variant of {key!r} ({', '.join(flag.variants)}); ignored",
-                    )
-                    continue
-                evaluators[key] = constant(result_for(flag, variant, Reason.OVERRIDE))
+        evaluators.update(self._env_layer)
         for key, stack in self._manual.items():
             if stack:
                 evaluators[key] = constant(self._override_result(key, stack[-1]))

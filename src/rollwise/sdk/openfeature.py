@@ -15,10 +15,19 @@ locally through rollwise::
     flags.get_string_value("checkout-domain-service", "legacy", EvaluationContext("user-42"))
 
 The targeting key becomes the unit attribute (``user_id`` unless told otherwise) when the
-attributes do not set it. Booleans: variants named ``true``/``on`` and ``false``/``off``
-map literally; any other variant is true when it is not the flag's off variant. Numbers and
-objects are parsed from the variant name; a variant that does not parse is a
-TYPE_MISMATCH with the caller's default, never an exception.
+attributes do not set it. Booleans follow ``Client.is_enabled`` (true for any variant but
+the flag's off variant), except that a flag whose two variants are exactly a ``true``/``on``
+and a ``false``/``off`` maps them literally. Strings are the variant name. Integers, floats
+and objects (JSON) are parsed from the variant name; a variant that does not parse is a
+TYPE_MISMATCH resolution with the caller's default, never an exception.
+
+Reasons: ``split`` → SPLIT, ``rule:<id>`` → TARGETING_MATCH, ``disabled`` → DISABLED,
+``default`` and ``missing_unit`` → DEFAULT, ``override`` → STATIC, ``unknown_flag`` → ERROR
+with FLAG_NOT_FOUND and ``error`` → ERROR with GENERAL (both with the caller's default). The
+rollwise reason itself is in the flag metadata as ``rollwise_reason``.
+
+The provider does not own the client: start and close it in the application (the provider's
+``shutdown`` leaves it running).
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ _REASONS = {
     Reason.OVERRIDE: OpenFeatureReason.STATIC,
     Reason.MISSING_UNIT: OpenFeatureReason.DEFAULT,
 }
+_RULE_PREFIX = Reason.rule("")
 
 
 class RollwiseProvider(AbstractProvider):
@@ -72,7 +82,7 @@ class RollwiseProvider(AbstractProvider):
         default_value: bool,
         evaluation_context: EvaluationContext | None = None,
     ) -> FlagResolutionDetails[bool]:
-        return self._resolve(flag_key, default_value, evaluation_context, _to_bool)
+        return self._resolve(flag_key, default_value, evaluation_context, self._to_bool)
 
     def resolve_string_details(
         self,
@@ -131,7 +141,7 @@ class RollwiseProvider(AbstractProvider):
             )
         try:
             value = convert(result)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             return FlagResolutionDetails(
                 value=default_value,
                 reason=OpenFeatureReason.ERROR,
@@ -142,7 +152,7 @@ class RollwiseProvider(AbstractProvider):
             )
         return FlagResolutionDetails(
             value=value,
-            reason=_REASONS.get(result.reason, OpenFeatureReason.TARGETING_MATCH),
+            reason=_reason(result.reason),
             variant=result.variant,
             flag_metadata={"rollwise_reason": result.reason},
         )
@@ -155,14 +165,25 @@ class RollwiseProvider(AbstractProvider):
             context.setdefault(self.unit_attribute, evaluation_context.targeting_key)
         return context
 
+    def _to_bool(self, result: Evaluation) -> bool:
+        flag = self.client.flags.get(result.flag)
+        if flag is not None and _is_boolean_pair(flag.variants):
+            return result.variant.lower() in _TRUE
+        return result.enabled
 
-def _to_bool(result: Evaluation) -> bool:
-    name = result.variant.lower()
-    if name in _TRUE:
-        return True
-    if name in _FALSE:
+
+def _is_boolean_pair(variants: Sequence[str]) -> bool:
+    """Whether the variants are exactly one literal true and one literal false name."""
+    if len(variants) != 2:
         return False
-    return result.enabled
+    first, second = (variant.lower() for variant in variants)
+    return (first in _TRUE and second in _FALSE) or (first in _FALSE and second in _TRUE)
+
+
+def _reason(reason: str) -> str:
+    if reason.startswith(_RULE_PREFIX):
+        return OpenFeatureReason.TARGETING_MATCH
+    return _REASONS.get(reason, OpenFeatureReason.UNKNOWN)
 
 
 def _to_str(result: Evaluation) -> str:
