@@ -46,7 +46,9 @@ pytest: install-test
 
 bench: install-test
 	$(PIP) install --quiet -e '.[bench]'
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/evaluate.py --peers
+	$(BIN)/python bench/config_endpoint.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

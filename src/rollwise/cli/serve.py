@@ -15,6 +15,7 @@ def serve(
         None, help="SQLAlchemy URL [env ROLLWISE_DATABASE_URL, sqlite:///./rollwise.db]"
     ),
     log_level: str = typer.Option("info", help="uvicorn log level"),
+    access_log: bool = typer.Option(False, help="Log every request (off: SDK polls are many)"),
 ) -> None:
     """Run the control plane: API, SDK config delivery, health and metrics."""
     import uvicorn
@@ -27,5 +28,6 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=log_level,
+        access_log=access_log,
         timeout_graceful_shutdown=5,
     )

@@ -14,12 +14,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from ..store import Store
 from ..store.tokens import new_secret
 from .auth import TokenCache
 from .config_hub import ConfigHub
 from .errors import install_error_handlers
+from .fast_config import SdkConfigFastPath
 from .metrics import MetricsMiddleware, ServerMetrics
 from .routers import audit, environments, flags, health, sdk, tokens
 from .settings import ServerSettings
@@ -27,6 +29,18 @@ from .settings import ServerSettings
 __all__ = ["create_app"]
 
 _logger = logging.getLogger("rollwise.server")
+
+
+class ControlPlaneApp(FastAPI):
+    """FastAPI, with the SDK config fast path answering before any middleware runs."""
+
+    fast_path: SdkConfigFastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fast_path = self.fast_path
+        if fast_path is not None and await fast_path.handle(scope, send):
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: ServerSettings | None = None, *, store: Store | None = None) -> FastAPI:
@@ -51,7 +65,7 @@ def create_app(settings: ServerSettings | None = None, *, store: Store | None = 
             if owned:
                 the_store.close()
 
-    app = FastAPI(
+    app = ControlPlaneApp(
         title="rollwise control plane",
         version="0.1.0",
         description="Flags, environments, tokens, audit log and SDK config delivery.",
@@ -67,6 +81,7 @@ def create_app(settings: ServerSettings | None = None, *, store: Store | None = 
     for module in (health, environments, flags, tokens, audit, sdk):
         app.include_router(module.router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.fast_path = SdkConfigFastPath(hub, app.state.tokens, metrics)
     return app
 
 

@@ -60,6 +60,13 @@ class TokenCache:
         self._entries[key] = (token, now + self._ttl)
         return token
 
+    def cached(self, secret: str) -> TokenRecord | None:
+        """The token if it is in the cache and fresh; never touches the database."""
+        entry = self._entries.get(hash_secret(secret))
+        if entry is not None and entry[1] > self._clock():
+            return entry[0]
+        return None
+
     def forget(self, token_id: str) -> None:
         for key, (token, _) in list(self._entries.items()):
             if token.id == token_id:

@@ -30,6 +30,14 @@ class CachedConfig:
     etag: str
 
     @property
+    def etag_bytes(self) -> bytes:
+        return self.etag.encode()
+
+    @property
+    def length(self) -> bytes:
+        return str(len(self.body)).encode()
+
+    @property
     def event(self) -> bytes:
         data = json.dumps({"revision": f"{self.environment}:{self.revision}", "etag": self.etag})
         return f"event: config\nid: {self.environment}:{self.revision}\ndata: {data}\n\n".encode()
@@ -52,6 +60,10 @@ class ConfigHub:
         if cached is not None:
             return cached
         return self._build(environment)
+
+    def cached(self, environment: str) -> CachedConfig | None:
+        """The document if it is already in memory (no database access)."""
+        return self._configs.get(environment)
 
     def _build(self, environment: str) -> CachedConfig:
         with self._store.transaction("sdk") as tx:
