@@ -25,6 +25,7 @@ from ..core.validation import parse_document
 from ..errors import ConfigError, RollwiseError, SourceError
 from . import _fork
 from .overrides import env_override_name, env_overrides
+from .recorder import RequestRecorder
 from .sources import ConfigSource, as_source
 
 __all__ = ["Client", "ClientHealth", "ClientOptions"]
@@ -37,12 +38,14 @@ class ClientOptions:
     """How a client behaves, apart from where its configuration comes from.
 
     ``environ`` is where ``ROLLWISE_FLAG_<KEY>`` overrides are read (``os.environ`` by
-    default; read again with every new configuration).
+    default; read again with every new configuration). ``recorder`` receives per-variant
+    request outcomes (a fresh :class:`RequestRecorder` when unset).
     """
 
     env_overrides: bool = True
     environ: Mapping[str, str] | None = None
     logger: logging.Logger | None = None
+    recorder: RequestRecorder | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,7 @@ class Client:
         self.options = options or ClientOptions()
         self._logger = self.options.logger or logging.getLogger("rollwise")
         self._source = as_source(source)
+        self.recorder = self.options.recorder or RequestRecorder()
         self._write_lock = threading.Lock()
         self._evaluators: dict[str, Evaluator] = {}
         self._base: dict[str, Evaluator] = {}

@@ -1,0 +1,107 @@
+"""Gates: what a rollout step must show before it is promoted, and what makes it fail.
+
+A gate names a metric of the canary (the variant being rolled out), a bound, and how sure
+the judge must be. Bounds are absolute (``max``/``min`` on the canary's own value) or
+relative to the baseline variant in the same window (``max_increase``: at most that
+fraction above the baseline; ``max_difference``: at most that much above, in the metric's
+unit — for rates, a fraction such as 0.005 for half a percentage point). A gate may carry
+several bounds; all of them must hold.
+
+"Worse" depends on the metric: a higher error rate, mismatch rate or latency is worse; a
+lower success rate is worse (its relative bounds read as "at most that fraction below").
+A custom metric says which way is worse with ``higher_is_worse``.
+
+This module is the shape only; :mod:`rollwise.analysis` judges gates on data.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["Gate", "GateMetric", "NoDataPolicy"]
+
+GATE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+
+
+class GateMetric(StrEnum):
+    ERROR_RATE = "error_rate"
+    SUCCESS_RATE = "success_rate"
+    LATENCY_P50 = "latency_p50"
+    LATENCY_P95 = "latency_p95"
+    LATENCY_P99 = "latency_p99"
+    MISMATCH_RATE = "mismatch_rate"
+    CUSTOM = "custom"
+
+    @property
+    def is_rate(self) -> bool:
+        return self in (self.ERROR_RATE, self.SUCCESS_RATE, self.MISMATCH_RATE)
+
+    @property
+    def is_latency(self) -> bool:
+        return self in (self.LATENCY_P50, self.LATENCY_P95, self.LATENCY_P99)
+
+    @property
+    def quantile(self) -> float | None:
+        return {"latency_p50": 0.5, "latency_p95": 0.95, "latency_p99": 0.99}.get(self.value)
+
+
+class NoDataPolicy(StrEnum):
+    """What a step does while a gate lacks data (never a pass, never a failure by itself)."""
+
+    HOLD = "hold"
+    PAUSE = "pause"
+    ROLLBACK = "rollback"
+
+
+Fraction = Annotated[float, Field(gt=0, le=1)]
+
+
+class Gate(BaseModel):
+    """One condition a step must meet; see the module docs for the bounds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(pattern=GATE_NAME_PATTERN)] | None = None
+    metric: GateMetric
+    max: float | None = None
+    min: float | None = None
+    max_increase: Annotated[float, Field(ge=0)] | None = None
+    max_difference: Annotated[float, Field(ge=0)] | None = None
+    query: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    """For ``custom``: the provider's query (PromQL with ``{variant}``, ``{flag}``, ...)."""
+    higher_is_worse: bool = True
+    """For ``custom``: which way is a regression."""
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05
+    """False-failure rate of the sequential test, valid however often the judge looks."""
+    min_samples: Annotated[int, Field(ge=1)] | None = None
+    """Per variant; the rollout's own minimum when unset."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if all(b is None for b in (self.max, self.min, self.max_increase, self.max_difference)):
+            raise ValueError("a gate needs a bound: max, min, max_increase or max_difference")
+        if self.metric is GateMetric.CUSTOM and self.query is None:
+            raise ValueError("a custom gate needs a query")
+        if self.metric is not GateMetric.CUSTOM and self.query is not None:
+            raise ValueError(f"query is only for custom gates, not {self.metric.value}")
+        if self.metric.is_rate:
+            for label, bound in (("max", self.max), ("min", self.min)):
+                if bound is not None and not 0.0 <= bound <= 1.0:
+                    raise ValueError(f"{label} of a rate must be between 0 and 1")
+        if self.metric.is_latency and self.min is not None:
+            raise ValueError("latency gates bound from above: use max, not min")
+        return self
+
+    @property
+    def key(self) -> str:
+        """The gate's name, or its metric when unnamed (how evidence refers to it)."""
+        return self.name or self.metric.value
+
+    @property
+    def worse_when_higher(self) -> bool:
+        if self.metric is GateMetric.CUSTOM:
+            return self.higher_is_worse
+        return self.metric is not GateMetric.SUCCESS_RATE

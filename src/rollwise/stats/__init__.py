@@ -1,0 +1,5 @@
+"""Pure statistics: sketches and tests. No I/O, no global state, no threads."""
+
+from .sketch import LatencySketch, SketchError
+
+__all__ = ["LatencySketch", "SketchError"]
