@@ -1,27 +1,69 @@
-"""Pure domain: flags, bucketing, evaluation. No I/O, no global state, no threads."""
+"""Pure domain: flags, bucketing, evaluation, rollouts. No I/O, no global state, no threads."""
 
 from .bucketing import SplitRanges, bucket, split_ranges
+from .durations import Duration, format_duration, parse_duration
 from .evaluation import Evaluation, Evaluator, Reason, compile_flag, constant
 from .model import BUCKETS, Condition, ConfigDocument, Flag, FlagEnvironment, Operator, Rule
+from .rollout import (
+    Applied,
+    BlueGreenStrategy,
+    CanaryStrategy,
+    RolloutAction,
+    RolloutPhase,
+    RolloutSpec,
+    RolloutState,
+    Step,
+    StepJudgement,
+    TransitionRecord,
+    apply_action,
+    apply_share,
+    check_rollout_spec,
+    decide,
+    legal_actions,
+    parse_rollout_spec,
+    rollout_split,
+    traffic_share,
+)
 from .validation import flag_issues, parse_document, parse_flag
 
 __all__ = [
     "BUCKETS",
+    "Applied",
+    "BlueGreenStrategy",
+    "CanaryStrategy",
     "Condition",
     "ConfigDocument",
+    "Duration",
     "Evaluation",
     "Evaluator",
     "Flag",
     "FlagEnvironment",
     "Operator",
     "Reason",
+    "RolloutAction",
+    "RolloutPhase",
+    "RolloutSpec",
+    "RolloutState",
     "Rule",
     "SplitRanges",
+    "Step",
+    "StepJudgement",
+    "TransitionRecord",
+    "apply_action",
+    "apply_share",
     "bucket",
+    "check_rollout_spec",
     "compile_flag",
     "constant",
+    "decide",
     "flag_issues",
+    "format_duration",
+    "legal_actions",
     "parse_document",
+    "parse_duration",
     "parse_flag",
+    "parse_rollout_spec",
+    "rollout_split",
     "split_ranges",
+    "traffic_share",
 ]

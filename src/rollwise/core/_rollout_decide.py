@@ -1,0 +1,132 @@
+"""From a step's judgement to the controller's action: bake time, no-data policy, deadline.
+
+The judge (``rollwise.analysis``) says what the data shows; this module adds what time
+and the spec say. A failure rolls back at once. A pass advances once the bake is over. Not
+enough data during the bake is expected (hold); after it, ``on_no_data`` applies: ``hold``
+until the step's maximum duration and then pause, ``pause`` or ``rollback`` at once. Data
+without a verdict holds until the maximum duration, then pauses for a person to look.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from ._rollout_phases import RolloutAction, RolloutPhase
+from ._rollout_spec import RolloutSpec
+from ._rollout_state import RolloutState
+from .durations import format_duration
+from .gates import Gate, NoDataPolicy
+
+__all__ = [
+    "MIN_MAX_STEP_DURATION",
+    "Decision",
+    "StepClock",
+    "StepJudgement",
+    "decide",
+    "gates_for_step",
+    "step_clock",
+    "step_max_duration",
+]
+
+MIN_MAX_STEP_DURATION = 3600.0
+"""The default maximum step duration is twice the bake, and never less than this (1h)."""
+
+
+class StepJudgement(StrEnum):
+    """What the judge concluded about the current step's window."""
+
+    PASS = "pass"
+    """Every gate passes with its minimum sample."""
+    FAIL = "fail"
+    """A gate shows a significant regression."""
+    INCONCLUSIVE = "inconclusive"
+    """Enough data, no verdict yet."""
+    NO_DATA = "no_data"
+    """A gate lacks its minimum sample, or the metric source had nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The action the controller takes now, and the reason that goes into the history."""
+
+    action: RolloutAction
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StepClock:
+    """When the current step began, when its bake ends, and when it has run too long."""
+
+    started_at: datetime
+    bake_ends_at: datetime
+    expires_at: datetime
+
+
+def step_max_duration(spec: RolloutSpec, step: int) -> float:
+    """Seconds a step may last without a verdict: the spec's, or max(2 * bake, 1h)."""
+    if spec.max_step_duration is not None:
+        return spec.max_step_duration
+    return max(2 * spec.steps[step].bake, MIN_MAX_STEP_DURATION)
+
+
+def step_clock(spec: RolloutSpec, state: RolloutState) -> StepClock | None:
+    """The current step's deadlines; None unless the rollout is progressing."""
+    if state.phase is not RolloutPhase.PROGRESSING or state.step_started_at is None:
+        return None
+    started = state.step_started_at
+    bake = timedelta(seconds=spec.steps[state.step].bake)
+    longest = timedelta(seconds=step_max_duration(spec, state.step))
+    return StepClock(started, started + bake, started + longest)
+
+
+def gates_for_step(spec: RolloutSpec, step: int) -> list[Gate]:
+    """The gates the judge applies at ``step``.
+
+    At a 100% step (blue-green's verify window, a canary's final verification) the baseline
+    has no traffic in the same window, so relative bounds are dropped and gates left without
+    a bound are skipped; absolute bounds still decide.
+    """
+    if spec.steps[step].percent < 100:
+        return list(spec.gates)
+    kept: list[Gate] = []
+    for gate in spec.gates:
+        if gate.max is None and gate.min is None:
+            continue
+        kept.append(gate.model_copy(update={"max_increase": None, "max_difference": None}))
+    return kept
+
+
+def decide(
+    spec: RolloutSpec, state: RolloutState, judgement: StepJudgement, *, now: datetime
+) -> Decision:
+    """The controller's action for a progressing rollout whose step was judged at ``now``."""
+    clock = step_clock(spec, state)
+    if clock is None:
+        raise ValueError(f"only a progressing rollout is judged, not a {state.phase.value} one")
+    step = state.step + 1
+    if judgement is StepJudgement.FAIL:
+        return Decision(RolloutAction.ROLLBACK, f"step {step}: a gate failed")
+    baked = now >= clock.bake_ends_at
+    expired = now >= clock.expires_at
+    limit = format_duration(step_max_duration(spec, state.step))
+    if judgement is StepJudgement.PASS:
+        if baked:
+            return Decision(RolloutAction.ADVANCE, f"step {step}: gates passed, bake over")
+        left = format_duration(round((clock.bake_ends_at - now).total_seconds()))
+        return Decision(RolloutAction.HOLD, f"step {step}: gates pass, baking ({left} left)")
+    if judgement is StepJudgement.INCONCLUSIVE:
+        if expired:
+            return Decision(RolloutAction.PAUSE, f"step {step}: no verdict within {limit}")
+        return Decision(RolloutAction.HOLD, f"step {step}: no verdict yet")
+    if not baked:
+        return Decision(RolloutAction.HOLD, f"step {step}: collecting data")
+    policy = spec.on_no_data
+    if policy is NoDataPolicy.ROLLBACK:
+        return Decision(RolloutAction.ROLLBACK, f"step {step}: not enough data (on_no_data)")
+    if policy is NoDataPolicy.PAUSE:
+        return Decision(RolloutAction.PAUSE, f"step {step}: not enough data (on_no_data)")
+    if expired:
+        return Decision(RolloutAction.PAUSE, f"step {step}: not enough data within {limit}")
+    return Decision(RolloutAction.HOLD, f"step {step}: waiting for enough data")

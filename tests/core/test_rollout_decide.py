@@ -1,0 +1,127 @@
+"""From a step's judgement to the controller's action: bake, no-data policy, deadline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from rollwise.core.gates import NoDataPolicy
+from rollwise.core.rollout import (
+    RolloutAction,
+    RolloutPhase,
+    RolloutSpec,
+    RolloutState,
+    StepClock,
+    StepJudgement,
+    decide,
+    gates_for_step,
+    parse_rollout_spec,
+    step_clock,
+    step_max_duration,
+)
+
+A = RolloutAction
+J = StepJudgement
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+def _spec(**fields: Any) -> RolloutSpec:
+    data: dict[str, Any] = {
+        "flag": "checkout",
+        "environment": "production",
+        "variant": "domain",
+        "strategy": {"steps": ["10%/1h", "25%/3d", "50%/0", "100%/20m"]},
+    }
+    data.update(fields)
+    return parse_rollout_spec(data)
+
+
+def _at_step(step: int) -> RolloutState:
+    return RolloutState(phase=RolloutPhase.PROGRESSING, step=step, step_started_at=T0)
+
+
+def test_the_default_maximum_is_twice_the_bake_and_at_least_an_hour() -> None:
+    spec = _spec()
+    assert [step_max_duration(spec, i) for i in range(4)] == [7200, 6 * 86_400, 3600, 3600]
+    assert step_max_duration(_spec(max_step_duration="4d"), 0) == 4 * 86_400
+
+
+def test_the_step_clock() -> None:
+    assert step_clock(_spec(), _at_step(1)) == StepClock(
+        T0, T0 + timedelta(days=3), T0 + timedelta(days=6)
+    )
+    paused = RolloutState(phase=RolloutPhase.PAUSED, step=1, step_started_at=T0)
+    assert step_clock(_spec(), paused) is None
+    assert step_clock(_spec(), RolloutState()) is None
+
+
+# elapsed since the step began (step 0: bake 1h, max 2h)
+@pytest.mark.parametrize(
+    ("judgement", "elapsed", "policy", "action"),
+    [
+        (J.FAIL, timedelta(0), NoDataPolicy.HOLD, A.ROLLBACK),
+        (J.FAIL, 3 * HOUR, NoDataPolicy.HOLD, A.ROLLBACK),
+        (J.PASS, 30 * timedelta(minutes=1), NoDataPolicy.HOLD, A.HOLD),
+        (J.PASS, HOUR, NoDataPolicy.HOLD, A.ADVANCE),
+        (J.PASS, 5 * HOUR, NoDataPolicy.HOLD, A.ADVANCE),
+        (J.INCONCLUSIVE, 90 * timedelta(minutes=1), NoDataPolicy.HOLD, A.HOLD),
+        (J.INCONCLUSIVE, 2 * HOUR, NoDataPolicy.HOLD, A.PAUSE),
+        (J.INCONCLUSIVE, 2 * HOUR, NoDataPolicy.ROLLBACK, A.PAUSE),
+        # during the bake, missing data is expected whatever the policy
+        (J.NO_DATA, timedelta(minutes=59), NoDataPolicy.HOLD, A.HOLD),
+        (J.NO_DATA, timedelta(minutes=59), NoDataPolicy.PAUSE, A.HOLD),
+        (J.NO_DATA, timedelta(minutes=59), NoDataPolicy.ROLLBACK, A.HOLD),
+        # after it, the policy applies; hold pauses at the maximum duration
+        (J.NO_DATA, 90 * timedelta(minutes=1), NoDataPolicy.HOLD, A.HOLD),
+        (J.NO_DATA, 2 * HOUR, NoDataPolicy.HOLD, A.PAUSE),
+        (J.NO_DATA, HOUR, NoDataPolicy.PAUSE, A.PAUSE),
+        (J.NO_DATA, HOUR, NoDataPolicy.ROLLBACK, A.ROLLBACK),
+    ],
+)
+def test_decisions(
+    judgement: StepJudgement, elapsed: timedelta, policy: NoDataPolicy, action: RolloutAction
+) -> None:
+    spec = _spec(on_no_data=policy.value)
+    decision = decide(spec, _at_step(0), judgement, now=T0 + elapsed)
+    assert decision.action is action
+    assert decision.reason.startswith("step 1: ")
+
+
+def test_reasons_say_why() -> None:
+    spec = _spec()
+    assert decide(spec, _at_step(0), J.PASS, now=T0 + timedelta(minutes=20)).reason == (
+        "step 1: gates pass, baking (40m left)"
+    )
+    assert decide(spec, _at_step(0), J.NO_DATA, now=T0 + 2 * HOUR).reason == (
+        "step 1: not enough data within 2h"
+    )
+    assert decide(spec, _at_step(0), J.FAIL, now=T0).reason == "step 1: a gate failed"
+
+
+def test_a_step_without_bake_advances_on_the_first_pass() -> None:
+    assert decide(_spec(), _at_step(2), J.PASS, now=T0).action is A.ADVANCE
+
+
+def test_only_progressing_rollouts_are_decided() -> None:
+    paused = RolloutState(phase=RolloutPhase.PAUSED, step=0, step_started_at=T0)
+    with pytest.raises(ValueError, match="paused"):
+        decide(_spec(), paused, J.PASS, now=T0)
+
+
+def test_relative_bounds_are_not_judged_at_100_percent() -> None:
+    spec = _spec(
+        gates=[
+            {"metric": "error_rate", "max": 0.01, "max_increase": 0.2},
+            {"metric": "latency_p95", "max_increase": 0.5},
+            {"name": "p99", "metric": "latency_p99", "max": 800, "max_difference": 100},
+        ]
+    )
+    assert gates_for_step(spec, 0) == spec.gates
+    at_100 = gates_for_step(spec, 3)
+    assert [(g.key, g.max, g.max_increase, g.max_difference) for g in at_100] == [
+        ("error_rate", 0.01, None, None),
+        ("p99", 800, None, None),
+    ]
