@@ -1,0 +1,98 @@
+"""What every channel config has in common, and the checks the backends share."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from fnmatch import fnmatchcase
+from typing import Annotated
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import ConfigIssue
+from .base import Notification, Severity
+
+__all__ = [
+    "ChannelConfigBase",
+    "Timeout",
+    "check_header_value",
+    "check_http_url",
+    "issues_from",
+    "join_path",
+]
+
+Timeout = Annotated[float, Field(gt=0, le=300, description="seconds for one delivery attempt")]
+
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+class ChannelConfigBase(BaseModel):
+    """A named channel: where to send, and which notifications it wants.
+
+    ``kinds`` are shell-style patterns over ``Notification.kind`` (``alert.*``);
+    ``min_severity`` drops what is less urgent. Subclasses fix ``type`` to a literal.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    type: str
+    name: str = Field(pattern=_NAME)
+    min_severity: Severity = Severity.INFO
+    kinds: tuple[str, ...] = ("*",)
+
+    @field_validator("kinds")
+    @classmethod
+    def _check_kinds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("must list at least one pattern (use '*' for every kind)")
+        for pattern in value:
+            if not pattern.strip():
+                raise ValueError("patterns must not be empty")
+        return value
+
+    def accepts(self, notification: Notification) -> bool:
+        """Whether this channel wants ``notification`` (kind pattern and severity)."""
+        if notification.severity.rank < self.min_severity.rank:
+            return False
+        return any(fnmatchcase(notification.kind, pattern) for pattern in self.kinds)
+
+
+def check_http_url(value: str) -> str:
+    """An absolute http(s) URL with a host, or a ValueError saying what is wrong."""
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL as error:
+        raise ValueError(f"not a valid URL ({error})") from None
+    if url.scheme not in ("http", "https"):
+        raise ValueError("must be an http:// or https:// URL")
+    if not url.host:
+        raise ValueError("must name a host")
+    return value
+
+
+def check_header_value(name: str, value: str) -> None:
+    if not _HEADER_NAME.match(name):
+        raise ValueError(f"{name!r} is not a valid HTTP header name")
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"the value of header {name!r} must not contain line breaks")
+    if not (value.isascii() and value.isprintable()):
+        raise ValueError(f"the value of header {name!r} must be printable ASCII")
+
+
+def join_path(prefix: str, loc: Iterable[object]) -> str:
+    parts = [prefix] if prefix else []
+    parts += [str(part) for part in loc]
+    return ".".join(parts)
+
+
+def issues_from(error: ValidationError, prefix: str) -> Sequence[ConfigIssue]:
+    """Pydantic's errors as ConfigIssues: the dotted field path and a plain reason."""
+    issues = []
+    for item in error.errors():
+        reason = item["msg"]
+        for noise in ("Value error, ", "Assertion failed, "):
+            reason = reason.removeprefix(noise)
+        issues.append(ConfigIssue(None, join_path(prefix, item["loc"]), reason))
+    return issues
