@@ -38,6 +38,9 @@ from .sdk import (
     FileSource,
     HttpOptions,
     HttpSource,
+    Reporter,
+    ReporterHealth,
+    ReporterOptions,
     StaticSource,
 )
 
@@ -68,6 +71,9 @@ __all__ = [
     "Operator",
     "ProviderError",
     "Reason",
+    "Reporter",
+    "ReporterHealth",
+    "ReporterOptions",
     "RollwiseError",
     "Rule",
     "SourceError",

@@ -1,6 +1,7 @@
-"""The in-process SDK: the client, its options and config sources."""
+"""The in-process SDK: the client, its options, config sources and the reporter."""
 
 from .client import Client, ClientHealth, ClientOptions
+from .reporter import Reporter, ReporterHealth, ReporterOptions
 from .sources import (
     ConfigListener,
     ConfigSource,
@@ -19,5 +20,8 @@ __all__ = [
     "FileSource",
     "HttpOptions",
     "HttpSource",
+    "Reporter",
+    "ReporterHealth",
+    "ReporterOptions",
     "StaticSource",
 ]

@@ -13,24 +13,28 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from ..core.evaluation import Evaluation, Evaluator, Reason, compile_flag, constant, result_for
 from ..core.model import ConfigDocument, Flag
 from ..core.validation import parse_document
 from ..errors import ConfigError, RollwiseError, SourceError
 from . import _fork
+from ._reporter_usage import UsageCounter
+from .compare import DualRun
 from .overrides import env_override_name, env_overrides
 from .recorder import RequestRecorder
+from .reporter import OverrideSource, Reporter, ReporterHealth, ReporterOptions
 from .sources import ConfigSource, as_source
 
 __all__ = ["Client", "ClientHealth", "ClientOptions"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +43,15 @@ class ClientOptions:
 
     ``environ`` is where ``ROLLWISE_FLAG_<KEY>`` overrides are read (``os.environ`` by
     default; read again with every new configuration). ``recorder`` receives per-variant
-    request outcomes (a fresh :class:`RequestRecorder` when unset).
+    request outcomes (a fresh :class:`RequestRecorder` when unset). ``reporting`` attaches
+    a :class:`Reporter` that ``start()`` starts and ``close()`` flushes and stops.
     """
 
     env_overrides: bool = True
     environ: Mapping[str, str] | None = None
     logger: logging.Logger | None = None
     recorder: RequestRecorder | None = None
+    reporting: ReporterOptions | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,8 @@ class ClientHealth:
     flags: int
     errors: dict[str, int] = field(default_factory=dict)
     last_source_error: str | None = None
+    usage_counting: bool = False
+    reporter: ReporterHealth | None = None
 
 
 class Client:
@@ -67,7 +75,8 @@ class Client:
 
     ``source`` may be a source object, a path (a YAML/JSON file watched for changes) or a
     mapping (a fixed configuration). Construction reads the source's initial document but
-    starts no thread; ``start()`` (or ``with Client(...) as client``) begins watching.
+    starts no thread; ``start()`` (or ``with Client(...) as client``) begins watching, and
+    reporting if ``ClientOptions.reporting`` is set.
     """
 
     def __init__(
@@ -94,6 +103,13 @@ class Client:
         self._logged: set[str] = set()
         self._last_source_error: str | None = None
         self._started = False
+        self.usage = UsageCounter()
+        self._counting = False
+        self._override_counters: list[OverrideSource] = []
+        self._dual_run: DualRun | None = None
+        self.reporter: Reporter | None = None
+        if self.options.reporting is not None:
+            self.reporter = Reporter(self.options.reporting, client=self, logger=self._logger)
         try:
             first = self._source.initial()
         except RollwiseError as error:
@@ -141,6 +157,8 @@ class Client:
                 error = retry_error
         known = self._flags.get(flag)
         off = known.resolved_off_variant if known is not None else default
+        if self._counting and known is not None:
+            self.usage.add(flag, off)
         self._count(
             "error", flag, f"rollwise: evaluating {flag!r} failed ({error!r}); serving {off!r}"
         )
@@ -215,7 +233,30 @@ class Client:
         for key, stack in self._manual.items():
             if stack:
                 evaluators[key] = constant(self._override_result(key, stack[-1]))
+        if self._counting:
+            wrap, flags = self.usage.wrap, self._flags
+            for key, evaluator in evaluators.items():
+                flag = flags.get(key)
+                if flag is not None:  # a flag the control plane knows (not a test-only key)
+                    evaluators[key] = wrap(key, evaluator, flag.variants)
         self._evaluators = evaluators
+
+    # -- usage counting ----------------------------------------------------------------
+
+    def set_usage_counting(self, enabled: bool) -> None:
+        """Count evaluations per flag and variant in :attr:`usage` (a reporter does this).
+
+        Off by default, so that evaluation costs nothing extra when nobody reports. While
+        on, each compiled evaluator is wrapped in a counting closure (a few tens of ns).
+        """
+        with self._write_lock:
+            if self._counting != enabled:
+                self._counting = enabled
+                self._publish()
+
+    @property
+    def usage_counting(self) -> bool:
+        return self._counting
 
     def _override_result(self, key: str, variant: str) -> Evaluation:
         flag = self._flags.get(key)
@@ -249,20 +290,122 @@ class Client:
                     del self._manual[flag]
                 self._publish()
 
+    # -- dual-run comparison -----------------------------------------------------------
+
+    @property
+    def comparisons(self) -> DualRun:
+        """The client's :class:`~rollwise.sdk.compare.DualRun` (made on first use, no thread).
+
+        Its counts and samples are what an attached reporter ships.
+        """
+        dual_run = self._dual_run
+        if dual_run is None:
+            with self._write_lock:
+                if self._dual_run is None:
+                    self._dual_run = DualRun(self, logger=self._logger)
+                dual_run = self._dual_run
+        return dual_run
+
+    def compare(
+        self,
+        name: str,
+        *,
+        control: Callable[..., T],
+        candidate: Callable[..., T],
+        args: Sequence[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] = _EMPTY,
+        flag: str | None = None,
+        comparator: Callable[[Any, Any], object] | None = None,
+        sample: float = 1.0,
+        read_only: bool | None = None,
+        fallback: bool | None = None,
+        redact: Callable[[Any], Any] | None = None,
+    ) -> T:
+        """Run ``control`` and/or ``candidate`` as the flag decides; see :mod:`.compare`.
+
+        The flag ``flag`` (default: ``name``) picks the primary (its off variant: the
+        control); read-only calls run both on a ``sample`` share and are compared.
+        """
+        return self.comparisons.compare(
+            name,
+            control=control,
+            candidate=candidate,
+            args=args,
+            kwargs=kwargs,
+            context=context,
+            flag=flag,
+            comparator=comparator,
+            sample=sample,
+            read_only=read_only,
+            fallback=fallback,
+            redact=redact,
+        )
+
+    async def acompare(
+        self,
+        name: str,
+        *,
+        control: Callable[..., Awaitable[T]],
+        candidate: Callable[..., Awaitable[T]],
+        args: Sequence[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] = _EMPTY,
+        flag: str | None = None,
+        comparator: Callable[[T, T], object] | None = None,
+        sample: float = 1.0,
+        read_only: bool | None = None,
+        fallback: bool | None = None,
+        redact: Callable[[Any], Any] | None = None,
+        concurrent: bool = True,
+    ) -> T:
+        """:meth:`compare` for coroutine functions (both run concurrently when both run)."""
+        return await self.comparisons.acompare(
+            name,
+            control=control,
+            candidate=candidate,
+            args=args,
+            kwargs=kwargs,
+            context=context,
+            flag=flag,
+            comparator=comparator,
+            sample=sample,
+            read_only=read_only,
+            fallback=fallback,
+            redact=redact,
+            concurrent=concurrent,
+        )
+
+    # -- override counters --------------------------------------------------------------
+
+    def add_override_counter(self, counter: OverrideSource) -> None:
+        """Report ``counter`` (an integration's per-request override counts) with the rest."""
+        with self._write_lock:
+            if all(counter is not known for known in self._override_counters):
+                self._override_counters.append(counter)
+
+    @property
+    def override_counters(self) -> tuple[OverrideSource, ...]:
+        return tuple(self._override_counters)
+
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> Client:
-        """Start watching the source for changes (idempotent)."""
+        """Start watching the source for changes, and reporting if configured (idempotent)."""
         self._started = True
         _fork.track(self)
         self._source.start(self)
+        if self.reporter is not None:
+            self.reporter.start()
         return self
 
     def close(self) -> None:
-        """Stop watching. Evaluation keeps working from the last configuration."""
+        """Stop watching; flush and stop the reporter. Evaluation keeps working."""
         self._started = False
         _fork.untrack(self)
         self._source.close()
+        if self.reporter is not None:
+            self.reporter.close()
 
     def __enter__(self) -> Client:
         return self.start()
@@ -296,6 +439,8 @@ class Client:
             flags=len(self._flags),
             errors=dict(self._errors),
             last_source_error=self._last_source_error,
+            usage_counting=self._counting,
+            reporter=self.reporter.health() if self.reporter is not None else None,
         )
 
     def _count(self, kind: str, flag: str, message: str) -> None:

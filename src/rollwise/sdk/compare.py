@@ -42,6 +42,10 @@ concurrently (the secondary as a task, the primary in the caller's task), unless
 used concurrently). :meth:`DualRun.compare` given a coroutine function returns
 ``acompare``'s awaitable, so ``await runner.compare(...)`` works too.
 
+``client.compare(...)`` / ``client.acompare(...)`` take the same arguments and use a
+``DualRun`` the client owns (``client.comparisons``), which the client's reporter drains;
+a ``DualRun`` of your own needs ``Reporter(..., comparisons=[runner])`` to be reported.
+
 Usage::
 
     from rollwise import Client
