@@ -89,7 +89,9 @@ class Client:
         self.options = options or ClientOptions()
         self._logger = self.options.logger or logging.getLogger("rollwise")
         self._source = as_source(source)
-        self.recorder = self.options.recorder or RequestRecorder()
+        # Without reporting nobody drains closed windows: keep a minute, not an hour.
+        backlog = 360 if self.options.reporting is not None else 6
+        self.recorder = self.options.recorder or RequestRecorder(max_closed=backlog)
         self._write_lock = threading.Lock()
         self._evaluators: dict[str, Evaluator] = {}
         self._base: dict[str, Evaluator] = {}

@@ -3,18 +3,30 @@
 A rollout is judged on what the application measures under each variant, so every request
 served under a flag is recorded here: by (flag, variant, route template), how many, how many
 failed (5xx or an exception), how many were the client's fault (4xx, counted apart), and a
-latency sketch. ``record()`` is called on the request path: one lock, one dict lookup, a few
-additions and a sketch update — no allocation once a series exists.
+latency sketch (:class:`rollwise.stats.LatencySketch`, 1% relative error, at most ~7 KiB per
+series whatever the request count). ``record()`` is called on the request path: a clock
+read, one lock, three dict lookups, a few additions and a sketch update, with no allocation
+once a series exists in the current window (about 5x a bare mmh3 hash).
 
 Windows are aligned to the wall clock (``[k * window_seconds, (k + 1) * window_seconds)``),
 so that the windows of every process fall in the same time bucket in the control plane.
-When a request lands in a new window, the previous one is closed and queued; the reporter
-takes closed windows with :meth:`RequestRecorder.drain`. At most ``max_closed`` closed
-windows wait (an hour at the default 10 s): beyond that the oldest is dropped and counted,
-so a dead control plane never grows memory.
+When a request lands in a new window, the previous one is closed and queued (a pointer
+swap: the work of turning it into wire objects happens in :meth:`RequestRecorder.drain`,
+on the reporter's thread). At most ``max_closed`` closed windows wait (an hour at the
+default 10 s): beyond that the oldest is dropped and counted in ``dropped_windows``, so a
+dead control plane never grows memory. ``drain(include_open=True)`` also closes the
+current, partial window (on shutdown); a later window may then have the same start, and
+the control plane adds the two up.
 
 Totals since the recorder was made (for Prometheus, see :mod:`rollwise.sdk.prometheus`) are
-kept per series apart from the windows: draining never resets them.
+kept per series apart from the windows: draining never resets them, dropping a window never
+loses them.
+
+``record()`` never raises into the application: a ``status`` that is neither an int nor None,
+or a key that cannot be hashed, is not recorded; a ``seconds`` that is not a number leaves
+the request counted without a latency; both are counted in ``invalid_records``. A series
+whose flag, variant or route the wire format refuses (empty flag or variant, longer than
+200 characters) is left out of drained windows and counted in ``rejected_series``.
 
 In a forked child the recorder starts empty: the parent reports what it recorded.
 """
@@ -24,15 +36,27 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pydantic import ValidationError
+
 from ..core.telemetry import RequestSeries, SketchData
-from ..stats.sketch import DEFAULT_ACCURACY, LatencySketch
+from ..errors import ConfigError
+from ..stats.sketch import DEFAULT_ACCURACY, LatencySketch, SketchError
 from . import _fork
 
-__all__ = ["ClosedWindow", "RequestRecorder", "SeriesKey", "SeriesTotals", "outcome_of"]
+__all__ = [
+    "CLIENT_ERROR",
+    "ERROR",
+    "SUCCESS",
+    "ClosedWindow",
+    "RequestRecorder",
+    "SeriesKey",
+    "SeriesTotals",
+    "outcome_of",
+]
 
 SeriesKey = tuple[str, str, str]
 """(flag, variant, route template)."""
@@ -41,9 +65,13 @@ SUCCESS = "success"
 ERROR = "error"
 CLIENT_ERROR = "client_error"
 
+_MAX_UNMERGED = 8
+"""Closed windows kept apart for totals before the recorder folds them in itself."""
+
 
 def outcome_of(status: int | None) -> str:
-    """``error`` for a 5xx or no response (an exception), ``client_error`` for a 4xx."""
+    """``error`` for a 5xx or no response (an exception), ``client_error`` for a 4xx,
+    ``success`` otherwise (1xx, 2xx, 3xx)."""
     if status is None or status >= 500:
         return ERROR
     if status >= 400:
@@ -51,30 +79,31 @@ def outcome_of(status: int | None) -> str:
     return SUCCESS
 
 
-class _Series:
-    """One series: its open window's counts and sketch, and its totals so far."""
+class _WindowSeries(LatencySketch):
+    """One series in the open window: its counts, and itself the window's latency sketch."""
 
-    __slots__ = (
-        "client_errors",
-        "errors",
-        "requests",
-        "sketch",
-        "total",
-    )
+    __slots__ = ("client_errors", "errors", "requests")
 
     def __init__(self, accuracy: float) -> None:
+        super().__init__(accuracy)
         self.requests = 0
         self.errors = 0
         self.client_errors = 0
-        self.sketch = LatencySketch(accuracy)
-        self.total: SeriesTotals = SeriesTotals(accuracy)
+
+
+_Windows = dict[str, dict[str, dict[str, _WindowSeries]]]
+"""flag -> variant -> route -> series: three lookups on strings beat one on a tuple key."""
+
+
+def _items(window: _Windows) -> Iterator[tuple[SeriesKey, _WindowSeries]]:
+    for flag, variants in window.items():
+        for variant, routes in variants.items():
+            for route, series in routes.items():
+                yield (flag, variant, route), series
 
 
 class SeriesTotals:
-    """Everything one series recorded since the recorder was made (closed windows only).
-
-    Exporters add the open window (:meth:`RequestRecorder.totals` does) to get live figures.
-    """
+    """Everything one series recorded since the recorder was made."""
 
     __slots__ = ("client_errors", "errors", "requests", "sketch")
 
@@ -88,6 +117,25 @@ class SeriesTotals:
     def successes(self) -> int:
         return self.requests - self.errors - self.client_errors
 
+    def add(self, requests: int, errors: int, client_errors: int, sketch: LatencySketch) -> None:
+        self.requests += requests
+        self.errors += errors
+        self.client_errors += client_errors
+        self.sketch.merge(sketch)
+
+    def copy(self) -> SeriesTotals:
+        clone = SeriesTotals(self.sketch.accuracy)
+        clone.add(self.requests, self.errors, self.client_errors, self.sketch)
+        return clone
+
+
+def _accumulate(totals: dict[SeriesKey, SeriesTotals], window: _Windows, accuracy: float) -> None:
+    for key, series in _items(window):
+        total = totals.get(key)
+        if total is None:
+            total = totals[key] = SeriesTotals(accuracy)
+        total.add(series.requests, series.errors, series.client_errors, series)
+
 
 @dataclass(frozen=True, slots=True)
 class ClosedWindow:
@@ -96,6 +144,12 @@ class ClosedWindow:
     start: datetime
     seconds: int
     series: tuple[RequestSeries, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Closed:
+    start: float
+    series: _Windows
 
 
 class RequestRecorder:
@@ -113,18 +167,38 @@ class RequestRecorder:
         accuracy: float = DEFAULT_ACCURACY,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if window_seconds < 1:
-            raise ValueError("window_seconds must be at least 1")
+        if isinstance(window_seconds, bool) or not isinstance(window_seconds, int):
+            raise ConfigError.single(None, "window_seconds", "must be an integer")
+        if not 1 <= window_seconds <= 3600:
+            raise ConfigError.single(None, "window_seconds", "must be from 1 to 3600 seconds")
+        if isinstance(max_closed, bool) or not isinstance(max_closed, int) or max_closed < 1:
+            raise ConfigError.single(None, "max_closed", "must be an integer of at least 1")
+        try:
+            LatencySketch(accuracy)
+        except SketchError as error:
+            raise ConfigError.single(None, "accuracy", str(error)) from None
         self.window_seconds = window_seconds
         self.accuracy = accuracy
         self._clock = clock
-        self._lock = threading.Lock()
-        self._series: dict[SeriesKey, _Series] = {}
-        self._closed: deque[ClosedWindow] = deque()
         self._max_closed = max_closed
-        self.dropped_windows = 0
-        self._window_start, self._window_end = self._bounds(clock())
+        self._reset()
         _fork.track(self)
+
+    def _reset(self) -> None:
+        # _lock guards the open window, the closed queue and the counters below; it is the
+        # only lock record() takes. _totals_lock serialises the readers that fold closed
+        # windows into _totals (always taken before _lock, never while holding it).
+        self._lock = threading.Lock()
+        self._totals_lock = threading.Lock()
+        self._open: _Windows = {}
+        self._closed: deque[_Closed] = deque()
+        self._unmerged: list[_Windows] = []  # closed, not yet in _totals
+        self._backlog: dict[SeriesKey, SeriesTotals] = {}  # unmerged overflow, not in _totals
+        self._totals: dict[SeriesKey, SeriesTotals] = {}
+        self.dropped_windows = 0
+        self.invalid_records = 0
+        self.rejected_series = 0
+        self._window_start, self._window_end = self._bounds(self._clock())
 
     # -- the request path --------------------------------------------------------------
 
@@ -136,20 +210,35 @@ class RequestRecorder:
         status: int | None = 200,
         route: str = "",
     ) -> None:
-        """One request: ``status`` None means it raised (a server error)."""
+        """One request: ``status`` None means it raised (a server error). Never raises."""
         now = self._clock()
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not `with`: acquire/try/finally costs half as much
+        try:
             if now >= self._window_end:
                 self._rotate(now)
-            series = self._series.get((flag, variant, route))
-            if series is None:
-                series = self._series[(flag, variant, route)] = _Series(self.accuracy)
+            try:
+                series = self._open[flag][variant][route]
+            except KeyError:
+                series = self._new_series(flag, variant, route, status)
+            if status is None or status >= 400:
+                if status is None or status >= 500:
+                    series.errors += 1
+                else:
+                    series.client_errors += 1
             series.requests += 1
-            if status is None or status >= 500:
-                series.errors += 1
-            elif status >= 400:
-                series.client_errors += 1
-            series.sketch.add(seconds)
+            series.add(seconds)
+        except TypeError:
+            self.invalid_records += 1
+        finally:
+            lock.release()
+
+    def _new_series(self, flag: str, variant: str, route: str, status: int | None) -> _WindowSeries:
+        hash((flag, variant, route))  # raise TypeError (invalid) before creating anything
+        outcome_of(status)
+        series = _WindowSeries(self.accuracy)
+        self._open.setdefault(flag, {}).setdefault(variant, {})[route] = series
+        return series
 
     # -- windows -----------------------------------------------------------------------
 
@@ -162,7 +251,38 @@ class RequestRecorder:
                 self._rotate(now)
             closed = list(self._closed)
             self._closed.clear()
-        return closed
+        self._fold_totals()
+        windows: list[ClosedWindow] = []
+        rejected = 0
+        for window in closed:
+            series: list[RequestSeries] = []
+            for (flag, variant, route), current in _items(window.series):
+                try:
+                    series.append(
+                        RequestSeries(
+                            flag=flag,
+                            variant=variant,
+                            route=route,
+                            requests=current.requests,
+                            errors=current.errors,
+                            client_errors=current.client_errors,
+                            latency=SketchData.model_validate(current.to_dict()),
+                        )
+                    )
+                except ValidationError:
+                    rejected += 1
+            if series:
+                start = datetime.fromtimestamp(window.start, UTC)
+                windows.append(ClosedWindow(start, self.window_seconds, tuple(series)))
+        if rejected:
+            with self._lock:
+                self.rejected_series += rejected
+        return windows
+
+    @property
+    def pending_windows(self) -> int:
+        """Closed windows waiting for :meth:`drain`."""
+        return len(self._closed)
 
     def _bounds(self, now: float) -> tuple[float, float]:
         start = (int(now) // self.window_seconds) * self.window_seconds
@@ -170,55 +290,60 @@ class RequestRecorder:
 
     def _rotate(self, now: float) -> None:
         """Close the open window (caller holds the lock) and open the one holding ``now``."""
-        series = []
-        for (flag, variant, route), current in self._series.items():
-            if current.requests == 0:
-                continue
-            series.append(
-                RequestSeries(
-                    flag=flag,
-                    variant=variant,
-                    route=route,
-                    requests=current.requests,
-                    errors=current.errors,
-                    client_errors=current.client_errors,
-                    latency=SketchData.model_validate(current.sketch.to_dict()),
-                )
-            )
-            total = current.total
-            total.requests += current.requests
-            total.errors += current.errors
-            total.client_errors += current.client_errors
-            total.sketch.merge(current.sketch)
-            current.requests = current.errors = current.client_errors = 0
-            current.sketch = LatencySketch(self.accuracy)
-        if series:
+        opened = self._open
+        if opened:
+            self._open = {}
             if len(self._closed) >= self._max_closed:
                 self._closed.popleft()
                 self.dropped_windows += 1
-            start = datetime.fromtimestamp(self._window_start, UTC)
-            self._closed.append(ClosedWindow(start, self.window_seconds, tuple(series)))
+            self._closed.append(_Closed(self._window_start, opened))
+            self._unmerged.append(opened)
+            if len(self._unmerged) > _MAX_UNMERGED:  # nobody reads totals: keep memory flat
+                _accumulate(self._backlog, self._unmerged.pop(0), self.accuracy)
         self._window_start, self._window_end = self._bounds(now)
 
     # -- totals ------------------------------------------------------------------------
 
+    def _fold_totals(self) -> None:
+        """Fold the windows closed since the last fold into ``_totals`` (outside ``_lock``:
+        closed windows are never written again)."""
+        with self._totals_lock:
+            with self._lock:
+                unmerged, self._unmerged = self._unmerged, []
+                backlog, self._backlog = self._backlog, {}
+            self._merge_pending(unmerged, backlog)
+
+    def _merge_pending(
+        self, unmerged: list[_Windows], backlog: dict[SeriesKey, SeriesTotals]
+    ) -> None:
+        totals = self._totals
+        for key, pending in backlog.items():
+            total = totals.get(key)
+            if total is None:
+                totals[key] = pending
+            else:
+                total.add(pending.requests, pending.errors, pending.client_errors, pending.sketch)
+        for window in unmerged:
+            _accumulate(totals, window, self.accuracy)
+
     def totals(self) -> dict[SeriesKey, SeriesTotals]:
         """Totals per series since the recorder was made, open window included (copies)."""
-        with self._lock:
-            result: dict[SeriesKey, SeriesTotals] = {}
-            for key, current in self._series.items():
-                combined = SeriesTotals(self.accuracy)
-                combined.requests = current.total.requests + current.requests
-                combined.errors = current.total.errors + current.errors
-                combined.client_errors = current.total.client_errors + current.client_errors
-                combined.sketch = current.total.sketch.copy()
-                combined.sketch.merge(current.sketch)
-                result[key] = combined
-            return result
+        with self._totals_lock:
+            with self._lock:  # one consistent cut: closed windows taken, open one copied
+                unmerged, self._unmerged = self._unmerged, []
+                backlog, self._backlog = self._backlog, {}
+                live = [
+                    (key, s.requests, s.errors, s.client_errors, s.copy())
+                    for key, s in _items(self._open)
+                ]
+            self._merge_pending(unmerged, backlog)
+            result = {key: total.copy() for key, total in self._totals.items()}
+        for key, requests, errors, client_errors, sketch in live:
+            total = result.get(key)
+            if total is None:
+                total = result[key] = SeriesTotals(self.accuracy)
+            total.add(requests, errors, client_errors, sketch)
+        return result
 
     def _after_fork_in_child(self) -> None:
-        self._lock = threading.Lock()
-        self._series = {}
-        self._closed = deque()
-        self.dropped_windows = 0
-        self._window_start, self._window_end = self._bounds(self._clock())
+        self._reset()

@@ -5,37 +5,73 @@ processes, windows and replicas in the control plane, so the summary must be che
 update, small whatever the request count, and exactly mergeable. Log-spaced buckets give
 all three: bucket ``i`` holds values in ``(gamma**(i-1), gamma**i]`` with
 ``gamma = (1 + a) / (1 - a)``, so answering a quantile with the bucket's midpoint
-``2 * gamma**i / (gamma + 1)`` is within relative error ``a`` of a true sample value of
+``2 * gamma**i / (gamma + 1)`` is within relative error ``a`` of the true sample value of
 that rank; merging two sketches of the same accuracy adds their counts bucket by bucket.
 
 Counts live in one dense ``array('Q')`` covering the occupied index range. When that range
 would exceed ``max_bins``, the lowest buckets are folded into the lowest kept one: the high
-quantiles a rollout is judged on keep their accuracy, and memory stays bounded (800 bins of
-8 bytes; with a = 1% that is a dynamic range of about 10^7, e.g. 10 µs to 100 s, before
-any folding happens).
+quantiles a rollout is judged on keep their accuracy (ranks that fall in the folded bucket
+do not), and memory stays bounded (800 bins of 8 bytes, under 7 KiB in all; with a = 1%
+that is a dynamic range of about 10^7, e.g. 10 µs to 100 s, before any folding happens).
+The result of adding and merging depends only on the values, not on their order or on how
+they were split between sketches (``sum`` aside, a float accumulated in order).
 
-Values at or below ``min_value`` (zero, negative, sub-microsecond) are counted in a zero
-bucket answered as 0. Not thread-safe: the recorder that owns a sketch holds the lock.
+What is recorded, so that no input can corrupt a sketch:
+
+- a value at or below ``MIN_VALUE`` (1 ns: zero, sub-nanosecond) is counted in a zero
+  bucket, answered with the smallest value seen (absolute error at most 1 ns);
+- a negative value (a clock stepping back) counts as 0;
+- a value above ``MAX_VALUE`` (1e18, including +inf) counts as ``MAX_VALUE``;
+- NaN is not a measurement and is ignored (``count`` does not change);
+- anything that is not a number raises ``TypeError`` before the sketch changes.
+
+``min`` and ``max`` are exact, and ``quantile(0)`` / ``quantile(1)`` return them.
+Not thread-safe: the recorder that owns a sketch holds the lock.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["DEFAULT_ACCURACY", "DEFAULT_MAX_BINS", "LatencySketch", "SketchError"]
+from ..errors import RollwiseError
+
+__all__ = [
+    "DEFAULT_ACCURACY",
+    "DEFAULT_MAX_BINS",
+    "MAX_BINS_LIMIT",
+    "MAX_VALUE",
+    "MIN_ACCURACY",
+    "MIN_VALUE",
+    "LatencySketch",
+    "SketchError",
+]
 
 DEFAULT_ACCURACY = 0.01
+MIN_ACCURACY = 0.001
+"""Finer sketches would need bucket indexes beyond what the wire format allows."""
 DEFAULT_MAX_BINS = 800
+MAX_BINS_LIMIT = 4096
+"""The wire format's limit on a serialized sketch's bins."""
 MIN_VALUE = 1e-9
+MAX_VALUE = 1e18
+MAX_OFFSET = 100_000
+"""Bucket indexes of values in [MIN_VALUE, MAX_VALUE] stay within this at MIN_ACCURACY."""
+MAX_COUNT = 2**62
+"""A merge that would count more values than this is refused (bins are 64-bit)."""
+
+_FIELDS = frozenset({"accuracy", "offset", "bins", "zero_count", "count", "sum", "min", "max"})
 _log = math.log
 _ceil = math.ceil
 
 
-class SketchError(ValueError):
+class SketchError(RollwiseError, ValueError):
     """Sketches that cannot be combined or a serialized sketch that does not parse."""
+
+    code = "invalid_sketch"
 
 
 class LatencySketch:
@@ -43,9 +79,11 @@ class LatencySketch:
 
     __slots__ = (
         "_bins",
-        "_inv_log_gamma",
+        "_gamma",
         "_log_gamma",
         "_offset",
+        "_scale",
+        "_top",
         "accuracy",
         "count",
         "max",
@@ -58,17 +96,28 @@ class LatencySketch:
     def __init__(
         self, accuracy: float = DEFAULT_ACCURACY, max_bins: int = DEFAULT_MAX_BINS
     ) -> None:
-        if not 0.0 < accuracy < 1.0:
-            raise SketchError(f"accuracy must be in (0, 1), got {accuracy!r}")
-        if max_bins < 2:
-            raise SketchError(f"max_bins must be at least 2, got {max_bins!r}")
-        self.accuracy = accuracy
+        if (
+            isinstance(accuracy, bool)
+            or not isinstance(accuracy, int | float)
+            or not MIN_ACCURACY <= accuracy < 1.0
+        ):
+            raise SketchError(f"accuracy must be in [{MIN_ACCURACY}, 1), got {accuracy!r}")
+        if (
+            isinstance(max_bins, bool)
+            or not isinstance(max_bins, int)
+            or not 2 <= max_bins <= MAX_BINS_LIMIT
+        ):
+            raise SketchError(f"max_bins must be an integer in [2, {MAX_BINS_LIMIT}]")
+        self.accuracy = float(accuracy)
         self.max_bins = max_bins
-        gamma = (1.0 + accuracy) / (1.0 - accuracy)
-        self._log_gamma = math.log(gamma)
-        self._inv_log_gamma = 1.0 / self._log_gamma
+        self._gamma = (1.0 + self.accuracy) / (1.0 - self.accuracy)
+        self._log_gamma = math.log(self._gamma)
+        self._scale = 1.0 / self._log_gamma
+        # Invariant: the first and the last bin are non-zero (the min and the max live
+        # there), so a value landing strictly between them changes neither.
         self._bins: array[int] = array("Q")
         self._offset = 0
+        self._top = -1  # len(_bins) - 1
         self.zero_count = 0
         self.count = 0
         self.sum = 0.0
@@ -78,81 +127,85 @@ class LatencySketch:
     # -- recording ---------------------------------------------------------------------
 
     def add(self, value: float) -> None:
-        """Record one value (seconds, for latency)."""
+        """Record one value (seconds, for latency); see the module docstring for edge cases."""
+        if MIN_VALUE < value <= MAX_VALUE:
+            position = _ceil(_log(value) * self._scale) - self._offset
+            if 0 < position < self._top:  # strictly inside: neither a new min nor a new max
+                self.sum += value
+                self.count += 1
+                self._bins[position] += 1
+                return
+        self._add_edge(value)
+
+    def _add_edge(self, value: float) -> None:
+        """The rare path: a new min or max, a range to grow, the zero bucket, NaN."""
+        if value != value:  # NaN
+            return
+        if value <= MIN_VALUE:
+            value = value if value > 0.0 else 0.0
+            self.sum += value
+            self.zero_count += 1
+        else:
+            if value > MAX_VALUE:
+                value = MAX_VALUE
+            self.sum += value
+            self._add_index(_ceil(_log(value) * self._scale), 1)
         self.count += 1
-        self.sum += value
         if value < self.min:
             self.min = value
         if value > self.max:
             self.max = value
-        if value <= MIN_VALUE:
-            self.zero_count += 1
-            return
-        index = _ceil(_log(value) * self._inv_log_gamma)
-        try:
-            position = index - self._offset
-            if position < 0:
-                raise IndexError
-            self._bins[position] += 1
-        except IndexError:
-            self._add_outside(index, 1)
 
-    def _add_outside(self, index: int, count: int) -> None:
-        """Grow the dense range to cover ``index`` (folding the lowest buckets if needed)."""
+    def _add_index(self, index: int, count: int) -> None:
+        position = index - self._offset
+        if not 0 <= position <= self._top:
+            self._span(index, index)
+            position = max(index, self._offset) - self._offset
+        self._bins[position] += count
+
+    def _span(self, low: int, high: int) -> None:
+        """Make the dense range cover ``[low, high]`` too, folding its lowest buckets into
+        the lowest kept one when it would exceed ``max_bins``."""
         bins = self._bins
-        if not bins:
-            self._bins = array("Q", [count])
-            self._offset = index
+        if bins:
+            low = min(low, self._offset)
+            high = max(high, self._offset + len(bins) - 1)
+        low = max(low, high - self.max_bins + 1)
+        if bins and low == self._offset and high == self._offset + len(bins) - 1:
             return
-        low, high = self._offset, self._offset + len(bins) - 1
-        if index < low:
-            if high - index + 1 > self.max_bins:  # below what we keep: fold into the lowest
-                self._extend_low(high - self.max_bins + 1)
-                bins = self._bins
-                if index < self._offset:
-                    bins[0] += count
-                    return
-            else:
-                self._extend_low(index)
-                bins = self._bins
-            bins[index - self._offset] += count
-            return
-        self._extend_high(index)
-        self._bins[index - self._offset] += count
-
-    def _extend_low(self, new_low: int) -> None:
-        if new_low < self._offset:
-            self._bins = array("Q", bytes(8 * (self._offset - new_low))) + self._bins
-            self._offset = new_low
-
-    def _extend_high(self, new_high: int) -> None:
-        bins = self._bins
-        high = self._offset + len(bins) - 1
-        bins.extend(array("Q", bytes(8 * (new_high - high))))
-        excess = len(bins) - self.max_bins
-        if excess > 0:  # fold the lowest buckets into the first one kept
-            folded = sum(bins[: excess + 1])
-            del bins[:excess]
-            bins[0] = folded
-            self._offset += excess
+        grown = array("Q", bytes(8 * (high - low + 1)))
+        if bins:
+            shift = low - self._offset
+            if shift <= 0:
+                grown[-shift : -shift + len(bins)] = bins
+            else:  # bins[0..shift] fold into the new first bucket
+                grown[0] = sum(bins[: shift + 1])
+                rest = bins[shift + 1 :]
+                grown[1 : 1 + len(rest)] = rest
+        self._bins = grown
+        self._offset = low
+        self._top = len(grown) - 1
 
     # -- reading -----------------------------------------------------------------------
 
     def quantile(self, q: float) -> float | None:
-        """The value of rank ``q`` (0..1), within relative ``accuracy``; None when empty."""
+        """The value of rank ``floor(q * (count - 1))`` (0-based, ascending), within relative
+        ``accuracy`` unless that rank was folded away; None when empty."""
         if not 0.0 <= q <= 1.0:
             raise SketchError(f"quantile must be in [0, 1], got {q!r}")
-        if self.count == 0:
+        count = self.count
+        if count == 0:
             return None
-        rank = q * (self.count - 1)
-        if rank < self.zero_count:
-            return max(self.min, 0.0) if self.min <= MIN_VALUE else 0.0
-        seen = float(self.zero_count)
+        rank = int(q * (count - 1))
+        if rank == 0 or rank < self.zero_count:
+            return self.min
+        if rank >= count - 1:
+            return self.max
+        seen = self.zero_count
         for position, bucket_count in enumerate(self._bins):
             seen += bucket_count
             if seen > rank:
-                value = self._value_of(self._offset + position)
-                return min(max(value, self.min), self.max)
+                return self._estimate(self._offset + position)
         return self.max
 
     def quantiles(self, qs: Iterable[float]) -> list[float | None]:
@@ -162,63 +215,97 @@ class LatencySketch:
     def mean(self) -> float | None:
         return self.sum / self.count if self.count else None
 
-    def _value_of(self, index: int) -> float:
-        return 2.0 * math.exp(index * self._log_gamma) / (1.0 + math.exp(self._log_gamma))
+    def _estimate(self, index: int) -> float:
+        """Bucket ``index``'s midpoint, kept within [min, max] (both exact)."""
+        value = 2.0 * math.exp(index * self._log_gamma) / (1.0 + self._gamma)
+        return min(max(value, self.min), self.max)
 
     def bucket_bounds(self) -> list[tuple[float, float, int]]:
-        """``(lower, upper, count)`` of every non-empty bucket, zero bucket first."""
+        """``(lower, upper, count)`` of every non-empty bucket, zero bucket first.
+
+        A bucket holds values in ``(lower, upper]``; the zero bucket ``[0, MIN_VALUE]``. After
+        folding, the first log bucket also holds every value below its ``lower``.
+        """
         bounds: list[tuple[float, float, int]] = []
         if self.zero_count:
-            bounds.append((-math.inf, MIN_VALUE, self.zero_count))
+            bounds.append((0.0, MIN_VALUE, self.zero_count))
         for position, bucket_count in enumerate(self._bins):
             if bucket_count:
-                index = self._offset + position
-                upper = math.exp(index * self._log_gamma)
-                bounds.append((upper / math.exp(self._log_gamma), upper, bucket_count))
+                upper = math.exp((self._offset + position) * self._log_gamma)
+                bounds.append((upper / self._gamma, upper, bucket_count))
         return bounds
 
+    def cumulative_counts(self, bounds: Sequence[float]) -> list[int]:
+        """For each of the increasing ``bounds``, how many values are at most it.
+
+        A value counts as at most ``bound`` when its bucket's estimate (what :meth:`quantile`
+        answers) is, so only values within ``accuracy`` of a bound can land on the wrong
+        side of it; a bound at or above ``max`` counts every value, one below ``min`` none.
+        """
+        result: list[int] = []
+        if not self.count:
+            return [0] * len(bounds)
+        bins = self._bins
+        seen = 0
+        position = -1  # the zero bucket, estimated by min
+        estimate = self.min
+        for bound in bounds:
+            while position <= self._top:
+                if estimate > bound:
+                    break
+                seen += self.zero_count if position < 0 else bins[position]
+                position += 1
+                if position <= self._top:
+                    estimate = self._estimate(self._offset + position)
+            result.append(seen)
+        return result
+
     def count_at_most(self, value: float) -> int:
-        """How many recorded values fall in buckets entirely at or below ``value``."""
-        total = self.zero_count if value >= MIN_VALUE else 0
-        for lower, upper, bucket_count in self.bucket_bounds():
-            if lower > -math.inf and upper <= value:
-                total += bucket_count
-        return total
+        """How many values are at most ``value`` (see :meth:`cumulative_counts`)."""
+        return self.cumulative_counts((value,))[0]
 
     def memory_bytes(self) -> int:
-        """Bytes held by this sketch (object and bucket array)."""
-        import sys
-
-        return sys.getsizeof(self) + sys.getsizeof(self._bins)
+        """Bytes held by this sketch: the object, its bucket array and its own numbers."""
+        size = sys.getsizeof(self) + sys.getsizeof(self._bins)
+        for number in (self.count, self.sum, self.min, self.max, self.zero_count, self._offset):
+            size += sys.getsizeof(number)
+        return size
 
     # -- combining ---------------------------------------------------------------------
 
     def merge(self, other: LatencySketch) -> None:
         """Add ``other``'s values to this sketch (same accuracy required)."""
+        if not isinstance(other, LatencySketch):
+            raise SketchError(f"cannot merge a {type(other).__name__} into a sketch")
         if not math.isclose(other.accuracy, self.accuracy, rel_tol=1e-12):
             raise SketchError(
                 f"cannot merge sketches of accuracy {other.accuracy} into {self.accuracy}"
             )
         if other.count == 0:
             return
+        if self.count + other.count > MAX_COUNT:
+            raise SketchError("cannot merge: the merged sketch would count too many values")
+        other_bins = array("Q", other._bins) if other is self else other._bins
+        other_offset = other._offset
+        if other_bins:
+            self._span(other_offset, other_offset + len(other_bins) - 1)
+            bins, low = self._bins, self._offset
+            for position, bucket_count in enumerate(other_bins):
+                if bucket_count:
+                    index = other_offset + position
+                    bins[index - low if index > low else 0] += bucket_count
+        self.zero_count += other.zero_count
         self.count += other.count
         self.sum += other.sum
         self.min = min(self.min, other.min)
         self.max = max(self.max, other.max)
-        self.zero_count += other.zero_count
-        for position, bucket_count in enumerate(other._bins):
-            if bucket_count:
-                index = other._offset + position
-                here = index - self._offset
-                if 0 <= here < len(self._bins):
-                    self._bins[here] += bucket_count
-                else:
-                    self._add_outside(index, bucket_count)
 
     def copy(self) -> LatencySketch:
+        """An independent plain :class:`LatencySketch` with the same values."""
         clone = LatencySketch(self.accuracy, self.max_bins)
         clone._bins = array("Q", self._bins)
         clone._offset = self._offset
+        clone._top = self._top
         clone.zero_count = self.zero_count
         clone.count = self.count
         clone.sum = self.sum
@@ -237,21 +324,21 @@ class LatencySketch:
                 result.merge(sketch)
         return result if result is not None else cls()
 
+    def __repr__(self) -> str:
+        return (
+            f"LatencySketch(count={self.count}, min={self.min if self.count else None}, "
+            f"max={self.max if self.count else None}, bins={len(self._bins)})"
+        )
+
     # -- serialization -----------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form; trailing and leading empty buckets are trimmed."""
-        bins = list(self._bins)
-        offset = self._offset
-        while bins and bins[-1] == 0:
-            bins.pop()
-        start = 0
-        while start < len(bins) and bins[start] == 0:
-            start += 1
+        """JSON-friendly form (:class:`rollwise.core.telemetry.SketchData`); the bins run
+        from the first non-empty bucket to the last one."""
         return {
             "accuracy": self.accuracy,
-            "offset": offset + start,
-            "bins": bins[start:],
+            "offset": self._offset,
+            "bins": list(self._bins),
             "zero_count": self.zero_count,
             "count": self.count,
             "sum": self.sum,
@@ -261,36 +348,65 @@ class LatencySketch:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], max_bins: int = DEFAULT_MAX_BINS) -> LatencySketch:
-        """Rebuild a sketch from :meth:`to_dict`; a malformed one raises :class:`SketchError`."""
-        try:
-            sketch = cls(float(data["accuracy"]), max_bins)
-            bins = [int(c) for c in data["bins"]]
-            offset = int(data["offset"])
-            zero_count = int(data["zero_count"])
-            count = int(data["count"])
-            total = float(data["sum"])
-            low, high = data.get("min"), data.get("max")
-        except (KeyError, TypeError, ValueError) as error:
-            raise SketchError(f"malformed sketch: {error}") from None
-        if any(c < 0 for c in bins) or zero_count < 0 or count != zero_count + sum(bins):
-            raise SketchError("malformed sketch: counts are negative or do not add up")
-        if not math.isfinite(total) or abs(offset) > 100_000:
-            raise SketchError("malformed sketch: sum or offset out of range")
-        if count and (low is None or high is None or float(low) > float(high)):
-            raise SketchError("malformed sketch: min and max are required and ordered")
-        for position, bucket_count in enumerate(bins):
-            if bucket_count:
-                sketch._add_outside_or_in(offset + position, bucket_count)
+        """Rebuild a sketch from :meth:`to_dict`; anything else raises :class:`SketchError`.
+
+        Bins beyond ``max_bins`` (a sketch made with a larger limit) are folded as usual.
+        """
+        if not isinstance(data, Mapping):
+            raise SketchError(f"malformed sketch: expected an object, got {type(data).__name__}")
+        keys = set(data)
+        if keys - _FIELDS or {"accuracy", "offset", "bins", "zero_count", "count", "sum"} - keys:
+            raise SketchError(
+                "malformed sketch: fields must be accuracy, offset, bins, zero_count, count,"
+                f" sum, min, max; got {sorted(map(str, keys))}"
+            )
+        sketch = cls(_number(data, "accuracy"), max_bins)
+        offset = _integer(data["offset"], "offset", MAX_OFFSET, low=-MAX_OFFSET)
+        raw_bins = data["bins"]
+        if not isinstance(raw_bins, list | tuple) or len(raw_bins) > MAX_BINS_LIMIT:
+            raise SketchError(f"malformed sketch: bins must be a list of at most {MAX_BINS_LIMIT}")
+        bins = [_integer(c, "bins", MAX_COUNT) for c in raw_bins]
+        zero_count = _integer(data["zero_count"], "zero_count", MAX_COUNT)
+        count = _integer(data["count"], "count", MAX_COUNT)
+        total = _number(data, "sum")
+        if count != zero_count + sum(bins):
+            raise SketchError("malformed sketch: count is not zero_count plus the bins")
+        if offset + len(bins) - 1 > MAX_OFFSET:
+            raise SketchError("malformed sketch: bins run beyond the largest bucket index")
+        low, high = data.get("min"), data.get("max")
+        if count == 0:
+            if low is not None or high is not None or total != 0.0:
+                raise SketchError("malformed sketch: an empty sketch has no min, max or sum")
+            return sketch
+        low, high = _number(data, "min"), _number(data, "max")
+        if not 0.0 <= low <= high <= MAX_VALUE or total < 0.0:
+            raise SketchError("malformed sketch: need 0 <= min <= max <= MAX_VALUE, sum >= 0")
+        occupied = [position for position, c in enumerate(bins) if c]
+        if occupied:
+            sketch._span(offset + occupied[0], offset + occupied[-1])
+            for position in occupied:
+                sketch._add_index(offset + position, bins[position])
         sketch.zero_count = zero_count
         sketch.count = count
         sketch.sum = total
-        if count and low is not None and high is not None:
-            sketch.min, sketch.max = float(low), float(high)
+        sketch.min, sketch.max = low, high
         return sketch
 
-    def _add_outside_or_in(self, index: int, count: int) -> None:
-        position = index - self._offset
-        if self._bins and 0 <= position < len(self._bins):
-            self._bins[position] += count
-        else:
-            self._add_outside(index, count)
+
+def _number(data: Mapping[str, Any], field: str) -> float:
+    value = data.get(field)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SketchError(f"malformed sketch: {field} must be a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise SketchError(f"malformed sketch: {field} is out of range") from None
+    if not math.isfinite(number):
+        raise SketchError(f"malformed sketch: {field} must be finite")
+    return number
+
+
+def _integer(value: Any, field: str, high: int, *, low: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SketchError(f"malformed sketch: {field} must be integers in [{low}, {high}]")
+    return int(value)
