@@ -11,12 +11,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e '.[cli]'
+$(VENV)/.installed: pyproject.toml examples/camera_service/pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e '.[cli,server]' -e examples/camera_service
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e '.[test,server]'
+$(VENV)/.installed-test: pyproject.toml examples/camera_service/pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e '.[test,server]' -e examples/camera_service
 	touch $@
 
 install: $(VENV)/.installed
@@ -35,8 +35,8 @@ demo: install
 test: install-test services lint typecheck pytest
 
 lint: install-test
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
 
 typecheck: install-test
 	$(BIN)/mypy

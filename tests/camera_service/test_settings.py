@@ -1,0 +1,78 @@
+"""Settings from the environment: every variable, and errors that name it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from camera_service.errors import SettingsError
+from camera_service.faults import FaultSpec
+from camera_service.settings import Settings, default_config_dir
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings.config_dir == default_config_dir()
+    assert (settings.config_dir / "cameras.yaml").is_file()
+    assert settings.use_domain_service is None
+    assert settings.rollout_percent is None
+    assert settings.flags_file is None
+    assert settings.control_plane_url is None
+    assert settings.autostart_on_boot
+    assert settings.environment == "production"
+    assert settings.worker.fps == 10.0
+
+
+def test_every_variable() -> None:
+    settings = Settings.from_env(
+        {
+            "CAMERA_SERVICE_CONFIG_DIR": "/srv/cams",
+            "CAMERA_SERVICE_STATE_DIR": "/run/cams",
+            "CAMERA_SERVICE_FPS": "25",
+            "CAMERA_SERVICE_HEARTBEAT_SECONDS": "0.5",
+            "CAMERA_SERVICE_STOP_TIMEOUT": "2",
+            "CAMERA_SERVICE_AUTOSTART": "no",
+            "CAMERA_SERVICE_FAULT": "latency=2x",
+            "CAMERA_SERVICE_COMPARE_SAMPLE": "0.1",
+            "ROLLWISE_URL": "http://127.0.0.1:8000",
+            "ROLLWISE_SDK_TOKEN": "sdk-secret",
+            "ROLLWISE_ENVIRONMENT": "staging",
+            "ROLLWISE_OVERRIDE_KEYS": "k1, k2",
+            "USE_DOMAIN_SERVICE": "FALSE",
+            "ROLLOUT_PERCENT": "12.5",
+        }
+    )
+    assert settings.config_dir == Path("/srv/cams")
+    assert settings.state_dir == Path("/run/cams")
+    assert settings.cameras_file == Path("/srv/cams/cameras.yaml")
+    assert (settings.worker.fps, settings.worker.heartbeat_interval) == (25.0, 0.5)
+    assert settings.worker.stop_timeout == 2.0
+    assert settings.autostart_on_boot is False
+    assert settings.fault == FaultSpec(latency_factor=2.0)
+    assert settings.compare_sample == 0.1
+    assert settings.control_plane_url == "http://127.0.0.1:8000"
+    assert settings.sdk_token == "sdk-secret"
+    assert settings.environment == "staging"
+    assert settings.override_keys == ("k1", "k2")
+    assert settings.use_domain_service is False
+    assert settings.rollout_percent == 12.5
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("USE_DOMAIN_SERVICE", "maybe"),
+        ("ROLLOUT_PERCENT", "half"),
+        ("ROLLOUT_PERCENT", "101"),
+        ("CAMERA_SERVICE_FPS", "0"),
+        ("CAMERA_SERVICE_FPS", "inf"),
+        ("CAMERA_SERVICE_HEARTBEAT_SECONDS", "-1"),
+        ("CAMERA_SERVICE_COMPARE_SAMPLE", "2"),
+        ("CAMERA_SERVICE_AUTOSTART", "sometimes"),
+    ],
+)
+def test_invalid_values_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({name: value})
+    assert caught.value.name == name
+    assert caught.value.details == {"setting": name, "reason": caught.value.reason}
