@@ -21,7 +21,10 @@ POSTGRES_URL = os.environ.get(
     "ROLLWISE_TEST_POSTGRES_URL",
     "postgresql+psycopg://postgres@/rollwise_test?host=/var/run/postgresql",
 )
-TABLES = "audit_log, tokens, flag_states, flags, environments"
+TABLES = (
+    "telemetry_keys, mismatch_samples, override_buckets, comparison_buckets, usage_buckets, "
+    "request_buckets, telemetry_batches, audit_log, tokens, flag_states, flags, environments"
+)
 
 
 def _libpq(url: str) -> str:

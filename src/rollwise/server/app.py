@@ -1,7 +1,8 @@
 """The control plane's ASGI application: ``create_app(settings)``.
 
 Construction does no I/O. The lifespan applies migrations, creates the first admin token
-when there is none, and starts the one background task (the config revision poll).
+when there is none, and starts the background tasks: the config revision poll and the
+telemetry retention purge.
 """
 
 from __future__ import annotations
@@ -18,12 +19,23 @@ from starlette.types import Receive, Scope, Send
 
 from ..store import Store
 from ..store.tokens import new_secret
+from ._retention import purge_forever
 from .auth import TokenCache
 from .config_hub import ConfigHub
 from .errors import install_error_handlers
 from .fast_config import SdkConfigFastPath
 from .metrics import MetricsMiddleware, ServerMetrics
-from .routers import audit, environments, flags, health, sdk, tokens
+from .routers import (
+    audit,
+    environments,
+    flags,
+    health,
+    metrics_query,
+    monitoring,
+    sdk,
+    telemetry,
+    tokens,
+)
 from .settings import ServerSettings
 
 __all__ = ["create_app"]
@@ -46,7 +58,7 @@ class ControlPlaneApp(FastAPI):
 def create_app(settings: ServerSettings | None = None, *, store: Store | None = None) -> FastAPI:
     settings = settings or ServerSettings.from_env()
     owned = store is None
-    the_store = store or Store(settings.database_url)
+    the_store = store or Store(settings.database_url, telemetry=settings.telemetry)
     hub = ConfigHub(the_store)
 
     @asynccontextmanager
@@ -55,20 +67,26 @@ def create_app(settings: ServerSettings | None = None, *, store: Store | None = 
         await asyncio.to_thread(_bootstrap_admin, the_store, settings)
         hub.bind(asyncio.get_running_loop())
         await asyncio.to_thread(hub.refresh)
-        poller = asyncio.create_task(hub.poll_forever(settings.revision_poll_seconds))
+        tasks = [
+            asyncio.create_task(hub.poll_forever(settings.revision_poll_seconds)),
+            asyncio.create_task(purge_forever(the_store, settings.retention_interval_seconds)),
+        ]
         try:
             yield
         finally:
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if owned:
                 the_store.close()
 
     app = ControlPlaneApp(
         title="rollwise control plane",
         version="0.1.0",
-        description="Flags, environments, tokens, audit log and SDK config delivery.",
+        description="Flags, environments, tokens, audit log, SDK config delivery, "
+        "telemetry ingest, metrics and monitoring.",
         lifespan=lifespan,
     )
     metrics = ServerMetrics()
@@ -78,7 +96,17 @@ def create_app(settings: ServerSettings | None = None, *, store: Store | None = 
     app.state.tokens = TokenCache(the_store, settings.token_cache_seconds)
     app.state.metrics = metrics
     install_error_handlers(app)
-    for module in (health, environments, flags, tokens, audit, sdk):
+    for module in (
+        health,
+        environments,
+        flags,
+        tokens,
+        audit,
+        sdk,
+        telemetry,
+        metrics_query,
+        monitoring,
+    ):
         app.include_router(module.router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.fast_path = SdkConfigFastPath(hub, app.state.tokens, metrics)

@@ -1,4 +1,5 @@
-"""Bearer tokens with scopes: admin ⊃ write ⊃ read, and sdk (one environment, config only).
+"""Bearer tokens with scopes: admin ⊃ write ⊃ read, and sdk (one environment: its config,
+and reporting its telemetry).
 
 Authenticated tokens are cached for a few seconds so that the SDK config endpoint, polled
 by every application replica, costs no database round trip; a revocation made through this
@@ -21,6 +22,7 @@ from .errors import ApiError
 __all__ = ["Principal", "TokenCache", "require"]
 
 _RANK = {"read": 1, "write": 2, "admin": 3}
+_NEEDED = {"report": "an sdk, write or admin"}
 bearer = HTTPBearer(auto_error=False, description="A rollwise API or SDK token")
 
 
@@ -84,7 +86,11 @@ def _principal(request: Request, credentials: HTTPAuthorizationCredentials | Non
 
 
 def require(scope: str) -> Callable[..., Principal]:
-    """A dependency admitting tokens of ``scope`` or a broader one (sdk: only sdk tokens)."""
+    """A dependency admitting tokens of ``scope`` or a broader one.
+
+    ``sdk``: what SDKs read (sdk tokens, and any API token). ``report``: what SDKs write
+    (telemetry): sdk tokens, and write or admin tokens — never read-only ones.
+    """
 
     def dependency(
         request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
@@ -93,13 +99,16 @@ def require(scope: str) -> Callable[..., Principal]:
         granted = principal.token.scope
         if scope == "sdk":
             allowed = granted == "sdk" or granted in _RANK
+        elif scope == "report":
+            allowed = granted == "sdk" or _RANK.get(granted, 0) >= _RANK["write"]
         else:
             allowed = _RANK.get(granted, 0) >= _RANK[scope]
         if not allowed:
             raise ApiError(
                 403,
                 "forbidden",
-                f"this needs a {scope} token; the token has scope {granted!r}",
+                f"this needs {_NEEDED.get(scope, 'a ' + scope)} token; "
+                f"the token has scope {granted!r}",
                 required=scope,
                 granted=granted,
             )

@@ -12,32 +12,47 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from .audit import AuditOperations
 from .config import ConfigOperations
 from .flags import FlagOperations
 from .records import StoreStatus
+from .telemetry import TelemetryOperations
+from .telemetry_types import TelemetryPolicy
 from .tokens import TokenOperations
 
 __all__ = ["Store", "Tx", "default_database_url"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+T = TypeVar("T")
+_RETRYABLE = {"40P01", "40001"}  # deadlock_detected, serialization_failure
 
 
 def default_database_url() -> str:
     return os.environ.get("ROLLWISE_DATABASE_URL", "sqlite:///./rollwise.db")
 
 
-class Tx(ConfigOperations, FlagOperations, TokenOperations, AuditOperations):
+class Tx(ConfigOperations, FlagOperations, TokenOperations, AuditOperations, TelemetryOperations):
     """Everything one transaction can do; each mutation writes its audit row here too."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        actor: str,
+        clock: Callable[[], datetime],
+        telemetry: TelemetryPolicy | None = None,
+    ) -> None:
+        super().__init__(connection, actor, clock)
+        if telemetry is not None:
+            self.telemetry_policy = telemetry
 
 
 def _utcnow() -> datetime:
@@ -45,10 +60,21 @@ def _utcnow() -> datetime:
 
 
 class Store:
-    def __init__(self, url: str, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        telemetry: TelemetryPolicy | None = None,
+    ) -> None:
         self.url = url
         self._clock = clock or _utcnow
+        self.telemetry = telemetry or TelemetryPolicy()
         self.engine = _engine(url)
+
+    def now(self) -> datetime:
+        """The store's clock (injected in tests): what retention and queries call now."""
+        return self._clock()
 
     @property
     def dialect(self) -> str:
@@ -78,7 +104,21 @@ class Store:
     def transaction(self, actor: str) -> Iterator[Tx]:
         """One database transaction: committed when the block ends, rolled back on error."""
         with self.engine.begin() as connection:
-            yield Tx(connection, actor, self._clock)
+            yield Tx(connection, actor, self._clock, self.telemetry)
+
+    def retrying(self, actor: str, work: Callable[[Tx], T], attempts: int = 3) -> T:
+        """``work`` in a transaction, run again when PostgreSQL aborted it for a deadlock
+        or a serialization failure (a concurrent purge, say): the whole transaction was
+        rolled back, so running it again is safe."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction(actor) as tx:
+                    return work(tx)
+            except OperationalError as error:
+                code = getattr(error.orig, "sqlstate", None)
+                if code not in _RETRYABLE or attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         self.engine.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -90,4 +91,128 @@ audit_log = Table(
     Column("after", JSON, nullable=True),
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_target", "target_type", "target"),
+)
+
+# -- telemetry (reported by SDKs; see rollwise.store.telemetry) ---------------------------
+# Buckets are keyed by (environment, flag, resolution, bucket_start, ...) so that a flag's
+# time range is one index range; the (environment, resolution, bucket_start) index serves
+# environment summaries and the retention purge. bucket_start is epoch seconds.
+
+telemetry_batches = Table(
+    "telemetry_batches",
+    metadata,
+    Column("environment", String(64), ForeignKey("environments.key"), primary_key=True),
+    Column("batch_id", String(64), primary_key=True),
+    Column("instance", String(200), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("dropped_batches", BigInteger, nullable=False),
+    Column("dropped_windows", BigInteger, nullable=False),
+    Column("dropped_samples", BigInteger, nullable=False),
+    Index("ix_telemetry_batches_environment_received_at", "environment", "received_at"),
+)
+
+request_buckets = Table(
+    "request_buckets",
+    metadata,
+    Column("environment", String(64), primary_key=True),
+    Column("flag", String(128), primary_key=True),
+    Column("resolution", Integer, primary_key=True),
+    Column("bucket_start", BigInteger, primary_key=True),
+    Column("variant", String(200), primary_key=True),
+    Column("route", String(200), primary_key=True),
+    Column("requests", BigInteger, nullable=False),
+    Column("errors", BigInteger, nullable=False),
+    Column("client_errors", BigInteger, nullable=False),
+    Column("latency", JSON, nullable=False),
+    Index(
+        "ix_request_buckets_environment_resolution_bucket_start",
+        "environment",
+        "resolution",
+        "bucket_start",
+    ),
+)
+
+usage_buckets = Table(
+    "usage_buckets",
+    metadata,
+    Column("environment", String(64), primary_key=True),
+    Column("flag", String(128), primary_key=True),
+    Column("resolution", Integer, primary_key=True),
+    Column("bucket_start", BigInteger, primary_key=True),
+    Column("variant", String(200), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Index(
+        "ix_usage_buckets_environment_resolution_bucket_start",
+        "environment",
+        "resolution",
+        "bucket_start",
+    ),
+)
+
+comparison_buckets = Table(
+    "comparison_buckets",
+    metadata,
+    Column("environment", String(64), primary_key=True),
+    Column("flag", String(128), primary_key=True),
+    Column("resolution", Integer, primary_key=True),
+    Column("bucket_start", BigInteger, primary_key=True),
+    Column("variant", String(200), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("counts", JSON, nullable=False),
+    Column("durations", JSON, nullable=False),
+    Index(
+        "ix_comparison_buckets_environment_resolution_bucket_start",
+        "environment",
+        "resolution",
+        "bucket_start",
+    ),
+)
+
+override_buckets = Table(
+    "override_buckets",
+    metadata,
+    Column("environment", String(64), primary_key=True),
+    Column("flag", String(128), primary_key=True),
+    Column("resolution", Integer, primary_key=True),
+    Column("bucket_start", BigInteger, primary_key=True),
+    Column("outcome", String(64), primary_key=True),
+    Column("variant", String(200), primary_key=True),
+    Column("reason", String(64), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Index(
+        "ix_override_buckets_environment_resolution_bucket_start",
+        "environment",
+        "resolution",
+        "bucket_start",
+    ),
+)
+
+mismatch_samples = Table(
+    "mismatch_samples",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("environment", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("flag", String(128), nullable=False),
+    Column("variant", String(200), nullable=False),
+    Column("primary_side", String(200), nullable=False),
+    Column("outcome", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("instance", String(200), nullable=False),
+    Column("input", JSON, nullable=True),
+    Column("control", JSON, nullable=True),
+    Column("candidate", JSON, nullable=True),
+    Index("ix_mismatch_samples_environment_name_id", "environment", "name", "id"),
+    Index("ix_mismatch_samples_received_at", "received_at"),
+)
+
+telemetry_keys = Table(
+    "telemetry_keys",
+    metadata,
+    Column("environment", String(64), primary_key=True),
+    Column("flag", String(128), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
