@@ -1,0 +1,182 @@
+"""Rate gates (error, success, mismatch rate), judged with anytime-valid tests.
+
+Every rate gate is judged on *bad events* — errors, failures (errors, for the success
+rate) or mismatches — out of trials, and every bound becomes "the canary's bad rate is at
+most ``slope * baseline bad rate + intercept``" or an absolute bound on the canary's own
+rate; see :mod:`rollwise.stats.proportions` for the tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.gates import Gate, GateMetric
+from ..stats.proportions import margin_test, ratio_test
+from ..stats.sequential import confidence_sequence, exceeds, falls_below
+from ._checks import Check, bounds_of, check_alpha, combine, no_data, num, pct
+from .data import VariantMetrics
+from .verdicts import GateResult, Verdict
+
+
+_BAD_EVENTS = {
+    GateMetric.ERROR_RATE: "errors",
+    GateMetric.SUCCESS_RATE: "failures",
+    GateMetric.MISMATCH_RATE: "mismatches",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    bad: int
+    trials: int
+
+    @property
+    def bad_rate(self) -> float | None:
+        return self.bad / self.trials if self.trials else None
+
+
+def _counts(metric: GateMetric, data: VariantMetrics) -> _Counts:
+    if metric is GateMetric.MISMATCH_RATE:
+        return _Counts(data.comparisons.mismatches, data.comparisons.total)
+    return _Counts(data.errors, data.requests)
+
+
+def _value(metric: GateMetric, bad_rate: float | None) -> float | None:
+    """The metric's own rate from the bad-event rate."""
+    if bad_rate is None:
+        return None
+    return 1.0 - bad_rate if metric is GateMetric.SUCCESS_RATE else bad_rate
+
+
+def _describe(metric: GateMetric, counts: _Counts) -> dict[str, Any]:
+    return {
+        "trials": counts.trials,
+        "bad": counts.bad,
+        "rate": num(_value(metric, counts.bad_rate)),
+    }
+
+
+def judge_rate(
+    gate: Gate, baseline: VariantMetrics | None, canary: VariantMetrics, min_samples: int
+) -> GateResult:
+    metric = gate.metric
+    bounds = bounds_of(gate)
+    relative = any(name in ("max_increase", "max_difference") for name, _ in bounds)
+    c = _counts(metric, canary)
+    b = _counts(metric, baseline) if baseline is not None else None
+    evidence: dict[str, Any] = {
+        "alpha": gate.alpha,
+        "min_samples": min_samples,
+        "bad_events": _BAD_EVENTS[metric],
+        "samples": {"canary": c.trials, "baseline": b.trials if b is not None else None},
+        "canary": _describe(metric, c),
+        "baseline": _describe(metric, b) if b is not None else None,
+    }
+    if c.trials < min_samples:
+        return no_data(gate, f"canary has {c.trials} of {min_samples} samples", evidence)
+    if relative and b is None:
+        return no_data(gate, "a relative bound needs a baseline", evidence)
+    if relative and b is not None and b.trials < min_samples:
+        return no_data(gate, f"baseline has {b.trials} of {min_samples} samples", evidence)
+    alpha = check_alpha(gate)
+    checks: list[Check] = []
+    for name, limit in bounds:
+        if name in ("max", "min"):
+            checks.append(_absolute(metric, name, limit, c, alpha))
+        elif b is not None:
+            checks.append(_relative(metric, name, limit, c, b, alpha))
+    return combine(gate, checks, evidence)
+
+
+def _absolute(metric: GateMetric, name: str, limit: float, c: _Counts, alpha: float) -> Check:
+    """Absolute bound on the canary's own rate: a one-proportion anytime-valid test."""
+    success = metric is GateMetric.SUCCESS_RATE
+    # In bad-event terms: "max" on an error rate or "min" on a success rate caps the bad
+    # rate; the other two put a floor under it.
+    caps_bad = (name == "max") != success
+    bad_limit = 1.0 - limit if success else limit
+    if caps_bad:
+        test = exceeds(c.bad, c.trials, bad_limit, alpha)
+    else:
+        test = falls_below(c.bad, c.trials, bad_limit, alpha)
+    interval = confidence_sequence(c.bad, c.trials, alpha)
+    low, high = _value(metric, interval.lower), _value(metric, interval.upper)
+    estimate = _value(metric, c.bad_rate)
+    assert estimate is not None
+    assert low is not None
+    assert high is not None
+    within = estimate <= limit if name == "max" else estimate >= limit
+    evidence = {
+        "test": "beta_binomial_mixture",
+        "alpha": alpha,
+        "statistic": num(test.e_value),
+        "threshold": num(test.threshold),
+        "estimate": num(estimate),
+        "confidence_sequence": [num(min(low, high)), num(max(low, high))],
+    }
+    word = "above" if name == "max" else "below"
+    if test.rejected:
+        reason = f"canary {metric.value} {pct(estimate)} is significantly {word} {pct(limit)}"
+        return Check(name, limit, Verdict.FAIL, reason, evidence)
+    if within:
+        reason = f"canary {metric.value} {pct(estimate)} within {name} {pct(limit)}"
+        return Check(name, limit, Verdict.PASS, reason, evidence)
+    reason = f"canary {metric.value} {pct(estimate)} is {word} {pct(limit)}, not significantly"
+    return Check(name, limit, Verdict.HOLD, reason, evidence)
+
+
+def _relative(
+    metric: GateMetric, name: str, limit: float, c: _Counts, b: _Counts, alpha: float
+) -> Check:
+    """Bound relative to the baseline, as ``bad_c <= slope * bad_b + intercept``."""
+    if metric is GateMetric.SUCCESS_RATE:
+        # success_c >= (1 - r) success_b  <=>  bad_c <= (1 - r) bad_b + r
+        slope, intercept = (max(0.0, 1.0 - limit), min(limit, 1.0))
+        if name == "max_difference":  # success_c >= success_b - d  <=>  bad_c <= bad_b + d
+            slope, intercept = 1.0, limit
+    else:
+        slope, intercept = (1.0 + limit, 0.0) if name == "max_increase" else (1.0, limit)
+    assert c.bad_rate is not None
+    assert b.bad_rate is not None
+    allowed_bad = min(1.0, slope * b.bad_rate + intercept)
+    within = c.bad_rate <= allowed_bad
+    evidence: dict[str, Any] = {"alpha": alpha}
+    if intercept == 0.0:
+        ratio = ratio_test(c.bad, c.trials, b.bad, b.trials, max_ratio=slope, alpha=alpha)
+        harmful = ratio.harmful
+        evidence |= {
+            "test": "conditional_binomial_mixture",
+            "statistic": num(ratio.e_value),
+            "threshold": num(ratio.threshold),
+            "canary_share_of_bad": num(ratio.canary_share),
+            "null_share": num(ratio.null_share),
+            "bad_rate_ratio": num(ratio.ratio),
+            "bad_rate_ratio_lower_bound": num(ratio.ratio_lower_bound),
+            "max_bad_rate_ratio": num(slope),
+        }
+        significance = f"e-value {ratio.e_value:.3g} vs {ratio.threshold:.3g}"
+    else:
+        margin = margin_test(
+            c.bad, c.trials, b.bad, b.trials, slope=slope, intercept=intercept, alpha=alpha
+        )
+        harmful = margin.harmful
+        evidence |= {
+            "test": "confidence_sequence_margin",
+            "statistic": num(margin.canary_lower),
+            "threshold": num(margin.limit_at_upper),
+            "canary_bad_rate_lower_bound": num(margin.canary_lower),
+            "baseline_bad_rate_upper_bound": num(margin.baseline_upper),
+        }
+        significance = (
+            f"bad-rate lower bound {pct(margin.canary_lower)} vs {pct(margin.limit_at_upper)}"
+        )
+    estimate = _value(metric, c.bad_rate)
+    allowed = _value(metric, allowed_bad)
+    evidence |= {"estimate": num(estimate), "allowed": num(allowed)}
+    what = f"canary {metric.value} {pct(estimate)} vs allowed {pct(allowed)}"
+    if harmful:
+        return Check(name, limit, Verdict.FAIL, f"{what}: significant ({significance})", evidence)
+    if within:
+        return Check(name, limit, Verdict.PASS, f"{what}: within", evidence)
+    return Check(name, limit, Verdict.HOLD, f"{what}: not significant ({significance})", evidence)

@@ -1,0 +1,165 @@
+"""What the judge sees of one variant over a step: counts, a latency sketch, comparisons.
+
+Metric providers (the builtin store, Prometheus) build one :class:`VariantMetrics` for the
+baseline and one for the canary, over the same window: **cumulative since the step
+started**. The judge's tests stay valid under continuous monitoring only on cumulative
+counts from a fixed start; a sliding window ("the last five minutes") would break them.
+
+- ``requests``: requests served under the variant. ``errors``: server errors (5xx or an
+  exception), the failures of the variant. ``client_errors``: 4xx, counted apart and not
+  failures. The error rate is ``errors / requests``; the success rate is its complement.
+- ``latency``: the merged sketch of every request's latency (seconds), or None when the
+  provider has no latency (a latency gate is then "no data").
+- ``comparisons``: dual-run outcomes of calls served under the variant; ``mismatches``
+  counts the compared calls whose candidate disagreed (a different answer or a candidate
+  error), the numerator of the mismatch rate.
+- ``custom``: the value of each custom gate's query for this variant, keyed by the gate's
+  key (:attr:`rollwise.core.gates.Gate.key`), with the number of samples behind it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from ..errors import ProviderError
+from ..stats.sketch import LatencySketch
+
+__all__ = ["ComparisonCounts", "CustomValue", "InvalidMetricsError", "VariantMetrics"]
+
+
+class InvalidMetricsError(ProviderError):
+    """Counts that cannot describe real traffic (negative, or more errors than requests)."""
+
+    code = "invalid_metrics"
+
+
+def _require(condition: bool, field_name: str, reason: str, **details: Any) -> None:
+    if not condition:
+        raise InvalidMetricsError(f"{field_name}: {reason}", field=field_name, **details)
+
+
+@dataclass(frozen=True, slots=True)
+class ComparisonCounts:
+    """Dual-run comparisons: calls compared, how many disagreed, how many fell back."""
+
+    total: int = 0
+    mismatches: int = 0
+    fallbacks: int = 0
+
+    def __post_init__(self) -> None:
+        _require(self.total >= 0, "comparisons.total", "must not be negative")
+        _require(
+            0 <= self.mismatches <= self.total,
+            "comparisons.mismatches",
+            f"must be between 0 and total ({self.total})",
+        )
+        _require(self.fallbacks >= 0, "comparisons.fallbacks", "must not be negative")
+
+    def __add__(self, other: ComparisonCounts) -> ComparisonCounts:
+        return ComparisonCounts(
+            self.total + other.total,
+            self.mismatches + other.mismatches,
+            self.fallbacks + other.fallbacks,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CustomValue:
+    """A custom metric's value for one variant and how many samples it summarizes."""
+
+    value: float
+    samples: int
+
+    def __post_init__(self) -> None:
+        _require(math.isfinite(self.value), "custom.value", "must be a finite number")
+        _require(self.samples >= 0, "custom.samples", "must not be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class VariantMetrics:
+    """One variant's traffic over the step's cumulative window (see the module docs)."""
+
+    variant: str
+    requests: int = 0
+    errors: int = 0
+    client_errors: int = 0
+    latency: LatencySketch | None = None
+    comparisons: ComparisonCounts = field(default_factory=ComparisonCounts)
+    custom: Mapping[str, CustomValue] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _require(self.requests >= 0, "requests", "must not be negative", variant=self.variant)
+        _require(
+            0 <= self.errors <= self.requests,
+            "errors",
+            f"must be between 0 and requests ({self.requests})",
+            variant=self.variant,
+        )
+        _require(
+            0 <= self.client_errors <= self.requests - self.errors,
+            "client_errors",
+            "must not be negative nor exceed the requests that were not server errors",
+            variant=self.variant,
+        )
+        object.__setattr__(self, "custom", MappingProxyType(dict(self.custom)))
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.errors / self.requests if self.requests else None
+
+    @property
+    def mismatch_rate(self) -> float | None:
+        total = self.comparisons.total
+        return self.comparisons.mismatches / total if total else None
+
+    def merged(self, other: VariantMetrics) -> VariantMetrics:
+        """Both windows' traffic together (e.g. two replicas or consecutive windows)."""
+        if self.latency is None:
+            latency = other.latency.copy() if other.latency is not None else None
+        else:
+            latency = self.latency.copy()
+            if other.latency is not None:
+                latency.merge(other.latency)
+        custom = dict(self.custom)
+        custom.update(other.custom)  # a custom value is not additive: the newer one wins
+        return VariantMetrics(
+            variant=self.variant,
+            requests=self.requests + other.requests,
+            errors=self.errors + other.errors,
+            client_errors=self.client_errors + other.client_errors,
+            latency=latency,
+            comparisons=self.comparisons + other.comparisons,
+            custom=custom,
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-friendly counts and headline figures, for evidence."""
+        latency: dict[str, Any] | None = None
+        if self.latency is not None:
+            latency = {
+                "count": self.latency.count,
+                "p50": self.latency.quantile(0.5),
+                "p95": self.latency.quantile(0.95),
+                "p99": self.latency.quantile(0.99),
+            }
+        return {
+            "variant": self.variant,
+            "requests": self.requests,
+            "errors": self.errors,
+            "client_errors": self.client_errors,
+            "error_rate": self.error_rate,
+            "latency": latency,
+            "comparisons": {
+                "total": self.comparisons.total,
+                "mismatches": self.comparisons.mismatches,
+                "fallbacks": self.comparisons.fallbacks,
+            },
+            "custom": {
+                key: {"value": value.value, "samples": value.samples}
+                for key, value in sorted(self.custom.items())
+            },
+        }
