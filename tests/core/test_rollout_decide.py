@@ -7,14 +7,13 @@ from typing import Any
 
 import pytest
 
-from rollwise.core.gates import NoDataPolicy
+from rollwise.core.gates import NoDataPolicy, Verdict
 from rollwise.core.rollout import (
     RolloutAction,
     RolloutPhase,
     RolloutSpec,
     RolloutState,
     StepClock,
-    StepJudgement,
     decide,
     gates_for_step,
     parse_rollout_spec,
@@ -23,7 +22,7 @@ from rollwise.core.rollout import (
 )
 
 A = RolloutAction
-J = StepJudgement
+J = Verdict
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 
@@ -67,9 +66,9 @@ def test_the_step_clock() -> None:
         (J.PASS, 30 * timedelta(minutes=1), NoDataPolicy.HOLD, A.HOLD),
         (J.PASS, HOUR, NoDataPolicy.HOLD, A.ADVANCE),
         (J.PASS, 5 * HOUR, NoDataPolicy.HOLD, A.ADVANCE),
-        (J.INCONCLUSIVE, 90 * timedelta(minutes=1), NoDataPolicy.HOLD, A.HOLD),
-        (J.INCONCLUSIVE, 2 * HOUR, NoDataPolicy.HOLD, A.PAUSE),
-        (J.INCONCLUSIVE, 2 * HOUR, NoDataPolicy.ROLLBACK, A.PAUSE),
+        (J.HOLD, 90 * timedelta(minutes=1), NoDataPolicy.HOLD, A.HOLD),
+        (J.HOLD, 2 * HOUR, NoDataPolicy.HOLD, A.PAUSE),
+        (J.HOLD, 2 * HOUR, NoDataPolicy.ROLLBACK, A.PAUSE),
         # during the bake, missing data is expected whatever the policy
         (J.NO_DATA, timedelta(minutes=59), NoDataPolicy.HOLD, A.HOLD),
         (J.NO_DATA, timedelta(minutes=59), NoDataPolicy.PAUSE, A.HOLD),
@@ -82,7 +81,7 @@ def test_the_step_clock() -> None:
     ],
 )
 def test_decisions(
-    judgement: StepJudgement, elapsed: timedelta, policy: NoDataPolicy, action: RolloutAction
+    judgement: Verdict, elapsed: timedelta, policy: NoDataPolicy, action: RolloutAction
 ) -> None:
     spec = _spec(on_no_data=policy.value)
     decision = decide(spec, _at_step(0), judgement, now=T0 + elapsed)

@@ -18,7 +18,6 @@ from ._checks import Check, bounds_of, check_alpha, combine, no_data, num, pct
 from .data import VariantMetrics
 from .verdicts import GateResult, Verdict
 
-
 _BAD_EVENTS = {
     GateMetric.ERROR_RATE: "errors",
     GateMetric.SUCCESS_RATE: "failures",

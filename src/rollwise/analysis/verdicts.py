@@ -11,20 +11,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ..core.gates import Verdict
+
 __all__ = ["Decision", "GateResult", "StepJudgement", "Verdict"]
-
-
-class Verdict(StrEnum):
-    """One gate's verdict on the data so far."""
-
-    PASS = "pass"
-    """Enough data, not significantly harmful, and every estimate within its bound."""
-    FAIL = "fail"
-    """A bound is significantly violated (anytime-valid at the gate's alpha)."""
-    HOLD = "hold"
-    """Enough data, not significant, but an estimate is outside its bound: keep watching."""
-    NO_DATA = "no_data"
-    """Fewer samples than required in a variant the gate needs: never a pass or a failure."""
 
 
 class Decision(StrEnum):

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from ._rollout_phases import RolloutAction, RolloutPhase
 from ._rollout_spec import RolloutSpec
 from ._rollout_state import RolloutState
 from .durations import format_duration
-from .gates import Gate, NoDataPolicy
+from .gates import Gate, NoDataPolicy, Verdict
 
 __all__ = [
     "MIN_MAX_STEP_DURATION",
-    "Decision",
     "StepClock",
-    "StepJudgement",
+    "StepDecision",
     "decide",
     "gates_for_step",
     "step_clock",
@@ -34,21 +32,8 @@ MIN_MAX_STEP_DURATION = 3600.0
 """The default maximum step duration is twice the bake, and never less than this (1h)."""
 
 
-class StepJudgement(StrEnum):
-    """What the judge concluded about the current step's window."""
-
-    PASS = "pass"
-    """Every gate passes with its minimum sample."""
-    FAIL = "fail"
-    """A gate shows a significant regression."""
-    INCONCLUSIVE = "inconclusive"
-    """Enough data, no verdict yet."""
-    NO_DATA = "no_data"
-    """A gate lacks its minimum sample, or the metric source had nothing."""
-
-
 @dataclass(frozen=True, slots=True)
-class Decision:
+class StepDecision:
     """The action the controller takes now, and the reason that goes into the history."""
 
     action: RolloutAction
@@ -99,34 +84,34 @@ def gates_for_step(spec: RolloutSpec, step: int) -> list[Gate]:
 
 
 def decide(
-    spec: RolloutSpec, state: RolloutState, judgement: StepJudgement, *, now: datetime
-) -> Decision:
+    spec: RolloutSpec, state: RolloutState, judgement: Verdict, *, now: datetime
+) -> StepDecision:
     """The controller's action for a progressing rollout whose step was judged at ``now``."""
     clock = step_clock(spec, state)
     if clock is None:
         raise ValueError(f"only a progressing rollout is judged, not a {state.phase.value} one")
     step = state.step + 1
-    if judgement is StepJudgement.FAIL:
-        return Decision(RolloutAction.ROLLBACK, f"step {step}: a gate failed")
+    if judgement is Verdict.FAIL:
+        return StepDecision(RolloutAction.ROLLBACK, f"step {step}: a gate failed")
     baked = now >= clock.bake_ends_at
     expired = now >= clock.expires_at
     limit = format_duration(step_max_duration(spec, state.step))
-    if judgement is StepJudgement.PASS:
+    if judgement is Verdict.PASS:
         if baked:
-            return Decision(RolloutAction.ADVANCE, f"step {step}: gates passed, bake over")
+            return StepDecision(RolloutAction.ADVANCE, f"step {step}: gates passed, bake over")
         left = format_duration(round((clock.bake_ends_at - now).total_seconds()))
-        return Decision(RolloutAction.HOLD, f"step {step}: gates pass, baking ({left} left)")
-    if judgement is StepJudgement.INCONCLUSIVE:
+        return StepDecision(RolloutAction.HOLD, f"step {step}: gates pass, baking ({left} left)")
+    if judgement is Verdict.HOLD:
         if expired:
-            return Decision(RolloutAction.PAUSE, f"step {step}: no verdict within {limit}")
-        return Decision(RolloutAction.HOLD, f"step {step}: no verdict yet")
+            return StepDecision(RolloutAction.PAUSE, f"step {step}: no verdict within {limit}")
+        return StepDecision(RolloutAction.HOLD, f"step {step}: no verdict yet")
     if not baked:
-        return Decision(RolloutAction.HOLD, f"step {step}: collecting data")
+        return StepDecision(RolloutAction.HOLD, f"step {step}: collecting data")
     policy = spec.on_no_data
     if policy is NoDataPolicy.ROLLBACK:
-        return Decision(RolloutAction.ROLLBACK, f"step {step}: not enough data (on_no_data)")
+        return StepDecision(RolloutAction.ROLLBACK, f"step {step}: not enough data (on_no_data)")
     if policy is NoDataPolicy.PAUSE:
-        return Decision(RolloutAction.PAUSE, f"step {step}: not enough data (on_no_data)")
+        return StepDecision(RolloutAction.PAUSE, f"step {step}: not enough data (on_no_data)")
     if expired:
-        return Decision(RolloutAction.PAUSE, f"step {step}: not enough data within {limit}")
-    return Decision(RolloutAction.HOLD, f"step {step}: waiting for enough data")
+        return StepDecision(RolloutAction.PAUSE, f"step {step}: not enough data within {limit}")
+    return StepDecision(RolloutAction.HOLD, f"step {step}: waiting for enough data")

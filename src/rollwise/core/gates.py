@@ -21,7 +21,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Gate", "GateMetric", "NoDataPolicy"]
+__all__ = ["Gate", "GateMetric", "NoDataPolicy", "Verdict"]
 
 GATE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 
@@ -46,6 +46,19 @@ class GateMetric(StrEnum):
     @property
     def quantile(self) -> float | None:
         return {"latency_p50": 0.5, "latency_p95": 0.95, "latency_p99": 0.99}.get(self.value)
+
+
+class Verdict(StrEnum):
+    """What the data shows about a gate, or a whole step (the worst of its gates)."""
+
+    PASS = "pass"
+    """Enough data, not significantly harmful, and every estimate within its bound."""
+    FAIL = "fail"
+    """A bound is significantly violated (anytime-valid at the gate's alpha)."""
+    HOLD = "hold"
+    """Enough data, not significant, but an estimate is outside its bound: keep watching."""
+    NO_DATA = "no_data"
+    """Fewer samples than required in a variant the gate needs: never a pass or a failure."""
 
 
 class NoDataPolicy(StrEnum):

@@ -7,7 +7,7 @@
   along :data:`TRANSITIONS`, and returns the :class:`TransitionRecord` for the history.
 - :func:`traffic_share` derives the canary's share from phase and step;
   :func:`rollout_split` and :func:`apply_share` turn it into the flag's split.
-- :func:`decide` turns a step's :class:`StepJudgement` into the controller's action.
+- :func:`decide` turns a step's :class:`~rollwise.core.gates.Verdict` into the controller's action.
 
 docs/rollouts.md describes the format and the rules for users.
 """
@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from ._rollout_decide import (
     MIN_MAX_STEP_DURATION,
-    Decision,
     StepClock,
-    StepJudgement,
+    StepDecision,
     decide,
     gates_for_step,
     step_clock,
@@ -63,14 +62,13 @@ __all__ = [
     "Applied",
     "BlueGreenStrategy",
     "CanaryStrategy",
-    "Decision",
     "RolloutAction",
     "RolloutPhase",
     "RolloutSpec",
     "RolloutState",
     "Step",
     "StepClock",
-    "StepJudgement",
+    "StepDecision",
     "TransitionRecord",
     "apply_action",
     "apply_share",
