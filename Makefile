@@ -45,9 +45,11 @@ pytest: install-test
 	$(BIN)/pytest -q
 
 bench: install-test
-	$(PIP) install --quiet -e '.[bench]'
+	$(PIP) install --quiet -e '.[bench,server]'
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/evaluate.py --peers
+	$(BIN)/python bench/middleware_overhead.py
+	$(BIN)/python bench/canary_judge.py
 	$(BIN)/python bench/config_endpoint.py
 
 clean:
