@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -18,50 +12,7 @@ from rollwise import HttpOptions, HttpSource
 
 from ..sdk._support import wait_until
 from ..server._support import free_port
-
-ROLLWISE = Path(sys.executable).with_name("rollwise")
-ADMIN = "e2e-admin-token-0123456789"
-
-
-@contextmanager
-def rollwise_serve(database_url: str, port: int, log: Path) -> Iterator[str]:
-    env = {**os.environ, "ROLLWISE_ADMIN_TOKEN": ADMIN}
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            [
-                str(ROLLWISE),
-                "serve",
-                "--port",
-                str(port),
-                "--database-url",
-                database_url,
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"rollwise serve did not become ready:\n{log.read_text()}")
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+from ._serve import ADMIN, rollwise_serve
 
 
 def _admin(url: str) -> httpx.Client:

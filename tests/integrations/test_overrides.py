@@ -196,3 +196,16 @@ def test_the_counter_is_the_integrations_own_or_the_one_given() -> None:
     assert middleware.override_counter is given
     extension = Rollwise(flask.Flask("c"), make_client())
     assert isinstance(extension.override_counter, OverrideCounter)
+
+
+def test_an_enabled_gate_counter_is_reported_with_the_client() -> None:
+    client = make_client()
+    policy = OverridePolicy(
+        enabled=True,
+        parameters=(ForceParameter.boolean("force_domain", CHECKOUT, on="domain", off="legacy"),),
+    )
+    middleware = RollwiseMiddleware(Starlette(), client, overrides=policy, signer=signer())
+    assert middleware.override_counter in client.override_counters
+    quiet = make_client()
+    RollwiseMiddleware(Starlette(), quiet)  # overrides off: nothing to report
+    assert quiet.override_counters == ()

@@ -145,6 +145,8 @@ class Plan:
         )
         self._check_override_variants()
         self.read_overrides = compile_overrides(self.gate) if self.gate.parameters else None
+        if self.read_overrides is not None:  # the client's reporter ships what the gate counts
+            client.add_override_counter(self.gate.counter)
 
     def group(self, flag: str) -> int:
         return self.group_of.get(flag, 0)
