@@ -22,10 +22,12 @@ $(VENV)/.installed-test: pyproject.toml examples/camera_service/pyproject.toml |
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-# -- system services the tests use: the machine's PostgreSQL ---------------------------
-# Tests run against SQLite and the local PostgreSQL; if it is not reachable this fails
-# loudly rather than letting storage tests skip.
+# -- system services the tests use -------------------------------------------------------
+# Tests run against SQLite and the local PostgreSQL, a real Prometheus (Debian's package,
+# started by the tests on loopback) and openssl (throwaway certificates for SMTP over TLS).
+# When something cannot be had this fails loudly rather than letting tests skip.
 services:
+	@bash scripts/ensure-system-packages.sh
 	@bash scripts/ensure-postgres.sh
 
 # -- the two commands ------------------------------------------------------------------

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Debian packages the test suite runs for real: prometheus (the metric provider's tests start
+# the binary themselves; the packaged service is not used) and openssl.
+set -euo pipefail
+
+missing=()
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "ensure-system-packages: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "ensure-system-packages: prometheus and openssl present"

@@ -1,0 +1,147 @@
+"""The builtin provider: the telemetry the control plane ingested from the SDKs.
+
+It reads each variant's window through an injected :class:`WindowReader`, a callable the
+controller binds to the store (``analysis`` sits below ``store`` and never imports it)::
+
+    def read_windows(environment, flag, start, end):
+        with store.transaction("judge") as tx:
+            return tx.variant_window(environment, flag, start, end)
+
+    provider = BuiltinProvider(read_windows)
+
+What it gives the judge, per variant: ``requests``, ``errors`` (5xx or an exception),
+``client_errors`` (4xx), the merged latency sketch (1% relative error; None when the
+variant has no latencies) and the dual-run comparisons (:func:`comparison_counts`). The
+store attributes its 10-second buckets by their start, so the window is read at 10-second
+resolution (see ``variant_window``).
+
+Custom gates are not served: the store has no per-request custom values. Their key is in
+:attr:`~rollwise.analysis.providers.StepMetrics.missing` with the reason (the judge reports
+them as no data), and :meth:`BuiltinProvider.validate_gates` refuses them. The reader's
+own errors (a database that is down) propagate: they are the controller's to handle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Literal, Protocol
+
+from ...core.gates import Gate, GateMetric
+from ...errors import ConfigIssue, NoDataError
+from ...stats.sketch import LatencySketch
+from ..data import ComparisonCounts, VariantMetrics
+from ._config import ProviderConfigBase, gate_issue, raise_issues
+from .base import MetricQuery, StepMetrics
+
+__all__ = [
+    "BuiltinConfig",
+    "BuiltinProvider",
+    "VariantWindowLike",
+    "WindowReader",
+    "comparison_counts",
+]
+
+CUSTOM_UNSUPPORTED = (
+    "the builtin provider has no custom metrics (the SDKs report requests, latencies and "
+    "comparisons only): use the prometheus provider for custom gates"
+)
+
+COMPARED = ("match", "mismatch", "candidate_error", "fallback")
+"""Dual-run outcomes in which the candidate's answer was put to the test."""
+DISAGREED = ("mismatch", "candidate_error", "fallback")
+"""...and those in which it failed it: a different answer, or the candidate raised."""
+
+
+class VariantWindowLike(Protocol):
+    """What the builtin provider reads of one variant's window (the store's VariantWindow)."""
+
+    @property
+    def requests(self) -> int: ...
+    @property
+    def errors(self) -> int: ...
+    @property
+    def client_errors(self) -> int: ...
+    @property
+    def latency(self) -> LatencySketch: ...
+    @property
+    def comparisons(self) -> Mapping[str, int]: ...
+
+
+class WindowReader(Protocol):
+    """Each variant's window of ``flag`` in ``[start, end)``; absent variants had no data."""
+
+    def __call__(
+        self, environment: str, flag: str, start: datetime, end: datetime
+    ) -> Mapping[str, VariantWindowLike]: ...
+
+
+class BuiltinConfig(ProviderConfigBase):
+    """``type: builtin``: no settings (the control plane's own telemetry)."""
+
+    type: Literal["builtin"] = "builtin"
+
+
+def comparison_counts(outcomes: Mapping[str, int]) -> ComparisonCounts:
+    """Dual-run outcome counts as the judge's mismatch-rate trials and bad events.
+
+    ``total`` counts the calls whose candidate was tested (``match``, ``mismatch``,
+    ``candidate_error``, ``fallback``); ``mismatches`` those it failed (a different answer,
+    or an exception, rescued by a fallback or not); ``fallbacks`` the rescued ones. A
+    control that raised, a comparator that raised and skipped calls say nothing about the
+    candidate and are left out.
+    """
+    total = sum(outcomes.get(outcome, 0) for outcome in COMPARED)
+    mismatches = sum(outcomes.get(outcome, 0) for outcome in DISAGREED)
+    return ComparisonCounts(total, mismatches, outcomes.get("fallback", 0))
+
+
+def _metrics(variant: str, window: VariantWindowLike | None) -> VariantMetrics:
+    if window is None:
+        return VariantMetrics(variant)
+    latency = window.latency.copy() if window.latency.count else None
+    return VariantMetrics(
+        variant=variant,
+        requests=window.requests,
+        errors=window.errors,
+        client_errors=window.client_errors,
+        latency=latency,
+        comparisons=comparison_counts(window.comparisons),
+    )
+
+
+class BuiltinProvider:
+    """Metrics from the store's ingested windows, read through ``reader``."""
+
+    def __init__(self, reader: WindowReader, config: BuiltinConfig | None = None) -> None:
+        self.reader = reader
+        self.config = config or BuiltinConfig()
+
+    def fetch(self, query: MetricQuery) -> StepMetrics:
+        if query.seconds <= 0:
+            raise NoDataError("the step's window is empty", provider="builtin", **query.describe())
+        windows = self.reader(query.environment, query.flag, query.start, query.end)
+        canary = _metrics(query.canary, windows.get(query.canary))
+        if canary.requests == 0:
+            raise NoDataError(
+                f"no requests for canary {query.canary!r} of flag {query.flag!r} in "
+                f"{query.environment!r} since {query.start.isoformat()}",
+                provider="builtin",
+                **query.describe(),
+            )
+        baseline = None
+        if query.baseline is not None:
+            baseline = _metrics(query.baseline, windows.get(query.baseline))
+        missing = {g.key: CUSTOM_UNSUPPORTED for g in query.gates if g.metric is GateMetric.CUSTOM}
+        return StepMetrics(canary, baseline, missing, {"provider": "builtin"})
+
+    def validate_gates(self, gates: Sequence[Gate]) -> None:
+        issues: list[ConfigIssue] = [
+            gate_issue(index, gate, "metric", CUSTOM_UNSUPPORTED)
+            for index, gate in enumerate(gates)
+            if gate.metric is GateMetric.CUSTOM
+        ]
+        raise_issues(issues)
+
+    def close(self) -> None:
+        pass
