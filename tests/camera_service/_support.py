@@ -1,4 +1,5 @@
-"""Helpers for the camera service tests: waiting on real processes, normalizing answers."""
+"""Helpers for the camera service tests: waiting on real processes, normalizing answers,
+and checking that every request is recorded under the variant that served it."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from camera_service.app import create_app
+from camera_service.app import Services, create_app
+from camera_service.flags import FLAG
 from camera_service.processes import WorkerSettings
 from camera_service.settings import Settings
 from fastapi.testclient import TestClient
+
+from rollwise.core.telemetry import RequestSeries
+from rollwise.sdk.recorder import RequestRecorder
 
 T = TypeVar("T")
 
@@ -71,19 +76,53 @@ def make_settings(root: Path, config_dir: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def recorded(recorder: RequestRecorder) -> list[RequestSeries]:
+    """Every series the recorder holds (open window included), handed over once."""
+    return [series for window in recorder.drain(include_open=True) for series in window.series]
+
+
+def assert_recorded_as_served(recorder: RequestRecorder, response: Any) -> RequestSeries:
+    """The one request since the last drain is recorded under ``X-Camera-Variant``, with
+    the response's outcome (5xx an error, 4xx a client error)."""
+    series = recorded(recorder)
+    variant = response.headers["x-camera-variant"]
+    assert [(s.flag, s.variant, s.requests) for s in series] == [(FLAG, variant, 1)], series
+    status = response.status_code
+    assert (series[0].errors, series[0].client_errors) == (
+        int(status >= 500),
+        int(400 <= status < 500),
+    )
+    return series[0]
+
+
 @dataclass
 class Api:
-    """A TestClient that checks which implementation served every camera/alert request."""
+    """A TestClient that checks which implementation served every camera/alert request,
+    and (unless a reporter drains the recorder too) that the middleware recorded each one
+    under that implementation."""
 
     client: TestClient
     variant: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def services(self) -> Services:
+        services: Services = self.client.app.state.services  # type: ignore[attr-defined]
+        return services
+
+    @property
+    def recorder(self) -> RequestRecorder:
+        return self.services.flags.recorder
+
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         headers = {**self.headers, **kwargs.pop("headers", {})}
         response = self.client.request(method, "/api/v1" + path, headers=headers, **kwargs)
-        if self.variant is not None and not path.startswith("/internal"):
+        if path.startswith("/internal"):
+            return response
+        if self.variant is not None:
             assert response.headers["x-camera-variant"] == self.variant, response.text
+        if self.services.flags.reporter is None:
+            assert_recorded_as_served(self.recorder, response)
         return response
 
     def get(self, path: str, **kwargs: Any) -> Any:

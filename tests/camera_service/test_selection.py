@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 import pytest
 import yaml
 from camera_service.errors import SettingsError
-from camera_service.flags import FLAG, override_gate, percent_client
-from camera_service.selection import FlagSelector, client_id_of
+from camera_service.flags import FLAG, OPERATOR_SWITCH, flag_client
+from camera_service.selection import client_id_of
 from camera_service.settings import Settings
 from starlette.requests import Request
 
@@ -40,15 +40,6 @@ def _request(
     return Request(scope)
 
 
-def _selector(settings: Settings, flags: Client | None = None) -> FlagSelector:
-    return FlagSelector(
-        flags=flags,
-        percent=percent_client(settings),
-        use_domain=settings.use_domain_service,
-        gate=override_gate(settings),
-    )
-
-
 def test_the_client_id_is_the_header_then_the_query_then_the_address() -> None:
     both = _request({"X-Client-Id": "from-header"}, {"client_id": "from-query"})
     assert client_id_of(both) == "from-header"
@@ -56,60 +47,91 @@ def test_the_client_id_is_the_header_then_the_query_then_the_address() -> None:
     assert client_id_of(_request(host="192.0.2.9")) == "192.0.2.9"
 
 
+def _context(client_id: str) -> dict[str, str]:
+    return {"client_id": client_id, "user_id": client_id}
+
+
 def test_rollout_percent_is_sticky_near_its_share_and_monotonic() -> None:
-    quarter = _selector(Settings(rollout_percent=25.0))
-    half = _selector(Settings(rollout_percent=50.0))
+    quarter = flag_client(Settings(rollout_percent=25.0))
+    half = flag_client(Settings(rollout_percent=50.0))
     ids = [f"client-{n}" for n in range(4000)]
-    at_25 = {i: quarter.select(_request({"X-Client-Id": i})).variant for i in ids}
-    at_50 = {i: half.select(_request({"X-Client-Id": i})).variant for i in ids}
+    at_25 = {i: quarter.variant(FLAG, _context(i)) for i in ids}
+    at_50 = {i: half.variant(FLAG, _context(i)) for i in ids}
     share = sum(v == "domain" for v in at_25.values()) / len(ids)
     assert 0.22 <= share <= 0.28
     # sticky: asking again gives the same answer; bucketed like a control-plane split
-    assert all(quarter.select(_request({"X-Client-Id": i})).variant == at_25[i] for i in ids[:500])
+    assert all(quarter.variant(FLAG, _context(i)) == at_25[i] for i in ids[:500])
     assert all((bucket(FLAG, i) >= 7500) == (at_25[i] == "domain") for i in ids)
     # raising the share moves nobody off domain
     assert all(at_50[i] == "domain" for i in ids if at_25[i] == "domain")
-    reasons = quarter.counts()
+
+
+def test_rollout_percent_over_http(settings_for: Callable[..., Settings]) -> None:
+    with serve(settings_for(rollout_percent=25.0)) as api:
+        for number in range(40):
+            api.get("/cameras/lobby/status", headers={"X-Client-Id": f"client-{number}"})
+        reasons = api.stats()["selections"]
     assert set(reasons) == {"legacy", "domain"}
-    assert set(reasons["domain"]) == {"env:ROLLOUT_PERCENT"}
+    assert {reason for by_reason in reasons.values() for reason in by_reason} == {
+        "env:ROLLOUT_PERCENT"
+    }
 
 
-def test_use_domain_service_wins_over_everything(tmp_path: Path) -> None:
+def test_use_domain_service_wins_over_everything(
+    tmp_path: Path, settings_for: Callable[..., Settings]
+) -> None:
     flag_file = _flag_file(tmp_path, {"default": "domain"})
     signer = OverrideSigner([KEY])
     token = signer.sign(FLAG, "domain", ttl=600, subject="tester")
-    forced = _request({"X-Client-Id": "tester"}, {"force_domain": "true", "rollwise_token": token})
+    forced = {"params": {"force_domain": "true", "rollwise_token": token}}
     for use_domain, expected in ((False, "legacy"), (True, "domain")):
-        settings = Settings(
+        settings = settings_for(
             use_domain_service=use_domain,
             rollout_percent=100.0 if not use_domain else 0.0,
             flags_file=flag_file,
             override_keys=(KEY,),
         )
-        selector = _selector(settings, Client(str(flag_file)))
-        for number in range(200):
-            selection = selector.select(_request({"X-Client-Id": f"c{number}"}))
-            assert (selection.variant, selection.reason) == (expected, "env:USE_DOMAIN_SERVICE")
-        assert selector.select(forced).variant == expected
+        with serve(settings) as api:
+            for number in range(30):
+                response = api.get("/cameras/lobby/status", headers={"X-Client-Id": f"c{number}"})
+                assert response.headers["x-camera-variant"] == expected
+            response = api.get("/cameras/lobby/status", headers={"X-Client-Id": "tester"}, **forced)
+            assert response.headers["x-camera-variant"] == expected
+            stats = api.stats()
+        assert stats["selections"] == {expected: {"env:USE_DOMAIN_SERVICE": 31}}
+        assert stats["overrides"] == []  # the operator's switch turns overrides off
 
 
-def test_the_flag_decides_unless_it_does_not_know_the_flag(tmp_path: Path) -> None:
+def test_the_flag_decides_unless_it_does_not_define_the_flag(
+    tmp_path: Path, settings_for: Callable[..., Settings]
+) -> None:
     split = {"split": {"legacy": 7000, "domain": 3000}, "unit": "client_id"}
     flags = Client(str(_flag_file(tmp_path, split)))
-    selector = _selector(Settings(rollout_percent=100.0), flags)
-    for number in range(300):
-        client_id = f"c{number}"
-        selection = selector.select(_request({"X-Client-Id": client_id}))
-        assert selection.variant == flags.variant(FLAG, {"client_id": client_id})
-        assert selection.reason == "flag:split"
+    with serve(settings_for(flags_file=tmp_path / "flags.yaml", rollout_percent=100.0)) as api:
+        for number in range(40):
+            client_id = f"c{number}"
+            response = api.get("/cameras/lobby/status", headers={"X-Client-Id": client_id})
+            expected = flags.variant(FLAG, {"client_id": client_id})
+            assert response.headers["x-camera-variant"] == expected
+        assert {r for by in api.stats()["selections"].values() for r in by} == {"flag:split"}
 
     other = tmp_path / "other.yaml"
     other.write_text(yaml.safe_dump({"flags": []}))
-    fallback = _selector(Settings(rollout_percent=100.0), Client(str(other)))
-    selection = fallback.select(_request({"X-Client-Id": "c1"}))
-    assert (selection.variant, selection.reason) == ("domain", "env:ROLLOUT_PERCENT")
-    nothing = _selector(Settings(), Client(str(other))).select(_request())
-    assert (nothing.variant, nothing.reason) == ("legacy", "default")
+    with serve(settings_for(flags_file=other, rollout_percent=100.0)) as api:
+        assert api.get("/cameras/lobby/status").headers["x-camera-variant"] == "domain"
+        assert api.stats()["selections"] == {"domain": {"env:ROLLOUT_PERCENT": 1}}
+    with serve(settings_for(flags_file=other)) as api:
+        assert api.get("/cameras/lobby/status").headers["x-camera-variant"] == "legacy"
+        assert api.stats()["selections"] == {"legacy": {"default": 1}}
+
+
+def test_rollwise_operator_switch_is_honoured_and_named(
+    settings_for: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(OPERATOR_SWITCH, "domain")
+    with serve(settings_for(rollout_percent=0.0)) as api:
+        assert api.get("/cameras/lobby/status").headers["x-camera-variant"] == "domain"
+        assert api.stats()["selections"] == {"domain": {f"env:{OPERATOR_SWITCH}": 1}}
 
 
 def test_the_app_follows_flag_file_changes(

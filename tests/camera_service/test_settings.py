@@ -20,6 +20,7 @@ def test_defaults() -> None:
     assert settings.control_plane_url is None
     assert settings.autostart_on_boot
     assert settings.environment == "production"
+    assert settings.report_window == 10
     assert settings.worker.fps == 10.0
 
 
@@ -37,6 +38,7 @@ def test_every_variable() -> None:
             "ROLLWISE_URL": "http://127.0.0.1:8000",
             "ROLLWISE_SDK_TOKEN": "sdk-secret",
             "ROLLWISE_ENVIRONMENT": "staging",
+            "ROLLWISE_REPORT_WINDOW": "2",
             "ROLLWISE_OVERRIDE_KEYS": "k1, k2",
             "USE_DOMAIN_SERVICE": "FALSE",
             "ROLLOUT_PERCENT": "12.5",
@@ -53,6 +55,7 @@ def test_every_variable() -> None:
     assert settings.control_plane_url == "http://127.0.0.1:8000"
     assert settings.sdk_token == "sdk-secret"
     assert settings.environment == "staging"
+    assert settings.report_window == 2
     assert settings.override_keys == ("k1", "k2")
     assert settings.use_domain_service is False
     assert settings.rollout_percent == 12.5
@@ -69,6 +72,9 @@ def test_every_variable() -> None:
         ("CAMERA_SERVICE_HEARTBEAT_SECONDS", "-1"),
         ("CAMERA_SERVICE_COMPARE_SAMPLE", "2"),
         ("CAMERA_SERVICE_AUTOSTART", "sometimes"),
+        ("ROLLWISE_REPORT_WINDOW", "2.5"),
+        ("ROLLWISE_REPORT_WINDOW", "0"),
+        ("ROLLWISE_REPORT_WINDOW", "3601"),
     ],
 )
 def test_invalid_values_name_the_variable(name: str, value: str) -> None:

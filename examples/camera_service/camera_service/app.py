@@ -1,8 +1,13 @@
 """The FastAPI application: wiring, lifespan and error handling.
 
-``create_app(settings)`` builds every component (nothing runs yet); the lifespan starts the
-flag client's refresh, reconciles workers with the configuration (unless
-``autostart_on_boot`` is off), and on shutdown stops every worker and closes the client.
+``create_app(settings)`` builds every component (nothing runs yet): the rollwise client
+(:mod:`camera_service.flags`), the rollwise ASGI middleware that evaluates
+``camera-domain-service`` once per request, enforces signed ``force_domain`` overrides and
+records every camera and alert-rule request under its variant, and ``GET /metrics``
+(Prometheus text format, the app's own registry). The lifespan starts the client (flag
+refresh, and reporting to the control plane when one is configured), reconciles workers
+with the configuration (unless ``autostart_on_boot`` is off), and on shutdown stops every
+worker and closes the client, which flushes the last window to the control plane.
 """
 
 from __future__ import annotations
@@ -16,12 +21,15 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.exceptions import HTTPException
 from starlette.status import HTTP_500_INTERNAL_SERVER_ERROR
 
 from rollwise import Client
+from rollwise.integrations.asgi import RollwiseMiddleware
 from rollwise.sdk.compare import DualRun, Outcome
+from rollwise.sdk.prometheus import register_recorder
 
 from . import legacy
 from .dispatch import Dispatcher, SelectionEvaluator
@@ -35,16 +43,26 @@ from .domain import (
 )
 from .errors import CameraServiceError, RequestRejected, error_body
 from .faults import FaultInjector
-from .flags import FLAG, flag_client, override_gate, percent_client
+from .flags import FLAG, UNIT, flag_client, flag_environ, override_policy, override_signer
 from .processes import ProcessManager
 from .routes import router
-from .selection import FlagSelector, VariantSelector
+from .selection import FlagSelector, client_context
 from .settings import Settings
-from .stats import CountingSink, ServedCounter
+from .stats import CountingSink, OverrideTotals, ServedCounter
 
-__all__ = ["Services", "build_services", "create_app"]
+__all__ = ["UNRECORDED_PATHS", "Services", "build_services", "create_app"]
 
 logger = logging.getLogger("camera_service")
+
+UNRECORDED_PATHS = (
+    "/metrics",
+    "/api/v1/health",
+    "/api/v1/internal/",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+)
+"""Path prefixes the middleware does not record: operations, not the service's traffic."""
 
 
 @dataclass(slots=True)
@@ -55,13 +73,14 @@ class Services:
     processes: ProcessManager
     legacy: legacy.LegacyBackend
     domain: DomainBackend
-    flags: Client | None
-    percent: Client | None
-    selector: VariantSelector
+    flags: Client
+    selector: FlagSelector
     sink: CountingSink
     runner: DualRun
     faults: FaultInjector
     served: ServedCounter
+    overrides: OverrideTotals
+    registry: CollectorRegistry
     dispatcher: Dispatcher = field(init=False)
 
     def __post_init__(self) -> None:
@@ -73,10 +92,12 @@ class Services:
             self.served,
             compare_sample=self.settings.compare_sample,
         )
+        if self.flags.reporter is not None:  # fallbacks and mismatches reach the control plane
+            self.flags.reporter.add_comparisons(self.runner)
+        register_recorder(self.flags.recorder, self.registry)
 
     def start(self) -> None:
-        if self.flags is not None:
-            self.flags.start()
+        self.flags.start()
         if self.settings.autostart_on_boot:
             self.reconcile()
 
@@ -93,15 +114,12 @@ class Services:
         try:
             self.processes.close()
         finally:
-            if self.flags is not None:
-                self.flags.close()
+            self.flags.close()  # flushes the open window to the control plane
 
     def stats(self) -> dict[str, Any]:
-        gate = getattr(self.selector, "gate", None)
-        counts = getattr(self.selector, "counts", None)
         return {
             "flag": FLAG,
-            "selections": counts() if callable(counts) else {},
+            "selections": self.selector.counts(),
             "served": self.served.snapshot(),
             "fallbacks": {
                 "total": self.sink.count(Outcome.FALLBACK),
@@ -112,14 +130,15 @@ class Services:
                 },
             },
             "comparisons": self.sink.totals(),
-            "overrides": gate.counter.snapshot() if gate is not None else [],
+            "overrides": self.overrides.totals(),
             "faults": {"spec": self.settings.fault.describe(), "injected": self.faults.counts()},
             "flag_source": self._flag_source(),
         }
 
     def _flag_source(self) -> dict[str, Any]:
         settings = self.settings
-        health = self.flags.health() if self.flags is not None else None
+        health = self.flags.health()
+        reporter = health.reporter
         return {
             "kind": "file"
             if settings.flags_file is not None
@@ -127,19 +146,22 @@ class Services:
             if settings.control_plane_url is not None
             else "none",
             "environment": settings.environment,
-            "revision": health.revision if health is not None else None,
-            "last_source_error": health.last_source_error if health is not None else None,
+            "revision": health.revision,
+            "last_source_error": health.last_source_error,
             "use_domain_service": settings.use_domain_service,
             "rollout_percent": settings.rollout_percent,
+            "reporting": None
+            if reporter is None
+            else {
+                "window_seconds": self.flags.recorder.window_seconds,
+                "batches_sent": reporter.batches_sent,
+                "batches_dropped": reporter.batches_dropped,
+                "last_error": reporter.last_error,
+            },
         }
 
 
-def build_services(
-    settings: Settings,
-    *,
-    selector: VariantSelector | None = None,
-    random: Callable[[], float] | None = None,
-) -> Services:
+def build_services(settings: Settings, *, random: Callable[[], float] | None = None) -> Services:
     """Build (not start) the components; ``random`` drives faults and comparison sampling."""
     draw = random if random is not None else _random.random
     processes = ProcessManager(settings.state_dir, settings.worker)
@@ -150,14 +172,9 @@ def build_services(
         CameraControlService(cameras, processes), AlertRuleService(rules, cameras)
     )
     flags = flag_client(settings)
-    percent = percent_client(settings)
-    if selector is None:
-        selector = FlagSelector(
-            flags=flags,
-            percent=percent,
-            use_domain=settings.use_domain_service,
-            gate=override_gate(settings),
-        )
+    selector = FlagSelector(
+        flags, use_domain=settings.use_domain_service, environ=flag_environ(settings)
+    )
     sink = CountingSink()
     return Services(
         settings=settings,
@@ -165,23 +182,22 @@ def build_services(
         legacy=legacy.LegacyBackend(),
         domain=domain,
         flags=flags,
-        percent=percent,
         selector=selector,
         sink=sink,
         runner=DualRun(SelectionEvaluator(), sink, random=draw),
         faults=FaultInjector(settings.fault, random=draw),
         served=ServedCounter(),
+        overrides=OverrideTotals(),
+        registry=CollectorRegistry(),
     )
 
 
 def create_app(
-    settings: Settings | None = None,
-    *,
-    selector: VariantSelector | None = None,
-    random: Callable[[], float] | None = None,
+    settings: Settings | None = None, *, random: Callable[[], float] | None = None
 ) -> FastAPI:
     """The camera service; ``settings`` default to :meth:`Settings.from_env`."""
-    services = build_services(settings or Settings.from_env(), selector=selector, random=random)
+    services = build_services(settings or Settings.from_env(), random=random)
+    settings = services.settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -196,14 +212,42 @@ def create_app(
     app.state.selector = services.selector
     app.state.dispatcher = services.dispatcher
     app.include_router(router)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        """Per-variant request counters and latency histograms, Prometheus text format."""
+        return Response(generate_latest(services.registry), media_type=CONTENT_TYPE_LATEST)
+
+    # one evaluation of the flag per request, the signed override, and the recording
+    app.add_middleware(
+        RollwiseMiddleware,
+        client=services.flags,
+        flags=[FLAG],
+        attribute=UNIT,
+        context=client_context,
+        overrides=override_policy(settings),
+        signer=override_signer(settings),
+        override_counter=services.overrides,
+        exclude_paths=UNRECORDED_PATHS,
+    )
     _install_error_handlers(app)
     return app
+
+
+def _variant_header(request: Request) -> dict[str, str]:
+    """``X-Camera-Variant`` on answers no handler made (404 no such route, 405, 500), so that
+    every recorded request says in its response the variant it was recorded under."""
+    flags = getattr(request.state, "rollwise", None)
+    if flags is None or request.url.path.startswith(UNRECORDED_PATHS):
+        return {}
+    return {"X-Camera-Variant": flags.variant(FLAG)}
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     async def rejected(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestRejected)
-        return JSONResponse(error.body(), status_code=error.status)
+        headers = _variant_header(request)
+        return JSONResponse(error.body(), status_code=error.status, headers=headers)
 
     async def http_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, HTTPException)
@@ -211,7 +255,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             error_body(code, str(error.detail)),
             status_code=error.status_code,
-            headers=error.headers,
+            headers={**(error.headers or {}), **_variant_header(request)},
         )
 
     async def validation(request: Request, error: Exception) -> JSONResponse:
@@ -221,12 +265,14 @@ def _install_error_handlers(app: FastAPI) -> None:
             for issue in error.errors()
         ]
         body = error_body("invalid_input", "the request is not valid", {"problems": problems})
-        return JSONResponse(body, status_code=422)
+        return JSONResponse(body, status_code=422, headers=_variant_header(request))
 
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
         body = error_body("internal_error", "the service failed to answer this request")
-        return JSONResponse(body, status_code=HTTP_500_INTERNAL_SERVER_ERROR)
+        return JSONResponse(
+            body, status_code=HTTP_500_INTERNAL_SERVER_ERROR, headers=_variant_header(request)
+        )
 
     app.add_exception_handler(RequestRejected, rejected)
     app.add_exception_handler(HTTPException, http_error)

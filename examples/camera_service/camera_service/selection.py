@@ -1,26 +1,27 @@
-"""The one place that decides, per request, which implementation serves it.
+"""Which implementation serves a request: the rollwise middleware's one decision, read back.
 
-Order (the first that decides wins):
+The rollwise ASGI middleware (installed by :func:`camera_service.app.create_app`) evaluates
+``camera-domain-service`` once per request and records the request under that variant; the
+handler serves the same variant, so the variant recorded is always the one in the
+response's ``X-Camera-Variant`` header. The decision, in order (the first that decides wins):
 
-1. ``USE_DOMAIN_SERVICE=true|false``: the operator's switch, everyone (reason
-   ``env:USE_DOMAIN_SERVICE``).
+1. ``USE_DOMAIN_SERVICE=true|false``: everyone domain / everyone legacy (reason
+   ``env:USE_DOMAIN_SERVICE``). The client serves it as rollwise's operator switch
+   ``ROLLWISE_FLAG_CAMERA_DOMAIN_SERVICE``, and per-request overrides are off meanwhile.
 2. A signed per-request override ``force_domain=true|false`` (query or ``X-Force-Domain``
    header, token in ``rollwise_token`` / ``X-Rollwise-Override-Token``), honoured by the
-   :class:`~rollwise.sdk.override_tokens.OverrideGate` for the requesting client only
-   (reason ``override:force_domain``). A rejected override is counted and ignored.
-3. The flag ``camera-domain-service`` in the flag file or control plane (reason
-   ``flag:<rollwise reason>``), unless that source does not know the flag.
-4. ``ROLLOUT_PERCENT=N``: N% of client ids on domain, sticky (reason
-   ``env:ROLLOUT_PERCENT``).
+   middleware for the requesting client only (reason ``override:force_domain``); a token
+   alone forces what it names. Rejected overrides are counted and ignored.
+3. The flag in the flag file or control plane (reason ``flag:<rollwise reason>``), or the
+   operator's own ``ROLLWISE_FLAG_CAMERA_DOMAIN_SERVICE`` (reason
+   ``env:ROLLWISE_FLAG_CAMERA_DOMAIN_SERVICE``).
+4. When that source does not define the flag: ``ROLLOUT_PERCENT=N``, N% of client ids on
+   domain, sticky (reason ``env:ROLLOUT_PERCENT``).
 5. Otherwise legacy (reason ``default``).
 
 The sticky unit is the client id: the ``X-Client-Id`` header, else the ``client_id`` query
 parameter, else the remote address. It goes into the evaluation context as ``client_id``
 and as ``user_id`` (rollwise's default unit), so a flag configured with either works.
-
-Seam for the rollwise ASGI middleware: :class:`VariantSelector` is the whole contract; the
-app takes any selector (``create_app(selector=...)``) and stores the request's
-:class:`Selection` on ``request.state.selection`` before dispatching.
 """
 
 from __future__ import annotations
@@ -31,18 +32,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from rollwise import Evaluation
+from rollwise import Client, Evaluation
 from rollwise.core.evaluation import Reason
-from rollwise.sdk.override_tokens import OverrideGate
+from rollwise.integrations import RequestFlags
 
-from .flags import DOMAIN, FLAG, FORCE_PARAMETER, LEGACY, UNIT
+from .flags import (
+    DEFAULT_MARK,
+    DOMAIN,
+    FLAG,
+    FORCE_PARAMETER,
+    OPERATOR_SWITCH,
+    PERCENT_MARK,
+    UNIT,
+)
 
 __all__ = [
-    "FlagEvaluator",
     "FlagSelector",
     "RequestLike",
     "Selection",
     "VariantSelector",
+    "client_context",
     "client_id_of",
 ]
 
@@ -59,9 +68,8 @@ class RequestLike(Protocol):
     @property
     def client(self) -> Any: ...
 
-
-class FlagEvaluator(Protocol):
-    def evaluate(self, flag: str, context: Mapping[str, Any]) -> Evaluation: ...
+    @property
+    def state(self) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,60 +102,52 @@ def client_id_of(request: RequestLike) -> str:
     return str(client.host) if client is not None else "unknown"
 
 
+def client_context(request: RequestLike) -> dict[str, str]:
+    """The evaluation context of a request (the middleware's ``context=``)."""
+    client_id = client_id_of(request)
+    return {UNIT: client_id, "user_id": client_id}
+
+
 class FlagSelector:
-    """The default selector (module docs); counts its decisions by variant and reason."""
+    """Reads the middleware's evaluation of the flag; counts decisions by variant and reason.
+
+    ``use_domain`` is the ``USE_DOMAIN_SERVICE`` setting; ``environ`` is where the client
+    reads ``ROLLWISE_FLAG_*`` (to tell the operator's switch from a tester's override).
+    """
 
     def __init__(
-        self,
-        *,
-        flags: FlagEvaluator | None,
-        percent: FlagEvaluator | None,
-        use_domain: bool | None,
-        gate: OverrideGate,
+        self, client: Client, *, use_domain: bool | None, environ: Mapping[str, str]
     ) -> None:
-        self._flags = flags
-        self._percent = percent
+        self.client = client
         self._use_domain = use_domain
-        self.gate = gate
+        self._environ = environ
         self._lock = threading.Lock()
         self._counts: Counter[tuple[str, str]] = Counter()
 
     def select(self, request: RequestLike) -> Selection:
-        client_id = client_id_of(request)
-        selection = self._decide(request, client_id)
+        flags: RequestFlags = request.state.rollwise
+        evaluation = flags.evaluation(FLAG)
+        selection = _selection(evaluation, self._reason(evaluation), client_id_of(request))
         with self._lock:
             self._counts[(selection.variant, selection.reason)] += 1
         return selection
 
-    def _decide(self, request: RequestLike, client_id: str) -> Selection:
+    def _reason(self, evaluation: Evaluation) -> str:
         if self._use_domain is not None:
-            variant = DOMAIN if self._use_domain else LEGACY
-            return _fixed(variant, "env:USE_DOMAIN_SERVICE", client_id)
-        forced = self._override(request, client_id)
-        if forced is not None:
-            return forced
-        context = {UNIT: client_id, "user_id": client_id}
-        if self._flags is not None:
-            evaluation = self._flags.evaluate(FLAG, context)
-            if evaluation.reason != Reason.UNKNOWN_FLAG:
-                return _from(evaluation, f"flag:{evaluation.reason}", client_id)
-        if self._percent is not None:
-            return _from(self._percent.evaluate(FLAG, context), "env:ROLLOUT_PERCENT", client_id)
-        return _fixed(LEGACY, "default", client_id)
-
-    def _override(self, request: RequestLike, client_id: str) -> Selection | None:
-        parameter = next(p for p in self.gate.policy.parameters if p.name == FORCE_PARAMETER)
-        value = request.query_params.get(parameter.name) or request.headers.get(parameter.header)
-        if not value:
-            return None
-        policy = self.gate.policy
-        token = request.query_params.get(policy.token_parameter) or request.headers.get(
-            policy.token_header
-        )
-        decision = self.gate.decide(parameter.name, value, token=token, subject=client_id)
-        if not decision.honoured or decision.variant is None:
-            return None
-        return _fixed(decision.variant, f"override:{FORCE_PARAMETER}", client_id)
+            return "env:USE_DOMAIN_SERVICE"
+        if evaluation.reason == Reason.OVERRIDE:
+            switch = self._environ.get(OPERATOR_SWITCH, "").strip()
+            # a tester's honoured override wins over the switch; same variant: same story
+            if switch == evaluation.variant:
+                return f"env:{OPERATOR_SWITCH}"
+            return f"override:{FORCE_PARAMETER}"
+        known = self.client.flags.get(FLAG)
+        description = known.description if known is not None else ""
+        if description == PERCENT_MARK:
+            return "env:ROLLOUT_PERCENT"
+        if description == DEFAULT_MARK:
+            return "default"
+        return f"flag:{evaluation.reason}"
 
     def counts(self) -> dict[str, dict[str, int]]:
         """``{variant: {reason: count}}`` since the application started."""
@@ -159,13 +159,13 @@ class FlagSelector:
         return out
 
 
-def _fixed(variant: str, reason: str, client_id: str) -> Selection:
-    evaluation = Evaluation(FLAG, variant, Reason.OVERRIDE, variant == DOMAIN)
-    return Selection(variant, reason, client_id, evaluation)
+def _selection(evaluation: Evaluation, reason: str, client_id: str) -> Selection:
+    """The served variant is the evaluated one; ``enabled`` means domain (DualRun's primary).
 
-
-def _from(evaluation: Evaluation, reason: str, client_id: str) -> Selection:
-    variant = DOMAIN if evaluation.variant == DOMAIN else LEGACY
-    if variant != evaluation.variant or evaluation.enabled != (variant == DOMAIN):
+    A variant other than ``legacy``/``domain`` (a misconfigured flag) is served by legacy
+    but recorded, and shown in ``X-Camera-Variant``, under its own name.
+    """
+    variant = evaluation.variant
+    if evaluation.enabled != (variant == DOMAIN):
         evaluation = Evaluation(FLAG, variant, evaluation.reason, variant == DOMAIN)
     return Selection(variant, reason, client_id, evaluation)

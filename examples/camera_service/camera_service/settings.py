@@ -12,8 +12,11 @@
 - ``CAMERA_SERVICE_COMPARE_SAMPLE`` (1): share of alert-rule reads run on both
   implementations and compared.
 - ``ROLLWISE_FLAGS_FILE``: a rollwise flag file deciding ``camera-domain-service``; or
-  ``ROLLWISE_URL`` and ``ROLLWISE_SDK_TOKEN``: a rollwise control plane and an sdk token.
+  ``ROLLWISE_URL`` and ``ROLLWISE_SDK_TOKEN``: a rollwise control plane and an sdk token
+  (the flag comes from it, and the service reports its traffic to it).
 - ``ROLLWISE_ENVIRONMENT`` (production): the environment flags are evaluated in.
+- ``ROLLWISE_REPORT_WINDOW`` (10): seconds per request window the app reports to the
+  control plane (whole seconds, 1 to 3600; the demo shortens it).
 - ``ROLLWISE_OVERRIDE_KEYS``: comma-separated signing keys; enables signed ``force_domain``.
 - ``USE_DOMAIN_SERVICE``: ``false`` puts everyone on legacy, ``true`` everyone on domain.
 - ``ROLLOUT_PERCENT``: ``N`` puts N% of clients (sticky) on domain when no flag source
@@ -63,6 +66,7 @@ class Settings:
     control_plane_url: str | None = None
     sdk_token: str | None = None
     environment: str = "production"
+    report_window: int = 10
     override_keys: tuple[str, ...] = ()
     use_domain_service: bool | None = None
     rollout_percent: float | None = None
@@ -77,6 +81,15 @@ class Settings:
         if self.rollout_percent is not None and not 0.0 <= self.rollout_percent <= 100.0:
             raise SettingsError(
                 "ROLLOUT_PERCENT", f"must be between 0 and 100, got {self.rollout_percent}"
+            )
+        if (
+            isinstance(self.report_window, bool)
+            or not isinstance(self.report_window, int)
+            or not 1 <= self.report_window <= 3600
+        ):
+            raise SettingsError(
+                "ROLLWISE_REPORT_WINDOW",
+                f"must be a whole number of seconds from 1 to 3600, got {self.report_window!r}",
             )
         if not 0.0 <= self.compare_sample <= 1.0:
             raise SettingsError(
@@ -127,6 +140,11 @@ class Settings:
         flags_file = text("ROLLWISE_FLAGS_FILE")
         percent = text("ROLLOUT_PERCENT")
         keys = text("ROLLWISE_OVERRIDE_KEYS")
+        window = text("ROLLWISE_REPORT_WINDOW")
+        if window is not None and not window.isdigit():
+            raise SettingsError(
+                "ROLLWISE_REPORT_WINDOW", f"{window!r} is not a whole number of seconds"
+            )
         autostart = flag("CAMERA_SERVICE_AUTOSTART")
         return cls(
             config_dir=Path(config_dir) if config_dir else default_config_dir(),
@@ -143,6 +161,7 @@ class Settings:
             control_plane_url=text("ROLLWISE_URL"),
             sdk_token=text("ROLLWISE_SDK_TOKEN"),
             environment=text("ROLLWISE_ENVIRONMENT") or "production",
+            report_window=int(window) if window is not None else 10,
             override_keys=tuple(k.strip() for k in keys.split(",") if k.strip()) if keys else (),
             use_domain_service=flag("USE_DOMAIN_SERVICE"),
             rollout_percent=number("ROLLOUT_PERCENT", 0.0, positive=False) if percent else None,

@@ -1,9 +1,13 @@
-"""Counters for ``GET /api/v1/internal/stats``: comparisons, fallbacks, who served what.
+"""Counters for ``GET /api/v1/internal/stats``: comparisons, fallbacks, overrides, who served.
 
-:class:`CountingSink` sits between :class:`~rollwise.sdk.compare.DualRun` and its
-:class:`~rollwise.sdk.compare.ComparisonRecorder`: it keeps running totals by comparison
-name and outcome (never drained) and passes every observation on, so a rollwise reporter
-can still drain the recorder for the control plane.
+The rollwise reporter *drains* what it ships (counts since the last window), so the stats
+page keeps its own running totals beside it:
+
+- :class:`CountingSink` sits between :class:`~rollwise.sdk.compare.DualRun` and its
+  :class:`~rollwise.sdk.compare.ComparisonRecorder`: it keeps totals by comparison name and
+  outcome (never drained) and passes every observation on for the reporter;
+- :class:`OverrideTotals` is the middleware's override counter (drained by the reporter)
+  that also keeps totals.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from collections import Counter
 from typing import Any
 
 from rollwise.sdk.compare import ComparisonRecorder, ComparisonSink, Observation, Outcome
+from rollwise.sdk.override_tokens import OverrideCounter, OverrideDecision
 
-__all__ = ["CountingSink", "ServedCounter"]
+__all__ = ["CountingSink", "OverrideTotals", "ServedCounter"]
 
 
 class CountingSink:
@@ -67,3 +72,19 @@ class ServedCounter:
         for (selected, served_by), count in sorted(items):
             out.setdefault(selected, {})[served_by] = count
         return out
+
+
+class OverrideTotals(OverrideCounter):
+    """An override counter the reporter drains, with totals that nothing resets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._all = OverrideCounter()
+
+    def add(self, decision: OverrideDecision) -> None:
+        super().add(decision)
+        self._all.add(decision)
+
+    def totals(self) -> list[dict[str, Any]]:
+        """``[{"flag", "outcome", "variant", "reason", "count"}]`` since the app started."""
+        return self._all.snapshot()
