@@ -200,3 +200,19 @@ def test_a_forked_child_keeps_receiving_updates(tmp_path: Path) -> None:
             assert outcome == "updated"
         finally:
             client.close()
+
+
+def test_close_interrupts_an_idle_event_stream(tmp_path: Path) -> None:
+    """A stream waiting for the next keep-alive (a minute away) stops when closed."""
+    app = app_for(f"sqlite:///{tmp_path / 'cp.db'}", sse_keepalive_seconds=60.0)
+    with TestClient(app) as setup:
+        seed(setup)
+        secret = make_token(setup, "sdk", "production")
+    with live_server(app) as url:
+        source = HttpSource(url, secret, options=_options(tmp_path, poll_interval=3600))
+        client = rollwise.Client(source).start()
+        assert wait_until(lambda: source._stream_response is not None, timeout=5)
+        thread = source._stream_thread
+        assert thread is not None
+        client.close()
+        assert not thread.is_alive()

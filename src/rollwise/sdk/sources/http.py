@@ -13,10 +13,12 @@ threads and a fresh connection pool.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import random
+import socket
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -125,6 +127,7 @@ class HttpSource:
         self._poll.stop()
         response = self._stream_response
         if response is not None:
+            _interrupt(response)
             response.close()
         thread = self._stream_thread
         if thread is not None and thread.is_alive() and thread is not threading.current_thread():
@@ -289,3 +292,16 @@ def _message(response: httpx.Response) -> str:
         return str(response.json()["error"]["message"])
     except (ValueError, KeyError, TypeError):
         return response.text[:200]
+
+
+def _interrupt(response: httpx.Response) -> None:
+    """Wake the stream thread blocked reading ``response``: shut its socket down.
+
+    Closing a response from another thread does not interrupt a blocked read, and an idle
+    stream only speaks at keep-alives (every 15 s), so ``close()`` would wait that long.
+    """
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
