@@ -9,16 +9,28 @@ from fastapi.testclient import TestClient
 
 from ._support import ADMIN, bearer, make_token, seed
 
+ROLLOUT = {"flag": "checkout", "environment": "production", "variant": "domain"}
+ALERT_RULE = {"name": "r", "environment": "production", "metric": "error_rate", "threshold": 0.1}
+
 # (group, method, url, body): one representative call per endpoint group
 CALLS: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("read", "get", "/api/v1/environments", None),
     ("read", "get", "/api/v1/flags", None),
     ("read", "get", "/api/v1/flags/checkout/environments/production", None),
     ("read", "get", "/api/v1/audit", None),
+    ("read", "get", "/api/v1/rollouts", None),
+    ("read", "get", "/api/v1/alert-rules", None),
+    ("read", "get", "/api/v1/notification-channels", None),
     ("write", "post", "/api/v1/flags", {"key": "new-flag"}),
     ("write", "post", "/api/v1/flags/checkout/environments/production/kill", None),
+    ("write", "post", "/api/v1/rollouts", ROLLOUT),
+    ("write", "post", "/api/v1/rollouts/1/abort", {"version": 1}),
+    ("read", "get", "/api/v1/rollouts/1/history", None),
+    ("write", "post", "/api/v1/alert-rules", ALERT_RULE),
+    ("write", "post", "/api/v1/notification-channels", {"config": {"type": "nop", "name": "q"}}),
     ("admin", "get", "/api/v1/tokens", None),
     ("admin", "post", "/api/v1/tokens", {"name": "n", "scope": "read"}),
+    ("admin", "get", "/api/v1/outbox", None),
     ("sdk", "get", "/api/v1/sdk/config?environment=production", None),
 ]
 ALLOWED = {
@@ -32,6 +44,8 @@ ALLOWED = {
 @pytest.mark.parametrize("scope", ["admin", "write", "read", "sdk"])
 def test_scope_matrix(client: TestClient, scope: str) -> None:
     seed(client)
+    staged = {**ROLLOUT, "environment": "staging"}  # rollout 1, for the calls that name it
+    assert client.post("/api/v1/rollouts", json=staged, headers=bearer(ADMIN)).status_code == 201
     secret = (
         ADMIN
         if scope == "admin"

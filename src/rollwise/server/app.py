@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from ..notifiers import NotifierRegistry, default_registry
 from ..store import Store
 from ..store.tokens import new_secret
 from ._retention import purge_forever
@@ -26,12 +27,15 @@ from .errors import install_error_handlers
 from .fast_config import SdkConfigFastPath
 from .metrics import MetricsMiddleware, ServerMetrics
 from .routers import (
+    alerts,
     audit,
+    channels,
     environments,
     flags,
     health,
     metrics_query,
     monitoring,
+    rollouts,
     sdk,
     telemetry,
     tokens,
@@ -55,7 +59,14 @@ class ControlPlaneApp(FastAPI):
         await super().__call__(scope, receive, send)
 
 
-def create_app(settings: ServerSettings | None = None, *, store: Store | None = None) -> FastAPI:
+def create_app(
+    settings: ServerSettings | None = None,
+    *,
+    store: Store | None = None,
+    notifier_registry: NotifierRegistry | None = None,
+) -> FastAPI:
+    """The app; ``notifier_registry`` validates notification channels (default: the
+    built-in types)."""
     settings = settings or ServerSettings.from_env()
     owned = store is None
     the_store = store or Store(settings.database_url, telemetry=settings.telemetry)
@@ -86,7 +97,7 @@ def create_app(settings: ServerSettings | None = None, *, store: Store | None = 
         title="rollwise control plane",
         version="0.1.0",
         description="Flags, environments, tokens, audit log, SDK config delivery, "
-        "telemetry ingest, metrics and monitoring.",
+        "telemetry ingest, metrics and monitoring, rollouts, alert rules and notifications.",
         lifespan=lifespan,
     )
     metrics = ServerMetrics()
@@ -95,6 +106,7 @@ def create_app(settings: ServerSettings | None = None, *, store: Store | None = 
     app.state.hub = hub
     app.state.tokens = TokenCache(the_store, settings.token_cache_seconds)
     app.state.metrics = metrics
+    app.state.notifier_registry = notifier_registry or default_registry()
     install_error_handlers(app)
     for module in (
         health,
@@ -106,8 +118,12 @@ def create_app(settings: ServerSettings | None = None, *, store: Store | None = 
         telemetry,
         metrics_query,
         monitoring,
+        rollouts,
+        alerts,
+        channels,
     ):
         app.include_router(module.router)
+    app.include_router(channels.outbox_router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.fast_path = SdkConfigFastPath(hub, app.state.tokens, metrics)
     return app

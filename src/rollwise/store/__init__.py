@@ -1,5 +1,17 @@
 """Storage for the control plane: SQLAlchemy tables, Alembic migrations, audited operations."""
 
+from .alert_records import (
+    AlertComparison,
+    AlertEventRecord,
+    AlertRuleFields,
+    AlertRuleRecord,
+    AlertRuleSpec,
+    AlertSeverity,
+    AlertState,
+    next_alert_state,
+    parse_alert_rule,
+)
+from .notify_records import ChannelRecord, OutboxRecord, OutboxStatus
 from .records import (
     AuditRecord,
     EnvironmentRecord,
@@ -9,6 +21,7 @@ from .records import (
     StoreStatus,
     TokenRecord,
 )
+from .rollout_records import JudgementRecord, RolloutHistoryRecord, RolloutRecord
 from .store import Store, Tx, default_database_url
 from .telemetry_types import (
     RESOLUTIONS,
@@ -26,16 +39,29 @@ from .telemetry_types import (
 
 __all__ = [
     "RESOLUTIONS",
+    "AlertComparison",
+    "AlertEventRecord",
+    "AlertRuleFields",
+    "AlertRuleRecord",
+    "AlertRuleSpec",
+    "AlertSeverity",
+    "AlertState",
     "AuditRecord",
+    "ChannelRecord",
     "ComparisonDurations",
     "EnvironmentRecord",
     "FlagRecord",
     "FlagStateRecord",
     "IgnoredTelemetry",
     "IngestResult",
+    "JudgementRecord",
     "MismatchSampleRecord",
+    "OutboxRecord",
+    "OutboxStatus",
     "PurgeResult",
     "ReportingStats",
+    "RolloutHistoryRecord",
+    "RolloutRecord",
     "Scope",
     "SeriesPlan",
     "Store",
@@ -46,4 +72,6 @@ __all__ = [
     "VariantSeries",
     "VariantWindow",
     "default_database_url",
+    "next_alert_state",
+    "parse_alert_rule",
 ]

@@ -12,7 +12,7 @@ from ..core.validation import parse_flag
 from ..errors import ConflictError
 from ._base import Operations, aware
 from .records import FlagRecord, FlagStateRecord
-from .tables import environments, flag_states, flags
+from .tables import ACTIVE_PHASES, environments, flag_states, flags, rollouts
 
 __all__ = ["FlagOperations"]
 
@@ -209,7 +209,36 @@ class FlagOperations(Operations):
     def put_flag_state(
         self, flag: str, environment: str, state: FlagEnvironment, expected_version: int | None
     ) -> FlagStateRecord:
+        """Replace the state. While a rollout is active here, its split is the rollout's:
+        a change of ``split`` or ``default`` is refused (rules, unit, kill switch are not)."""
+        self._refuse_split_under_rollout(flag, environment, state)
         return self._write_state(flag, environment, state, expected_version, "flag_state.update")
+
+    def _refuse_split_under_rollout(
+        self, flag: str, environment: str, state: FlagEnvironment
+    ) -> None:
+        row = self._conn.execute(
+            select(rollouts.c.id, rollouts.c.phase).where(
+                rollouts.c.flag == flag,
+                rollouts.c.environment == environment,
+                rollouts.c.phase.in_(ACTIVE_PHASES),
+            )
+        ).first()
+        if row is None:
+            return
+        current = self.get_flag_state(flag, environment).state
+        if (state.split, state.default) == (current.split, current.default):
+            return
+        raise ConflictError(
+            f"flag {flag!r} in {environment!r} is under rollout {row.id} ({row.phase}), which "
+            "owns its split: let it finish, or promote or abort it, before changing the "
+            "split by hand",
+            resource="flag_state",
+            flag=flag,
+            environment=environment,
+            rollout_id=row.id,
+            phase=row.phase,
+        )
 
     def set_enabled(
         self, flag: str, environment: str, enabled: bool, expected_version: int | None = None

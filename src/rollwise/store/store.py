@@ -21,10 +21,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from .alerts import AlertOperations
 from .audit import AuditOperations
+from .channels import ChannelOperations
 from .config import ConfigOperations
-from .flags import FlagOperations
 from .records import StoreStatus
+from .rollouts import RolloutOperations
 from .telemetry import TelemetryOperations
 from .telemetry_types import TelemetryPolicy
 from .tokens import TokenOperations
@@ -40,7 +42,15 @@ def default_database_url() -> str:
     return os.environ.get("ROLLWISE_DATABASE_URL", "sqlite:///./rollwise.db")
 
 
-class Tx(ConfigOperations, FlagOperations, TokenOperations, AuditOperations, TelemetryOperations):
+class Tx(
+    ConfigOperations,
+    RolloutOperations,
+    AlertOperations,
+    ChannelOperations,
+    TokenOperations,
+    AuditOperations,
+    TelemetryOperations,
+):
     """Everything one transaction can do; each mutation writes its audit row here too."""
 
     def __init__(

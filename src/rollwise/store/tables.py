@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData(
@@ -215,4 +217,149 @@ telemetry_keys = Table(
     Column("kind", String(16), primary_key=True),
     Column("key", String(200), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# -- rollouts (see rollwise.store.rollouts) -----------------------------------------------
+# A flag and environment have at most one active rollout: the partial unique index below
+# admits one row per pair whose phase is not terminal, so two racing creators (or a retry
+# racing a new rollout) cannot both win, whatever the isolation level.
+
+ACTIVE_PHASES = ("pending", "progressing", "paused")
+_ACTIVE = text("phase IN ('pending', 'progressing', 'paused')")
+
+rollouts = Table(
+    "rollouts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("flag", String(128), ForeignKey("flags.key"), nullable=False),
+    Column("environment", String(64), ForeignKey("environments.key"), nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("phase", String(16), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("step_started_at", DateTime(timezone=True), nullable=True),
+    Column("attempt", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Index(
+        "uq_rollouts_active_flag_environment",
+        "flag",
+        "environment",
+        unique=True,
+        sqlite_where=_ACTIVE,
+        postgresql_where=_ACTIVE,
+    ),
+    Index("ix_rollouts_phase", "phase"),
+)
+
+rollout_history = Table(
+    "rollout_history",
+    metadata,
+    Column("rollout_id", Integer, ForeignKey("rollouts.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("from_phase", String(16), nullable=False),
+    Column("from_step", Integer, nullable=False),
+    Column("from_share", Integer, nullable=False),
+    Column("to_phase", String(16), nullable=False),
+    Column("to_step", Integer, nullable=False),
+    Column("to_share", Integer, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("evidence", JSON, nullable=True),
+)
+
+rollout_judgements = Table(
+    "rollout_judgements",
+    metadata,
+    Column("rollout_id", Integer, ForeignKey("rollouts.id"), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("rollout_version", Integer, nullable=False),
+    Column("decision", String(32), nullable=False),
+    Column("verdict", String(32), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("evidence", JSON, nullable=True),
+)
+
+# -- alerts (see rollwise.store.alerts) ---------------------------------------------------
+
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("environment", String(64), ForeignKey("environments.key"), nullable=False),
+    Column("flag", String(128), ForeignKey("flags.key"), nullable=True),
+    Column("variant", String(200), nullable=True),
+    Column("baseline", String(200), nullable=True),
+    Column("metric", String(32), nullable=False),
+    Column("comparison", String(32), nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("window_seconds", Float, nullable=False),
+    Column("for_seconds", Float, nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("query", Text, nullable=True),
+    Column("description", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("state_since", DateTime(timezone=True), nullable=True),
+    Column("last_value", Float, nullable=True),
+    Column("evaluated_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule", String(64), ForeignKey("alert_rules.name"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("from_state", String(16), nullable=False),
+    Column("to_state", String(16), nullable=False),
+    Column("value", Float, nullable=True),
+    Column("baseline_value", Float, nullable=True),
+    Column("threshold", Float, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("details", JSON, nullable=True),
+    Index("ix_alert_events_rule_id", "rule", "id"),
+)
+
+# -- notifications (see rollwise.store.channels and rollwise.store.outbox) ----------------
+# The outbox is written in the same transaction as the event it announces; a dispatcher
+# claims due rows (a lease: next_attempt_at moves past the claim) and records the outcome.
+
+notification_channels = Table(
+    "notification_channels",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("type", String(32), nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("channel", String(64), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("notification", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    Index("ix_outbox_created_at", "created_at"),
 )

@@ -1,0 +1,208 @@
+"""Alert rules: a metric condition over a window, held for a duration; and their states.
+
+A rule fires when its condition has held for ``for`` (``pending`` until then) and resolves
+when it no longer holds. :func:`next_alert_state` is that state machine, pure, so the
+controller and the tests share it; the store records each change as an event and queues
+``alert.firing`` / ``alert.resolved`` notifications. No data is never a breach: a pending
+rule without data goes back to ``inactive``, a firing one stays firing until data shows
+the condition no longer holds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from ..core.durations import Duration
+from ..core.gates import GateMetric
+from ..core.model import FLAG_KEY_PATTERN, NAME_PATTERN
+from ..errors import ConfigError, ConfigIssue
+
+__all__ = [
+    "AlertComparison",
+    "AlertEventRecord",
+    "AlertRuleFields",
+    "AlertRuleRecord",
+    "AlertRuleSpec",
+    "AlertSeverity",
+    "AlertState",
+    "next_alert_state",
+    "parse_alert_rule",
+]
+
+MAX_WINDOW = 7 * 86_400.0
+
+
+class AlertState(StrEnum):
+    INACTIVE = "inactive"
+    PENDING = "pending"
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class AlertSeverity(StrEnum):
+    """The severity of the ``alert.firing`` notification (the notifiers' severities)."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class AlertComparison(StrEnum):
+    ABOVE = "above"
+    """The value is above ``threshold``."""
+    BELOW = "below"
+    """The value is below ``threshold``."""
+    INCREASE_ABOVE = "increase_above"
+    """The value is more than ``threshold`` (a fraction: 0.5 = 50%) above the baseline's."""
+
+
+class AlertRuleFields(BaseModel):
+    """What an operator writes, field by field. ``flag`` unset: the environment's traffic
+    over all flags; ``variant`` unset: all of the flag's variants together.
+    :class:`AlertRuleSpec` adds the checks across fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    environment: Annotated[str, Field(pattern=NAME_PATTERN)]
+    flag: Annotated[str, Field(pattern=FLAG_KEY_PATTERN)] | None = None
+    variant: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    baseline: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    metric: GateMetric
+    comparison: AlertComparison = AlertComparison.ABOVE
+    threshold: float
+    window: Annotated[Duration, Field(gt=0, le=MAX_WINDOW)] = 300.0
+    for_: Annotated[Duration, Field(ge=0, le=MAX_WINDOW, alias="for")] = 0.0
+    severity: AlertSeverity = AlertSeverity.WARNING
+    query: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    description: Annotated[str, Field(max_length=10_000)] = ""
+    enabled: bool = True
+
+
+class AlertRuleSpec(AlertRuleFields):
+    """A checked alert rule (:func:`parse_alert_rule` reports problems by field)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        problems = list(_problems(self))
+        if problems:
+            summary = "; ".join(f"{path}: {reason}" for path, reason in problems)
+            raise PydanticCustomError(
+                _ISSUES, "{summary}", {"summary": summary, "issues": problems}
+            )
+        return self
+
+
+_ISSUES = "rollwise_alert_issues"
+
+
+def _problems(rule: AlertRuleSpec) -> Iterator[tuple[str, str]]:
+    """Cross-field problems as (field, reason): pydantic alone cannot name the field."""
+    if not math.isfinite(rule.threshold):
+        yield "threshold", "must be a finite number"
+    if rule.metric is GateMetric.CUSTOM and rule.query is None:
+        yield "query", "a custom metric needs a query"
+    if rule.metric is not GateMetric.CUSTOM and rule.query is not None:
+        yield "query", f"only for the custom metric, not {rule.metric.value}"
+    relative = rule.comparison is AlertComparison.INCREASE_ABOVE
+    if rule.metric.is_rate and not relative and not 0.0 <= rule.threshold <= 1.0:
+        yield "threshold", "the threshold of a rate is a fraction between 0 and 1"
+    if (rule.metric.is_latency or relative) and rule.threshold < 0:
+        yield "threshold", "must not be negative"
+    if relative and rule.flag is None:
+        yield "flag", "increase_above compares a variant with the flag's baseline: name the flag"
+    if rule.baseline is not None and not relative:
+        yield "baseline", "only for comparison increase_above"
+    if rule.flag is None and rule.variant is not None:
+        yield "flag", "a variant belongs to a flag: name the flag"
+    if rule.variant is not None and rule.variant == rule.baseline:
+        yield "baseline", "the variant and the baseline must differ"
+
+
+class AlertRuleRecord(AlertRuleSpec):
+    """A stored rule, its version, and where its state machine stands."""
+
+    version: int
+    state: AlertState
+    state_since: datetime | None
+    last_value: float | None
+    evaluated_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    def spec(self) -> AlertRuleSpec:
+        return AlertRuleSpec.model_validate(
+            self.model_dump(by_alias=True, include=set(AlertRuleSpec.model_fields))
+        )
+
+
+class AlertEventRecord(BaseModel):
+    """A change of a rule's state, with the values that caused it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    rule: str
+    at: datetime
+    from_state: AlertState
+    to_state: AlertState
+    value: float | None
+    baseline_value: float | None
+    threshold: float
+    reason: str
+    details: dict[str, Any] | None
+
+
+def parse_alert_rule(data: Mapping[str, Any] | AlertRuleFields) -> AlertRuleSpec:
+    """A checked rule, or a ConfigError naming each bad field (``for``, ``threshold``...)."""
+    if isinstance(data, AlertRuleSpec):
+        return data
+    if isinstance(data, AlertRuleFields):
+        data = data.model_dump(by_alias=True)
+    try:
+        return AlertRuleSpec.model_validate(dict(data))
+    except ValidationError as error:
+        issues = []
+        for item in error.errors():
+            if item["type"] == _ISSUES:
+                issues += [ConfigIssue(None, p, r) for p, r in (item.get("ctx") or {})["issues"]]
+                continue
+            path = ".".join(str(part) for part in item["loc"])
+            reason = item["msg"].removeprefix("Value error, ")
+            issues.append(ConfigIssue(None, path, reason))
+        raise ConfigError(issues) from None
+
+
+def next_alert_state(
+    state: AlertState,
+    since: datetime | None,
+    breached: bool | None,
+    hold_for: float,
+    now: datetime,
+) -> AlertState:
+    """The state after one evaluation at ``now``: ``breached`` is None when there was no data.
+
+    ``since`` is when ``state`` began (a pending rule fires once it has been pending for
+    ``hold_for`` seconds). ``resolved`` behaves as ``inactive`` until the next breach.
+    """
+    if breached is None:
+        return AlertState.INACTIVE if state is AlertState.PENDING else state
+    if not breached:
+        if state is AlertState.FIRING:
+            return AlertState.RESOLVED
+        if state is AlertState.PENDING:
+            return AlertState.INACTIVE
+        return state
+    if state is AlertState.FIRING:
+        return state
+    if state is AlertState.PENDING:
+        held = since is None or now - since >= timedelta(seconds=hold_for)
+        return AlertState.FIRING if held else state
+    return AlertState.FIRING if hold_for <= 0 else AlertState.PENDING

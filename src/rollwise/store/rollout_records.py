@@ -1,0 +1,100 @@
+"""What the store returns about rollouts: the rollout, its history rows, its latest judgement.
+
+A :class:`RolloutRecord` holds the checked spec (baseline resolved) and the state columns;
+:attr:`RolloutRecord.state` rebuilds the core :class:`~rollwise.core.rollout.RolloutState`
+the controller hands to ``decide`` and ``apply_action``. The traffic share is never stored:
+:attr:`RolloutRecord.share` derives it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from ..core.rollout import RolloutAction, RolloutPhase, RolloutSpec, RolloutState, share_at
+
+__all__ = ["JudgementRecord", "RolloutHistoryRecord", "RolloutRecord"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class RolloutRecord(_Record):
+    """A rollout as stored. ``step`` is the 0-based index into ``spec.steps``."""
+
+    id: int
+    flag: str
+    environment: str
+    variant: str
+    baseline: str
+    spec: RolloutSpec
+    phase: RolloutPhase
+    step: int
+    step_started_at: datetime | None
+    attempt: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    created_by: str
+
+    @property
+    def state(self) -> RolloutState:
+        """The core state, for ``apply_action``, ``decide`` and ``step_clock``."""
+        return RolloutState(
+            phase=self.phase,
+            step=self.step,
+            step_started_at=self.step_started_at,
+            attempt=self.attempt,
+            version=self.version,
+        )
+
+    @property
+    def share(self) -> int:
+        """The canary's share of the pool in basis points, derived from phase and step."""
+        return share_at(self.spec, self.phase, self.step)
+
+    @property
+    def is_active(self) -> bool:
+        return self.phase.is_active
+
+
+class RolloutHistoryRecord(_Record):
+    """One transition. ``seq`` counts transitions from 1; ``version`` is the one it produced."""
+
+    rollout_id: int
+    seq: int
+    at: datetime
+    actor: str
+    action: RolloutAction
+    from_phase: RolloutPhase
+    from_step: int
+    from_share: int
+    to_phase: RolloutPhase
+    to_step: int
+    to_share: int
+    attempt: int
+    version: int
+    reason: str
+    evidence: dict[str, Any] | None
+
+
+class JudgementRecord(_Record):
+    """The controller's latest look at a rollout (overwritten every tick, never versioned).
+
+    ``decision`` is what it decided (``hold``, ``advance``, ...), ``verdict`` what the data
+    showed (``pass``, ``fail``, ``hold``, ``no_data``); ``step``, ``attempt`` and
+    ``rollout_version`` say which state was judged, so a stale judgement is recognisable.
+    """
+
+    rollout_id: int
+    at: datetime
+    step: int
+    attempt: int
+    rollout_version: int
+    decision: str
+    verdict: str | None
+    reason: str
+    evidence: dict[str, Any] | None
