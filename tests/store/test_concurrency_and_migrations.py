@@ -104,3 +104,27 @@ def test_an_unreachable_database_is_reported_not_raised(tmp_path: Path) -> None:
     assert not status.reachable
     assert not status.is_current
     store.close()
+
+
+def test_the_kill_switch_without_a_version_never_loses_a_race(store: Store) -> None:
+    """Kill switches and versionless state writes racing each other all apply, in turn."""
+    with store.transaction("setup") as tx:
+        tx.create_environment("production")
+        tx.create_flag("checkout")
+        tx.put_flag_state("checkout", "production", FlagEnvironment(split={"on": 10000}), 0)
+
+    def kill(enabled: bool) -> object:
+        def write() -> object:
+            with store.transaction(f"kill-{enabled}") as tx:
+                return tx.set_enabled("checkout", "production", enabled)
+
+        return write
+
+    writers = [kill(False), kill(True), kill(False), kill(True), kill(False)]
+    results = _race(store, list(writers))
+    assert not [r for r in results if isinstance(r, ConflictError)]
+    with store.transaction("check") as tx:
+        state = tx.get_flag_state("checkout", "production")
+        switches = tx.list_audit(action="flag.kill") + tx.list_audit(action="flag.restore")
+    assert state.version == 1 + len(writers)
+    assert len(switches) == len(writers)

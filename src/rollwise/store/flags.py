@@ -211,8 +211,19 @@ class FlagOperations(Operations):
     ) -> FlagStateRecord:
         """Replace the state. While a rollout is active here, its split is the rollout's:
         a change of ``split`` or ``default`` is refused (rules, unit, kill switch are not)."""
+        if expected_version is None:
+            self._lock_state(flag, environment)
         self._refuse_split_under_rollout(flag, environment, state)
         return self._write_state(flag, environment, state, expected_version, "flag_state.update")
+
+    def _lock_state(self, flag: str, environment: str) -> None:
+        """Hold the state row until the transaction ends (PostgreSQL; SQLite's writers are
+        serialised by ``BEGIN IMMEDIATE`` already)."""
+        self._conn.execute(
+            select(flag_states.c.version)
+            .where(flag_states.c.flag == flag, flag_states.c.environment == environment)
+            .with_for_update()
+        )
 
     def _refuse_split_under_rollout(
         self, flag: str, environment: str, state: FlagEnvironment
@@ -243,7 +254,14 @@ class FlagOperations(Operations):
     def set_enabled(
         self, flag: str, environment: str, enabled: bool, expected_version: int | None = None
     ) -> FlagStateRecord:
-        """The kill switch (``enabled=False``) and its undo, audited as such."""
+        """The kill switch (``enabled=False``) and its undo, audited as such.
+
+        Without ``expected_version`` it applies to whatever the state is now: the row is
+        locked first, so a concurrent change (the controller moving a rollout's split)
+        makes it wait, never fail with a stale version.
+        """
+        if expected_version is None:
+            self._lock_state(flag, environment)
         current = self.get_flag_state(flag, environment)
         state = current.state.model_copy(update={"enabled": enabled})
         action = "flag.restore" if enabled else "flag.kill"
