@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Debian packages the test suite runs for real: prometheus (the metric provider's tests start
-# the binary themselves; the packaged service is not used) and openssl.
+# the binary themselves; the packaged service is not used), openssl, and chromium (the
+# dashboard's browser tests drive it with Playwright; browsers are never downloaded).
 set -euo pipefail
 
 missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "ensure-system-packages: installing ${missing[*]}" >&2
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "ensure-system-packages: prometheus and openssl present"
+echo "ensure-system-packages: prometheus, openssl and chromium present"

@@ -1,0 +1,106 @@
+// An environment's health now: a status per variant, flag and environment, with reasons.
+
+import {api, query} from "../api.js";
+import {badge, fill, h} from "../dom.js";
+import {number, percent, relative, seconds} from "../format.js";
+
+const WINDOWS = ["1m", "5m", "15m", "1h", "24h"];
+
+export function mount({root, query: params}) {
+  const controls = h("form", {class: "controls", "aria-label": "what to show"});
+  const summary = h("section", {class: "card", "aria-labelledby": "env-status"});
+  const flags = h("div");
+  fill(root, h("h1", {tabindex: "-1"}, "Health"), controls, summary, flags);
+  let chosen = null;
+
+  async function choose() {
+    const environments = await api("environments");
+    if (environments.length === 0) return null;
+    const keys = environments.map((e) => e.key);
+    const environment = keys.includes(params.get("environment")) ? params.get("environment") : keys.includes("production") ? "production" : keys[0];
+    const window = WINDOWS.includes(params.get("window")) ? params.get("window") : "5m";
+    fill(
+      controls,
+      h("label", {for: "environment"}, "Environment"),
+      h("select", {id: "environment", name: "environment"}, environments.map((e) => h("option", {value: e.key, selected: e.key === environment}, e.name || e.key))),
+      h("label", {for: "window"}, "Window"),
+      h("select", {id: "window", name: "window"}, WINDOWS.map((w) => h("option", {value: w, selected: w === window}, `last ${w}`))),
+    );
+    controls.addEventListener("change", () => {
+      const data = new FormData(controls);
+      location.hash = `#/health${query({environment: data.get("environment"), window: data.get("window")})}`;
+    });
+    return {environment, window};
+  }
+
+  return {
+    async refresh() {
+      chosen = chosen || (await choose());
+      if (!chosen) {
+        fill(summary, h("p", {class: "muted"}, "No environments yet."));
+        return;
+      }
+      const result = await api(`monitoring/health${query(chosen)}`);
+      const r = result.reporting;
+      fill(
+        summary,
+        h("h2", {id: "env-status"}, `${result.environment}: `, badge(result.status)),
+        result.reasons.length ? h("ul", {}, result.reasons.map((reason) => h("li", {}, reason))) : null,
+        h(
+          "p",
+          {class: "muted"},
+          `SDK reports in the window: ${number(r.batches)} batches from ${number(r.instances)} instances, last ${relative(r.last_report_at)}`,
+          r.dropped_batches || r.dropped_windows || r.dropped_samples
+            ? ` · dropped by SDKs: ${r.dropped_batches} batches, ${r.dropped_windows} windows, ${r.dropped_samples} samples`
+            : "",
+        ),
+        h(
+          "p",
+          {class: "muted small"},
+          `Degraded: error rate above ${percent(result.thresholds.max_error_rate)} or fallbacks above ${percent(result.thresholds.max_fallback_rate)}; ` +
+            `warning: p95 above ${result.thresholds.max_latency_ratio}× the baseline or mismatches above ${percent(result.thresholds.max_mismatch_rate)} ` +
+            `(each on at least ${result.thresholds.min_requests} requests).`,
+        ),
+      );
+      if (result.flags.length === 0) {
+        fill(flags, h("p", {class: "muted"}, "No flag had telemetry in this window."));
+        return;
+      }
+      const head = ["Variant", "Status", "Requests", "Error rate", "p95", "Usage share", "Mismatches", "Fallbacks", "Reasons"];
+      fill(
+        flags,
+        result.flags.map((flag) =>
+          h(
+            "section",
+            {class: "card", "data-flag": flag.flag},
+            h("h2", {}, h("a", {href: `#/metrics${query({flag: flag.flag, environment: result.environment})}`}, flag.flag), " ", badge(flag.status)),
+            h(
+              "table",
+              {},
+              h("thead", {}, h("tr", {}, head.map((t) => h("th", {scope: "col"}, t)))),
+              h(
+                "tbody",
+                {},
+                flag.variants.map((v) =>
+                  h(
+                    "tr",
+                    {},
+                    h("th", {scope: "row"}, v.variant, v.variant === flag.baseline ? h("span", {class: "muted"}, " (baseline)") : null),
+                    h("td", {}, badge(v.status)),
+                    h("td", {class: "num"}, number(v.requests)),
+                    h("td", {class: "num"}, percent(v.error_rate)),
+                    h("td", {class: "num"}, seconds(v.p95)),
+                    h("td", {class: "num"}, percent(v.usage_share)),
+                    h("td", {class: "num"}, number(v.mismatches)),
+                    h("td", {class: "num"}, number(v.fallbacks)),
+                    h("td", {}, v.reasons.join("; ")),
+                  ),
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
+    },
+  };
+}
