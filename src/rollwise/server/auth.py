@@ -19,7 +19,7 @@ from ..store import Store, TokenRecord
 from ..store.tokens import hash_secret
 from .errors import ApiError
 
-__all__ = ["Principal", "TokenCache", "require"]
+__all__ = ["Principal", "TokenCache", "require", "target_environment"]
 
 _RANK = {"read": 1, "write": 2, "admin": 3}
 _NEEDED = {"report": "an sdk, write or admin"}
@@ -115,3 +115,25 @@ def require(scope: str) -> Callable[..., Principal]:
         return principal
 
     return dependency
+
+
+def target_environment(who: Principal, environment: str | None) -> str:
+    """An sdk token's own environment; other tokens name one with ``?environment=``."""
+    token = who.token
+    if token.scope == "sdk":
+        if environment is not None and environment != token.environment:
+            raise ApiError(
+                403,
+                "forbidden",
+                f"this sdk token is bound to environment {token.environment!r}",
+                bound_to=token.environment,
+            )
+        assert token.environment is not None
+        return token.environment
+    if environment is None:
+        raise ApiError(
+            400,
+            "bad_request",
+            "name the environment (?environment=...) or use an sdk token bound to one",
+        )
+    return environment

@@ -8,35 +8,14 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from ..auth import Principal, require
+from ..auth import Principal, require, target_environment
 from ..config_hub import CachedConfig, ConfigHub
 from ..deps import hub_of
-from ..errors import ApiError, error_responses
+from ..errors import error_responses
 
 router = APIRouter(
     prefix="/api/v1/sdk", tags=["sdk"], responses=error_responses(400, 401, 403, 404, 422)
 )
-
-
-def _environment(who: Principal, environment: str | None) -> str:
-    token = who.token
-    if token.scope == "sdk":
-        if environment is not None and environment != token.environment:
-            raise ApiError(
-                403,
-                "forbidden",
-                f"this sdk token is bound to environment {token.environment!r}",
-                bound_to=token.environment,
-            )
-        assert token.environment is not None
-        return token.environment
-    if environment is None:
-        raise ApiError(
-            400,
-            "bad_request",
-            "name the environment (?environment=...) or use an sdk token bound to one",
-        )
-    return environment
 
 
 @router.get(
@@ -50,7 +29,7 @@ async def config(
     who: Principal = Depends(require("sdk")),
     hub: ConfigHub = Depends(hub_of),
 ) -> Response:
-    env = _environment(who, environment)
+    env = target_environment(who, environment)
     cached = hub.current(env)
     headers = {"ETag": cached.etag, "Cache-Control": "no-cache"}
     if if_none_match is not None and cached.etag in _etags(if_none_match):
@@ -79,7 +58,7 @@ async def stream(
     who: Principal = Depends(require("sdk")),
     hub: ConfigHub = Depends(hub_of),
 ) -> StreamingResponse:
-    env = _environment(who, environment)
+    env = target_environment(who, environment)
     first = hub.current(env)  # 404 here, before the stream starts, for an unknown environment
     keepalive: float = request.app.state.settings.sse_keepalive_seconds
     metrics = request.app.state.metrics

@@ -13,35 +13,13 @@ from ...core.telemetry import TelemetryBatch
 from ...errors import ConfigError
 from ...store import IngestResult, Store
 from ...store.telemetry import parse_batch
-from ..auth import Principal, require
+from ..auth import Principal, require, target_environment
 from ..deps import store_of
 from ..errors import ApiError, error_responses
 
 router = APIRouter(
     prefix="/api/v1/sdk", tags=["sdk"], responses=error_responses(400, 401, 403, 404, 422)
 )
-
-
-def target_environment(who: Principal, environment: str | None) -> str:
-    """An sdk token's own environment; other tokens name one with ``?environment=``."""
-    token = who.token
-    if token.scope == "sdk":
-        if environment is not None and environment != token.environment:
-            raise ApiError(
-                403,
-                "forbidden",
-                f"this sdk token is bound to environment {token.environment!r}",
-                bound_to=token.environment,
-            )
-        assert token.environment is not None
-        return token.environment
-    if environment is None:
-        raise ApiError(
-            400,
-            "bad_request",
-            "name the environment (?environment=...) or use an sdk token bound to one",
-        )
-    return environment
 
 
 @router.post(
