@@ -6,11 +6,15 @@ an API layer can turn ``error.details`` into a JSON body without parsing message
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
+
 __all__ = [
+    "ISSUES_ERROR",
     "ConfigError",
     "ConfigIssue",
     "ConflictError",
@@ -19,6 +23,9 @@ __all__ = [
     "ProviderError",
     "RollwiseError",
     "SourceError",
+    "field_path",
+    "issues_error",
+    "validation_issues",
 ]
 
 
@@ -81,6 +88,53 @@ class ConfigError(RollwiseError):
     @property
     def reason(self) -> str:
         return self.issues[0].reason
+
+
+ISSUES_ERROR = "rollwise_issues"
+"""Type of the pydantic error that carries several ``(sub-path, reason)`` problems."""
+
+
+def field_path(prefix: str, loc: Iterable[object]) -> str:
+    """``prefix`` and a pydantic location joined as a dotted field path."""
+    parts = [prefix] if prefix else []
+    parts += [str(part) for part in loc if part != ""]
+    return ".".join(parts)
+
+
+def issues_error(issues: Sequence[tuple[str, str]]) -> PydanticCustomError:
+    """One pydantic error carrying several problems, each at its own sub-path.
+
+    A validator raises at its own location only, but a cross-field check may find several
+    problems deeper down (``steps.2.percent``); :func:`validation_issues` expands this error
+    back into one issue per problem.
+    """
+    summary = "; ".join(f"{path}: {reason}" if path else reason for path, reason in issues)
+    return PydanticCustomError(ISSUES_ERROR, "{summary}", {"summary": summary, "issues": issues})
+
+
+def validation_issues(
+    error: ValidationError,
+    *,
+    path: str = "",
+    flag: str | None = None,
+    locate: Callable[[Sequence[Any]], str] | None = None,
+) -> list[ConfigIssue]:
+    """Pydantic's errors as :class:`ConfigIssue` s: a dotted field path and a plain reason.
+
+    ``locate`` turns a pydantic location into a path (e.g. to drop a union's tag).
+    """
+    issues: list[ConfigIssue] = []
+    for item in error.errors():
+        where = field_path(path, [locate(item["loc"])] if locate else item["loc"])
+        if item["type"] == ISSUES_ERROR:
+            for sub, reason in (item.get("ctx") or {})["issues"]:
+                issues.append(ConfigIssue(flag, field_path(where, [sub]), reason))
+            continue
+        reason = item["msg"]
+        for noise in ("Value error, ", "Assertion failed, "):
+            reason = reason.removeprefix(noise)
+        issues.append(ConfigIssue(flag, where, reason))
+    return issues
 
 
 class SourceError(RollwiseError):

@@ -1,9 +1,7 @@
-"""Reporting several rollout-spec problems, each with its own field path, through pydantic.
+"""Field paths of rollout-spec problems, as the user wrote them.
 
-A pydantic validator can only raise one error at its own location. Cross-field checks find
-problems deeper down (``steps.2.percent``) and may find several, so they raise one
-``rollwise_issues`` error whose context carries every ``(sub-path, reason)`` pair; the
-spec parser expands it back into one :class:`~rollwise.errors.ConfigIssue` per problem.
+Cross-field checks raise :func:`rollwise.errors.issues_error`; the spec parser expands it
+with :func:`rollwise.errors.validation_issues`, locating fields with :func:`dotted`.
 """
 
 from __future__ import annotations
@@ -11,19 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic_core import PydanticCustomError
-
-__all__ = ["ISSUES_ERROR", "dotted", "issues_error"]
-
-ISSUES_ERROR = "rollwise_issues"
+__all__ = ["dotted"]
 
 _UNION_TAGS = frozenset({"canary", "blue_green"})
-
-
-def issues_error(issues: Sequence[tuple[str, str]]) -> PydanticCustomError:
-    """One pydantic error carrying every ``(sub-path, reason)``; its message lists them all."""
-    summary = "; ".join(f"{path}: {reason}" if path else reason for path, reason in issues)
-    return PydanticCustomError(ISSUES_ERROR, "{summary}", {"summary": summary, "issues": issues})
 
 
 def dotted(loc: Sequence[Any]) -> str:

@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..errors import ConfigError, ConfigIssue
-from ._rollout_issues import ISSUES_ERROR, dotted, issues_error
+from ..errors import ConfigError, ConfigIssue, issues_error, validation_issues
+from ._rollout_issues import dotted
 from .durations import Duration, format_duration
 from .gates import Gate, NoDataPolicy
 from .model import BUCKETS, FLAG_KEY_PATTERN, NAME_PATTERN, Flag
@@ -244,22 +244,10 @@ def parse_rollout_spec(data: Any, flag: Flag | None = None) -> RolloutSpec:
         try:
             spec = RolloutSpec.model_validate(data)
         except ValidationError as error:
-            raise ConfigError(list(_issues_of(flag_key, error))) from None
+            raise ConfigError(validation_issues(error, flag=flag_key, locate=dotted)) from None
     if flag is None:
         return spec
     return check_rollout_spec(spec, flag)
-
-
-def _issues_of(flag_key: str | None, error: ValidationError) -> Iterator[ConfigIssue]:
-    for item in error.errors():
-        base = dotted(item["loc"])
-        context = item.get("ctx") or {}
-        if item["type"] == ISSUES_ERROR:
-            for sub, reason in context["issues"]:
-                path = ".".join(part for part in (base, sub) if part)
-                yield ConfigIssue(flag_key, path, reason)
-        else:
-            yield ConfigIssue(flag_key, base, item["msg"].removeprefix("Value error, "))
 
 
 def check_rollout_spec(spec: RolloutSpec, flag: Flag) -> RolloutSpec:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
 from fnmatch import fnmatchcase
 from typing import Annotated
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..errors import ConfigIssue
 from .base import Notification, Severity
 
 __all__ = [
@@ -18,8 +16,6 @@ __all__ = [
     "Timeout",
     "check_header_value",
     "check_http_url",
-    "issues_from",
-    "join_path",
 ]
 
 Timeout = Annotated[float, Field(gt=0, le=300, description="seconds for one delivery attempt")]
@@ -79,20 +75,3 @@ def check_header_value(name: str, value: str) -> None:
         raise ValueError(f"the value of header {name!r} must not contain line breaks")
     if not (value.isascii() and value.isprintable()):
         raise ValueError(f"the value of header {name!r} must be printable ASCII")
-
-
-def join_path(prefix: str, loc: Iterable[object]) -> str:
-    parts = [prefix] if prefix else []
-    parts += [str(part) for part in loc]
-    return ".".join(parts)
-
-
-def issues_from(error: ValidationError, prefix: str) -> Sequence[ConfigIssue]:
-    """Pydantic's errors as ConfigIssues: the dotted field path and a plain reason."""
-    issues = []
-    for item in error.errors():
-        reason = item["msg"]
-        for noise in ("Value error, ", "Assertion failed, "):
-            reason = reason.removeprefix(noise)
-        issues.append(ConfigIssue(None, join_path(prefix, item["loc"]), reason))
-    return issues

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar, get_args
+from typing import Annotated, Any
 
 import httpx
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from ..errors import ConfigError, ConfigIssue
-from ._config import ChannelConfigBase, issues_from, join_path
+from .._registry import TypedRegistry
+from ..errors import ConfigError, ConfigIssue, field_path
+from ._config import ChannelConfigBase
 from .base import Notifier
 from .email import EmailConfig, EmailNotifier
 from .nop import NopConfig, NopNotifier
@@ -35,74 +35,17 @@ __all__ = [
     "default_registry",
 ]
 
-C = TypeVar("C", bound=ChannelConfigBase)
-
 ChannelConfig = Annotated[
     WebhookConfig | SlackConfig | EmailConfig | NopConfig, Field(discriminator="type")
 ]
 """The built-in channel configs as one pydantic type, for embedding in larger models."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    config_model: type[ChannelConfigBase]
-    factory: Callable[[Any], Notifier]
-
-
-class NotifierRegistry:
+class NotifierRegistry(TypedRegistry[ChannelConfigBase, Notifier]):
     """Notifier types by name: each a config model and a factory from config to notifier."""
 
     def __init__(self) -> None:
-        self._entries: dict[str, _Entry] = {}
-
-    def register(
-        self,
-        type_name: str,
-        factory: Callable[[C], Notifier],
-        config_model: type[C],
-        *,
-        replace: bool = False,
-    ) -> None:
-        """Add a type. ``config_model.type`` must be ``Literal[type_name]``."""
-        field = config_model.model_fields.get("type")
-        if field is None or get_args(field.annotation) != (type_name,):
-            raise ValueError(
-                f"{config_model.__name__}.type must be Literal[{type_name!r}] to register it"
-            )
-        if type_name in self._entries and not replace:
-            raise ValueError(f"notifier type {type_name!r} is already registered")
-        self._entries[type_name] = _Entry(config_model, factory)
-
-    @property
-    def types(self) -> tuple[str, ...]:
-        return tuple(sorted(self._entries))
-
-    def __contains__(self, type_name: object) -> bool:
-        return type_name in self._entries
-
-    def parse(
-        self, data: Mapping[str, Any] | ChannelConfigBase, *, path: str = ""
-    ) -> ChannelConfigBase:
-        """A typed config from ``data``, or a ConfigError naming each bad field."""
-        if isinstance(data, ChannelConfigBase):
-            entry = self._entries.get(data.type)
-            if entry is None or not isinstance(data, entry.config_model):
-                raise ConfigError.single(None, join_path(path, ["type"]), self._unknown(data.type))
-            return data
-        if not isinstance(data, Mapping):
-            kind = type(data).__name__
-            raise ConfigError.single(None, path, f"expected a mapping, got {kind}")
-        type_name = data.get("type")
-        if type_name is None:
-            reason = f"required: one of {', '.join(self.types)}"
-            raise ConfigError.single(None, join_path(path, ["type"]), reason)
-        entry = self._entries.get(type_name) if isinstance(type_name, str) else None
-        if entry is None:
-            raise ConfigError.single(None, join_path(path, ["type"]), self._unknown(type_name))
-        try:
-            return entry.config_model.model_validate(data)
-        except ValidationError as error:
-            raise ConfigError(issues_from(error, path)) from None
+        super().__init__(ChannelConfigBase, "notifier")
 
     def parse_all(
         self, items: Sequence[Mapping[str, Any] | ChannelConfigBase], *, path: str = "channels"
@@ -113,26 +56,18 @@ class NotifierRegistry:
         seen: set[str] = set()
         for index, item in enumerate(items):
             try:
-                config = self.parse(item, path=join_path(path, [index]))
+                config = self.parse(item, path=field_path(path, [index]))
             except ConfigError as error:
                 issues += error.issues
                 continue
             if config.name in seen:
-                where = join_path(path, [index, "name"])
+                where = field_path(path, [index, "name"])
                 issues.append(ConfigIssue(None, where, f"duplicate channel name {config.name!r}"))
             seen.add(config.name)
             configs.append(config)
         if issues:
             raise ConfigError(issues)
         return configs
-
-    def build(self, config: Mapping[str, Any] | ChannelConfigBase) -> Notifier:
-        """The notifier for ``config`` (validated first if it is raw data)."""
-        parsed = self.parse(config)
-        return self._entries[parsed.type].factory(parsed)
-
-    def _unknown(self, type_name: object) -> str:
-        return f"unknown notifier type {type_name!r}; known types: {', '.join(self.types)}"
 
 
 def default_registry(

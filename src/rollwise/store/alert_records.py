@@ -17,12 +17,11 @@ from enum import StrEnum
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_core import PydanticCustomError
 
 from ..core.durations import Duration
 from ..core.gates import GateMetric
 from ..core.model import FLAG_KEY_PATTERN, NAME_PATTERN
-from ..errors import ConfigError, ConfigIssue
+from ..errors import ConfigError, issues_error, validation_issues
 
 __all__ = [
     "AlertComparison",
@@ -93,14 +92,8 @@ class AlertRuleSpec(AlertRuleFields):
     def _check(self) -> Self:
         problems = list(_problems(self))
         if problems:
-            summary = "; ".join(f"{path}: {reason}" for path, reason in problems)
-            raise PydanticCustomError(
-                _ISSUES, "{summary}", {"summary": summary, "issues": problems}
-            )
+            raise issues_error(problems)
         return self
-
-
-_ISSUES = "rollwise_alert_issues"
 
 
 def _problems(rule: AlertRuleSpec) -> Iterator[tuple[str, str]]:
@@ -169,15 +162,7 @@ def parse_alert_rule(data: Mapping[str, Any] | AlertRuleFields) -> AlertRuleSpec
     try:
         return AlertRuleSpec.model_validate(dict(data))
     except ValidationError as error:
-        issues = []
-        for item in error.errors():
-            if item["type"] == _ISSUES:
-                issues += [ConfigIssue(None, p, r) for p, r in (item.get("ctx") or {})["issues"]]
-                continue
-            path = ".".join(str(part) for part in item["loc"])
-            reason = item["msg"].removeprefix("Value error, ")
-            issues.append(ConfigIssue(None, path, reason))
-        raise ConfigError(issues) from None
+        raise ConfigError(validation_issues(error)) from None
 
 
 def next_alert_state(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from ...core.gates import Gate
 from ...errors import ConfigError, ConfigIssue
 
-__all__ = ["ProviderConfigBase", "gate_issue", "issues_from", "join_path", "raise_issues"]
+__all__ = ["ProviderConfigBase", "gate_issue", "raise_issues"]
 
 
 class ProviderConfigBase(BaseModel):
@@ -18,23 +18,6 @@ class ProviderConfigBase(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     type: str
-
-
-def join_path(prefix: str, loc: Iterable[object]) -> str:
-    parts = [prefix] if prefix else []
-    parts += [str(part) for part in loc]
-    return ".".join(parts)
-
-
-def issues_from(error: ValidationError, prefix: str) -> list[ConfigIssue]:
-    """Pydantic's errors as ConfigIssues: the dotted field path and a plain reason."""
-    issues = []
-    for item in error.errors():
-        reason = item["msg"]
-        for noise in ("Value error, ", "Assertion failed, "):
-            reason = reason.removeprefix(noise)
-        issues.append(ConfigIssue(None, join_path(prefix, item["loc"]), reason))
-    return issues
 
 
 def gate_issue(index: int, gate: Gate, field: str, reason: str) -> ConfigIssue:
