@@ -18,4 +18,4 @@ def _root() -> None:
 
 
 # Sub-command modules register themselves on `app` when imported.
-from . import db, demo, rollout, serve  # noqa: E402, F401
+from . import controller, db, demo, rollout, serve  # noqa: E402, F401

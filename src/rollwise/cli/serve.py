@@ -16,13 +16,20 @@ def serve(
     ),
     log_level: str = typer.Option("info", help="uvicorn log level"),
     access_log: bool = typer.Option(False, help="Log every request (off: SDK polls are many)"),
+    controller: bool = typer.Option(
+        None,
+        "--controller/--no-controller",
+        help="Run the rollout controller in this process [env ROLLWISE_CONTROLLER, on]",
+    ),
 ) -> None:
-    """Run the control plane: API, SDK config delivery, health and metrics."""
+    """Run the control plane: API, SDK config delivery, health, metrics and the controller."""
     import uvicorn
 
     from ..server import ServerSettings, create_app
 
-    settings = ServerSettings.from_env(host=host, port=port, database_url=database_url)
+    settings = ServerSettings.from_env(
+        controller_enabled=controller, host=host, port=port, database_url=database_url
+    )
     uvicorn.run(
         create_app(settings),
         host=settings.host,

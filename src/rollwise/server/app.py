@@ -1,8 +1,9 @@
 """The control plane's ASGI application: ``create_app(settings)``.
 
 Construction does no I/O. The lifespan applies migrations, creates the first admin token
-when there is none, and starts the background tasks: the config revision poll and the
-telemetry retention purge.
+when there is none, and starts the background tasks: the config revision poll, the
+telemetry retention purge and, when ``settings.controller`` is set, the rollout controller
+(its own threads; stopped, and its leader lock released, when the lifespan ends).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from ..controller import Controller
 from ..notifiers import NotifierRegistry, default_registry
 from ..store import Store
 from ..store.tokens import new_secret
@@ -78,13 +80,23 @@ def create_app(
         await asyncio.to_thread(_bootstrap_admin, the_store, settings)
         hub.bind(asyncio.get_running_loop())
         await asyncio.to_thread(hub.refresh)
+        controller: Controller | None = None
+        if settings.controller is not None:
+            controller = Controller(
+                the_store, settings.controller, notifiers=app.state.notifier_registry
+            )
         tasks = [
             asyncio.create_task(hub.poll_forever(settings.revision_poll_seconds)),
             asyncio.create_task(purge_forever(the_store, settings.retention_interval_seconds)),
         ]
+        if controller is not None:
+            controller.start()
+        app.state.controller = controller
         try:
             yield
         finally:
+            if controller is not None:
+                await asyncio.to_thread(controller.close)
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -107,6 +119,7 @@ def create_app(
     app.state.tokens = TokenCache(the_store, settings.token_cache_seconds)
     app.state.metrics = metrics
     app.state.notifier_registry = notifier_registry or default_registry()
+    app.state.controller = None
     install_error_handlers(app)
     for module in (
         health,

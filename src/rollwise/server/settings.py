@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from ..controller import ControllerSettings
 from ..core.durations import parse_duration
 from ..errors import ConfigError
 from ..store import TelemetryPolicy, default_database_url
@@ -43,6 +44,11 @@ class ServerSettings:
     Telemetry retention comes from ``ROLLWISE_RETENTION_10S`` / ``_5M`` / ``_1H`` /
     ``_BATCH_IDS`` / ``_SAMPLES`` (durations such as ``2d``, ``36h``) and
     ``ROLLWISE_SAMPLES_PER_NAME``; the purge runs every ``retention_interval_seconds``.
+
+    ``controller`` runs the rollout controller in the process when set: ``from_env`` sets
+    it unless ``ROLLWISE_CONTROLLER=off`` (or ``controller_enabled=False``, the ``serve
+    --no-controller`` flag), with :meth:`ControllerSettings.from_env`. Built directly (tests,
+    embedding), the settings have no controller unless one is given.
     """
 
     database_url: str = "sqlite:///./rollwise.db"
@@ -55,18 +61,34 @@ class ServerSettings:
     telemetry: TelemetryPolicy = field(default_factory=TelemetryPolicy)
     retention_interval_seconds: float = 300.0
     health: HealthThresholds = field(default_factory=HealthThresholds)
+    controller: ControllerSettings | None = None
 
     @classmethod
-    def from_env(cls, **overrides: object) -> ServerSettings:
+    def from_env(
+        cls, *, controller_enabled: bool | None = None, **overrides: object
+    ) -> ServerSettings:
+        if controller_enabled is None:
+            controller_enabled = _controller_from_env()
         values: dict[str, object] = {
             "database_url": default_database_url(),
             "admin_token": os.environ.get("ROLLWISE_ADMIN_TOKEN") or None,
             "host": os.environ.get("ROLLWISE_HOST", "127.0.0.1"),
             "port": int(os.environ.get("ROLLWISE_PORT", "8000")),
             "telemetry": _telemetry_from_env(),
+            "controller": ControllerSettings.from_env() if controller_enabled else None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _controller_from_env() -> bool:
+    """``ROLLWISE_CONTROLLER``: on (default) or off."""
+    text = (os.environ.get("ROLLWISE_CONTROLLER") or "on").strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError.single(None, "ROLLWISE_CONTROLLER", f"expected on or off, got {text!r}")
 
 
 def _telemetry_from_env() -> TelemetryPolicy:

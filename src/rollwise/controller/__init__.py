@@ -1,0 +1,42 @@
+"""The rollout controller: judges progressing rollouts, evaluates alerts, delivers notifications.
+
+Runs inside ``rollwise serve`` (default) or alone as ``rollwise controller``; with
+PostgreSQL several replicas may run it and exactly one leads (an advisory lock). ::
+
+    with Controller(store, ControllerSettings.from_env()) as controller:
+        controller.tick()          # one round, synchronously
+        controller.start()         # or: in the background until close()
+
+See docs/controller.md.
+"""
+
+from .alerts import AlertEvaluator, AlertOutcome, Observation
+from .controller import Controller, TickReport
+from .dispatch import Delivery, OutboxDispatcher
+from .leader import AlwaysLeader, FileLock, LeaderElector, PostgresAdvisoryLock, elector_for
+from .provider import build_provider, store_window_reader
+from .reconcile import Look, Reconciler, RolloutOutcome
+from .settings import DEFAULT_LOCK_KEY, ControllerSettings, DeliveryPolicy
+
+__all__ = [
+    "DEFAULT_LOCK_KEY",
+    "AlertEvaluator",
+    "AlertOutcome",
+    "AlwaysLeader",
+    "Controller",
+    "ControllerSettings",
+    "Delivery",
+    "DeliveryPolicy",
+    "FileLock",
+    "LeaderElector",
+    "Look",
+    "Observation",
+    "OutboxDispatcher",
+    "PostgresAdvisoryLock",
+    "Reconciler",
+    "RolloutOutcome",
+    "TickReport",
+    "build_provider",
+    "elector_for",
+    "store_window_reader",
+]

@@ -1,0 +1,49 @@
+"""The controller's metric provider, with ``builtin`` bound to the store's telemetry.
+
+``analysis`` sits below ``store`` and never imports it, so the builtin provider reads
+windows through an injected reader; this module makes that reader: one short read-only
+transaction per look, so a slow judgement never holds a transaction open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from ..analysis.providers import (
+    MetricProvider,
+    ProviderRegistry,
+    VariantWindowLike,
+    WindowReader,
+    default_registry,
+)
+from ..store import Store
+
+__all__ = ["build_provider", "store_window_reader"]
+
+
+def store_window_reader(store: Store) -> WindowReader:
+    """``(environment, flag, start, end) -> {variant: window}`` from ingested telemetry."""
+
+    def read_windows(
+        environment: str, flag: str, start: datetime, end: datetime
+    ) -> Mapping[str, VariantWindowLike]:
+        with store.transaction("controller") as tx:
+            return tx.variant_window(environment, flag, start, end)
+
+    return read_windows
+
+
+def build_provider(
+    store: Store,
+    config: Mapping[str, Any],
+    registry: ProviderRegistry | None = None,
+) -> MetricProvider:
+    """The provider ``config`` describes; ``builtin`` reads ``store``.
+
+    ``registry`` (default: the built-in types with the store's window reader) lets a caller
+    add provider types or inject an HTTP transport. ConfigError for an invalid config.
+    """
+    chosen = registry or default_registry(window_reader=store_window_reader(store))
+    return chosen.build(config)

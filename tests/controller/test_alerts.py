@@ -1,0 +1,156 @@
+"""Alert evaluation on SQLite and PostgreSQL: rules over ingested telemetry going pending,
+firing and resolved, with their notifications delivered to a real HTTP receiver."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from rollwise.store import AlertRuleRecord, AlertState, Store
+
+from ..notifiers._receivers import HttpReceiver
+from ._support import Harness, traffic
+
+
+@pytest.fixture
+def receiver() -> Iterator[HttpReceiver]:
+    with HttpReceiver() as running:
+        yield running
+
+
+def add_rule(store: Store, **fields: Any) -> None:
+    rule: dict[str, Any] = {"environment": "production", "metric": "error_rate"}
+    rule.update(fields)
+    with store.transaction("admin") as tx:
+        tx.create_alert_rule(rule)
+
+
+def get_rule(store: Store, name: str) -> AlertRuleRecord:
+    with store.transaction("read") as tx:
+        return tx.get_alert_rule(name)
+
+
+def test_an_error_rate_alert_goes_pending_firing_resolved_and_notifies(
+    harness: Harness, receiver: HttpReceiver
+) -> None:
+    store, clock = harness.store, harness.clock
+    with store.transaction("admin") as tx:
+        tx.create_channel("hooks", {"type": "webhook", "name": "hooks", "url": receiver.url})
+    add_rule(
+        store,
+        name="domain-errors",
+        flag="checkout",
+        variant="domain",
+        threshold=0.05,
+        window="5m",
+        severity="critical",
+        **{"for": "2m"},
+    )
+
+    def bad_traffic() -> None:
+        traffic(store, clock.now - timedelta(seconds=10), legacy=(900, 9), domain=(100, 10))
+
+    bad_traffic()
+    report = harness.controller.tick()
+    assert [(a.rule, a.changed_to) for a in report.alerts] == [
+        ("domain-errors", AlertState.PENDING)
+    ]
+    assert report.alerts[0].observation is not None
+    assert report.alerts[0].observation.value == pytest.approx(0.1)
+    assert receiver.received == []  # pending is not worth a message
+
+    clock.advance(minutes=1)
+    bad_traffic()
+    harness.tick()
+    assert get_rule(store, "domain-errors").state is AlertState.PENDING
+
+    clock.advance(minutes=1)
+    bad_traffic()
+    harness.tick()
+    firing = get_rule(store, "domain-errors")
+    assert firing.state is AlertState.FIRING
+    assert firing.last_value == pytest.approx(0.1)
+    with store.transaction("read") as tx:
+        fired_event = tx.list_alert_events("domain-errors")[0]
+    assert fired_event.details is not None
+    assert fired_event.details["samples"] == 300  # three bad windows in the last 5 minutes
+    [fired] = [r.json() for r in receiver.received]
+    assert (fired["kind"], fired["severity"]) == ("alert.firing", "critical")
+    assert fired["subject"]["alert_rule"] == "domain-errors"
+    assert "over the last 5m" in fired["summary"]
+
+    clock.advance(minutes=6)  # the bad windows leave the 5-minute window
+    traffic(store, clock.now - timedelta(seconds=10), legacy=(900, 0), domain=(100, 1))
+    harness.tick()
+    assert get_rule(store, "domain-errors").state is AlertState.RESOLVED
+    kinds = [r.json()["kind"] for r in receiver.received]
+    assert kinds == ["alert.firing", "alert.resolved"]
+    with store.transaction("read") as tx:
+        events = tx.list_alert_events("domain-errors")
+    assert [e.to_state for e in events] == [
+        AlertState.RESOLVED,
+        AlertState.FIRING,
+        AlertState.PENDING,
+    ]
+    assert events[0].details is not None
+    assert events[0].details["samples"] == 100
+
+
+def test_no_data_is_never_a_breach(harness: Harness) -> None:
+    add_rule(harness.store, name="quiet", flag="checkout", threshold=0.01)
+    report = harness.controller.tick()
+    [outcome] = report.alerts
+    assert outcome.observation is not None
+    assert outcome.observation.breached is None
+    rule = get_rule(harness.store, "quiet")
+    assert (rule.state, rule.last_value, rule.evaluated_at) == (
+        AlertState.INACTIVE,
+        None,
+        harness.clock.now,
+    )
+
+
+def test_latency_relative_to_the_baseline_fires_at_once_without_for(harness: Harness) -> None:
+    store, clock = harness.store, harness.clock
+    add_rule(
+        store,
+        name="domain-slower",
+        flag="checkout",
+        variant="domain",
+        metric="latency_p95",
+        comparison="increase_above",
+        threshold=0.5,
+    )
+    traffic(
+        store,
+        clock.now - timedelta(seconds=10),
+        legacy=(900, 0),
+        domain=(100, 0),
+        legacy_latency=0.05,
+        domain_latency=0.2,
+    )
+    [outcome] = harness.controller.tick().alerts
+    assert outcome.changed_to is AlertState.FIRING
+    assert outcome.observation is not None
+    assert outcome.observation.value == pytest.approx(0.2, rel=0.1)
+    assert outcome.observation.baseline_value == pytest.approx(0.05, rel=0.1)
+    assert "more than 50% above the baseline's" in outcome.observation.reason
+
+
+def test_a_rule_without_a_flag_watches_the_whole_environment(harness: Harness) -> None:
+    store, clock = harness.store, harness.clock
+    add_rule(store, name="env-success", metric="success_rate", comparison="below", threshold=0.95)
+    traffic(store, clock.now - timedelta(seconds=10), legacy=(900, 90), domain=(100, 10))
+    [outcome] = harness.controller.tick().alerts
+    assert outcome.changed_to is AlertState.FIRING
+    assert outcome.observation is not None
+    assert outcome.observation.value == pytest.approx(0.9)
+
+
+def test_disabled_rules_are_not_evaluated(harness: Harness) -> None:
+    add_rule(harness.store, name="off", flag="checkout", threshold=0.01, enabled=False)
+    assert harness.controller.tick().alerts == ()
+    assert get_rule(harness.store, "off").evaluated_at is None

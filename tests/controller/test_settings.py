@@ -1,0 +1,145 @@
+"""Controller settings from ROLLWISE_* variables: defaults, providers, errors naming the
+variable; the retry backoff's properties; the server's switch for the controller."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rollwise.controller import DEFAULT_LOCK_KEY, ControllerSettings, DeliveryPolicy
+from rollwise.errors import ConfigError
+from rollwise.server import ServerSettings
+
+
+def test_defaults() -> None:
+    settings = ControllerSettings.from_env({})
+    assert (settings.tick_seconds, settings.dispatch_seconds) == (5.0, 1.0)
+    assert dict(settings.provider) == {"type": "builtin"}
+    assert settings.delivery == DeliveryPolicy()
+    assert settings.lock_key == DEFAULT_LOCK_KEY
+
+
+def test_a_fast_controller_for_tests_and_demos() -> None:
+    settings = ControllerSettings.from_env(
+        {
+            "ROLLWISE_CONTROLLER_TICK": "0.2",
+            "ROLLWISE_DISPATCH_INTERVAL": "0.2",
+            "ROLLWISE_OUTBOX_BACKOFF": "1s",
+            "ROLLWISE_OUTBOX_BACKOFF_MAX": "1m",
+            "ROLLWISE_OUTBOX_MAX_ATTEMPTS": "3",
+            "ROLLWISE_OUTBOX_LEASE": "30s",
+            "ROLLWISE_OUTBOX_BATCH": "5",
+            "ROLLWISE_CONTROLLER_LOCK_KEY": "-17",
+        }
+    )
+    assert (settings.tick_seconds, settings.dispatch_seconds) == (0.2, 0.2)
+    assert settings.delivery == DeliveryPolicy(
+        batch_size=5,
+        lease_seconds=30,
+        max_attempts=3,
+        backoff_seconds=1,
+        max_backoff_seconds=60,
+    )
+    assert settings.lock_key == -17
+
+
+def test_prometheus_from_its_url_alone() -> None:
+    settings = ControllerSettings.from_env({"ROLLWISE_PROMETHEUS_URL": "http://prom:9090"})
+    assert dict(settings.provider) == {"type": "prometheus", "url": "http://prom:9090"}
+    assert "prom:9090" not in repr(settings)  # a provider config may hold credentials
+
+
+def test_a_provider_config_inline_or_from_a_file(tmp_path: Path) -> None:
+    inline = ControllerSettings.from_env(
+        {"ROLLWISE_METRICS_PROVIDER_CONFIG": '{"type": "nop"}', "ROLLWISE_METRICS_PROVIDER": "nop"}
+    )
+    assert dict(inline.provider) == {"type": "nop"}
+    path = tmp_path / "provider.yaml"
+    path.write_text("type: prometheus\ntimeout: 5\nmatchers: {namespace: prod}\n")
+    from_file = ControllerSettings.from_env(
+        {"ROLLWISE_METRICS_PROVIDER_CONFIG": str(path), "ROLLWISE_PROMETHEUS_URL": "http://p:9090"}
+    )
+    assert dict(from_file.provider) == {
+        "type": "prometheus",
+        "timeout": 5,
+        "matchers": {"namespace": "prod"},
+        "url": "http://p:9090",
+    }
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"ROLLWISE_CONTROLLER_TICK": "soon"}, "ROLLWISE_CONTROLLER_TICK: invalid duration"),
+        ({"ROLLWISE_CONTROLLER_TICK": "0"}, "ROLLWISE_CONTROLLER_TICK: must be more than 0"),
+        ({"ROLLWISE_OUTBOX_MAX_ATTEMPTS": "0"}, "ROLLWISE_OUTBOX_MAX_ATTEMPTS: must be at least"),
+        ({"ROLLWISE_OUTBOX_BATCH": "ten"}, "ROLLWISE_OUTBOX_BATCH: expected a whole number"),
+        (
+            {"ROLLWISE_METRICS_PROVIDER": "prometheus"},
+            "ROLLWISE_PROMETHEUS_URL: required when ROLLWISE_METRICS_PROVIDER=prometheus",
+        ),
+        (
+            {"ROLLWISE_METRICS_PROVIDER": "graphite"},
+            "ROLLWISE_METRICS_PROVIDER.type: unknown provider type 'graphite'",
+        ),
+        (
+            {"ROLLWISE_METRICS_PROVIDER_CONFIG": '{"type": "prometheus", "url": "ftp://x"}'},
+            "ROLLWISE_METRICS_PROVIDER_CONFIG.url: must be an http:// or https:// URL",
+        ),
+        (
+            {"ROLLWISE_METRICS_PROVIDER_CONFIG": "{not json"},
+            "ROLLWISE_METRICS_PROVIDER_CONFIG: invalid JSON",
+        ),
+        (
+            {"ROLLWISE_METRICS_PROVIDER_CONFIG": "/nonexistent/provider.yaml"},
+            "ROLLWISE_METRICS_PROVIDER_CONFIG: cannot read /nonexistent/provider.yaml",
+        ),
+        (
+            {
+                "ROLLWISE_METRICS_PROVIDER_CONFIG": '{"type": "nop"}',
+                "ROLLWISE_METRICS_PROVIDER": "builtin",
+            },
+            "ROLLWISE_METRICS_PROVIDER: 'builtin' contradicts",
+        ),
+        ({"ROLLWISE_CONTROLLER_LOCK_KEY": str(2**63)}, "ROLLWISE_CONTROLLER_LOCK_KEY: must fit"),
+    ],
+)
+def test_invalid_variables_are_named(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        ControllerSettings.from_env(environ)
+    assert str(caught.value).startswith(message), str(caught.value)
+
+
+@given(
+    attempts=st.integers(min_value=1, max_value=200),
+    retry_after=st.none() | st.floats(min_value=0, max_value=1e7),
+)
+def test_backoff_grows_is_capped_and_honours_retry_after(
+    attempts: int, retry_after: float | None
+) -> None:
+    policy = DeliveryPolicy(backoff_seconds=5, max_backoff_seconds=3600)
+    delay = policy.retry_delay(attempts, retry_after)
+    plain = policy.retry_delay(attempts)
+    assert plain <= policy.retry_delay(attempts + 1)
+    assert 5 <= plain <= 3600
+    assert delay >= plain
+    if retry_after is not None:
+        assert delay >= min(retry_after, policy.max_retry_after_seconds)
+    assert delay <= max(3600, policy.max_retry_after_seconds)
+
+
+def test_the_server_runs_a_controller_unless_told_not_to(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ROLLWISE_CONTROLLER", raising=False)
+    monkeypatch.setenv("ROLLWISE_CONTROLLER_TICK", "0.5")
+    assert ServerSettings.from_env().controller == ControllerSettings(tick_seconds=0.5)
+    assert ServerSettings.from_env(controller_enabled=False).controller is None
+    assert ServerSettings().controller is None  # built in code: only when given
+    monkeypatch.setenv("ROLLWISE_CONTROLLER", "off")
+    assert ServerSettings.from_env().controller is None
+    assert ServerSettings.from_env(controller_enabled=True).controller is not None
+    monkeypatch.setenv("ROLLWISE_CONTROLLER", "maybe")
+    with pytest.raises(ConfigError, match="ROLLWISE_CONTROLLER: expected on or off"):
+        ServerSettings.from_env()
