@@ -4,7 +4,7 @@ concurrent claimers, and the store's channel filter agreeing with the notifiers 
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -197,3 +197,28 @@ def test_the_store_filter_is_the_notifiers_filter(
     stored = config.model_dump(mode="json")
     notification = Notification.from_dict({**note(kind=kind, severity=severity), "id": "x"})
     assert accepts(stored, kind, severity) == config.accepts(notification)
+
+
+def test_retention_removes_old_finished_notifications_never_pending_ones(
+    database_url: str,
+) -> None:
+    moment = [datetime(2026, 5, 1, 12, tzinfo=UTC)]
+    store = Store(database_url, clock=lambda: moment[0])
+    try:
+        seed(store)
+        add_channels(store)
+        with store.transaction("t") as tx:
+            delivered, *_ = tx.enqueue(note("delivered"))
+            failed, *_ = tx.enqueue(note("failed"))
+            pending, *_ = tx.enqueue(note("pending"))
+            tx.mark_delivered(delivered.id)
+            tx.mark_failed(failed.id, "HTTP 404")
+        moment[0] += timedelta(days=29)
+        with store.transaction("retention") as tx:
+            assert tx.purge_outbox(timedelta(days=30)) == 0
+        moment[0] += timedelta(days=2)
+        with store.transaction("retention") as tx:
+            assert tx.purge_outbox(timedelta(days=30)) == 2
+            assert [row.id for row in tx.list_outbox()] == [pending.id]
+    finally:
+        store.close()

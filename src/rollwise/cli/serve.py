@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
 
 from ._app import app
@@ -25,11 +27,17 @@ def serve(
     """Run the control plane: API, SDK config delivery, health, metrics and the controller."""
     import uvicorn
 
+    from ..errors import ConfigError
     from ..server import ServerSettings, create_app
 
-    settings = ServerSettings.from_env(
-        controller_enabled=controller, host=host, port=port, database_url=database_url
-    )
+    _log_to_stderr(log_level)
+    try:
+        settings = ServerSettings.from_env(
+            controller_enabled=controller, host=host, port=port, database_url=database_url
+        )
+    except ConfigError as error:
+        typer.echo(f"rollwise: {error}", err=True)
+        raise typer.Exit(2) from None
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -38,3 +46,14 @@ def serve(
         access_log=access_log,
         timeout_graceful_shutdown=5,
     )
+
+
+def _log_to_stderr(level: str) -> None:
+    """uvicorn configures its own loggers only: show rollwise's (controller transitions,
+    leadership, retention) in the same format, at the same level."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    logger = logging.getLogger("rollwise")
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    logger.propagate = False

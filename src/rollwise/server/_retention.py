@@ -1,4 +1,5 @@
-"""The telemetry retention loop the server lifespan runs (one per process).
+"""The retention loop the server lifespan runs (one per process): telemetry and the
+notifications already delivered or given up.
 
 Every replica may run it: deletes are idempotent and touch only rows too old for ingest to
 write. A failed pass (the database briefly away) is logged and tried again next time.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ..store import PurgeResult, Store
+from ..store import PurgeResult, Store, Tx
 
 __all__ = ["purge_forever", "purge_once"]
 
@@ -17,11 +18,17 @@ _logger = logging.getLogger("rollwise.server")
 
 
 def purge_once(store: Store) -> PurgeResult:
-    """One pass of :meth:`rollwise.store.Tx.purge_telemetry` in its own transaction."""
-    result = store.retrying("retention", lambda tx: tx.purge_telemetry())
+    """One pass of telemetry and outbox retention in its own transaction."""
+    result = store.retrying("retention", _purge)
     if result.total:
         _logger.info("rollwise: retention deleted %s", result.deleted)
     return result
+
+
+def _purge(tx: Tx) -> PurgeResult:
+    telemetry = tx.purge_telemetry()
+    notifications = tx.purge_outbox(tx.telemetry_policy.keep_notifications)
+    return PurgeResult(deleted={**telemetry.deleted, "outbox": notifications})
 
 
 async def purge_forever(store: Store, interval: float) -> None:

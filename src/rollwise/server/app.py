@@ -25,6 +25,7 @@ from ..store.tokens import new_secret
 from ._retention import purge_forever
 from .auth import TokenCache
 from .config_hub import ConfigHub
+from .dashboard import router as dashboard_router
 from .errors import install_error_handlers
 from .fast_config import SdkConfigFastPath
 from .metrics import MetricsMiddleware, ServerMetrics
@@ -137,6 +138,7 @@ def create_app(
     ):
         app.include_router(module.router)
     app.include_router(channels.outbox_router)
+    app.include_router(dashboard_router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.fast_path = SdkConfigFastPath(hub, app.state.tokens, metrics)
     return app

@@ -19,6 +19,7 @@ _RETENTION_VARIABLES = {
     "ROLLWISE_RETENTION_1H": "keep_1h",
     "ROLLWISE_RETENTION_BATCH_IDS": "keep_batch_ids",
     "ROLLWISE_RETENTION_SAMPLES": "keep_samples",
+    "ROLLWISE_RETENTION_NOTIFICATIONS": "keep_notifications",
 }
 
 

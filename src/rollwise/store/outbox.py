@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from ..errors import ConfigError
 from ._base import Operations, aware
@@ -165,6 +165,18 @@ class OutboxOperations(Operations):
     def mark_failed(self, outbox_id: str, error: str) -> OutboxRecord:
         """Given up: the error was permanent, or too many attempts failed."""
         return self._finish(outbox_id, status="failed", last_error=_cut(error))
+
+    def purge_outbox(self, older_than: timedelta) -> int:
+        """Delete delivered and failed notifications created before ``now - older_than``;
+        pending ones are never deleted. Returns how many rows went."""
+        return int(
+            self._conn.execute(
+                delete(outbox).where(
+                    outbox.c.status.in_(("delivered", "failed")),
+                    outbox.c.created_at < self._now() - older_than,
+                )
+            ).rowcount
+        )
 
     def _finish(self, outbox_id: str, **values: Any) -> OutboxRecord:
         self._conn.execute(

@@ -21,6 +21,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from ..sdk import _fork
 from .alerts import AlertOperations
 from .audit import AuditOperations
 from .channels import ChannelOperations
@@ -81,6 +82,12 @@ class Store:
         self._clock = clock or _utcnow
         self.telemetry = telemetry or TelemetryPolicy()
         self.engine = _engine(url)
+        _fork.track(self)
+
+    def _after_fork_in_child(self) -> None:
+        """A forked child must not share the parent's pooled connections (SQLAlchemy's
+        advice): forget them without closing them under the parent."""
+        self.engine.dispose(close=False)
 
     def now(self) -> datetime:
         """The store's clock (injected in tests): what retention and queries call now."""
@@ -131,6 +138,7 @@ class Store:
         raise AssertionError("unreachable")
 
     def close(self) -> None:
+        _fork.untrack(self)
         self.engine.dispose()
 
 

@@ -53,6 +53,8 @@ class TelemetryPolicy:
       comparison names stored per (environment, flag); later new ones are folded into
       ``~other`` (a soft cap: racing ingests may overshoot by a few).
     - ``future_tolerance``: windows starting further ahead of the server clock are ignored.
+    - ``keep_notifications``: delivered and failed outbox rows (notifications) are kept this
+      long; pending ones until they are delivered or given up.
     """
 
     keep_10s: timedelta = timedelta(days=2)
@@ -64,11 +66,13 @@ class TelemetryPolicy:
     max_routes_per_flag: int = 100
     max_comparisons_per_flag: int = 20
     future_tolerance: timedelta = timedelta(minutes=5)
+    keep_notifications: timedelta = timedelta(days=30)
 
     def __post_init__(self) -> None:
         ordered = [("keep_10s", self.keep_10s), ("keep_5m", self.keep_5m)]
         ordered.append(("keep_1h", self.keep_1h))
-        for name, value in (*ordered, ("keep_batch_ids", self.keep_batch_ids)):
+        checked = (*ordered, ("keep_batch_ids", self.keep_batch_ids))
+        for name, value in (*checked, ("keep_notifications", self.keep_notifications)):
             if value <= timedelta(0):
                 raise ConfigError.single(None, name, f"must be positive, got {value}")
         for (finer, a), (coarser, b) in pairwise(ordered):
