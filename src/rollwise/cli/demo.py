@@ -1,175 +1,58 @@
-"""``rollwise demo``: a small, real scenario with the SDK and a watched flag file.
+"""``rollwise demo``: a canary rollout of a real service, judged on live traffic, on loopback.
 
-A service is moving from its ``legacy`` implementation to a new ``domain`` one. The demo
-writes the flag to a file, evaluates 10,000 users through a started client, then edits the
-file the way an operator would (10% → 25%, a rule for internal users, the kill switch) and
-shows what each change did: the shares, the stickiness, the reasons.
+The demo starts a temporary control plane (``rollwise serve`` over SQLite, a fast
+controller tick, a generated admin token), the reference camera service
+(``examples/camera_service``) syncing the flag ``camera-domain-service`` from it and
+reporting its traffic every 2 seconds, and a few hundred clients using the service. Then it
+rolls ``domain`` out 10 → 25 → 50 → 100% and shows, live, what the controller sees and
+decides, until the rollout succeeds — or, with ``--fault``, until the controller rolls it
+back on its own, with the failing gate's numbers as evidence. Every process it started is
+stopped when it ends, also on Ctrl-C. See the module docs of :mod:`._demo_run` for the exit
+codes and :mod:`._demo_scenario` for the rollout and its gates.
 """
 
 from __future__ import annotations
 
-import tempfile
-import time
-from collections import Counter
-from pathlib import Path
-from typing import Any
-
-import yaml
+import typer
 from rich.console import Console
-from rich.table import Table
 
-from ..core.model import BUCKETS
-from ..sdk import Client, FileSource
 from ._app import app
+from ._demo_run import RunOptions, run_demo
+from ._demo_scenario import Scenario, parse_fault
 
-FLAG = "checkout-domain-service"
-USERS = [{"user_id": f"user-{n}", "email": f"user{n}@example.com"} for n in range(10_000)]
-STAFF = [{"user_id": f"staff-{n}", "email": f"staff{n}@rollwise.dev"} for n in range(200)]
-
-
-def _document(domain_bp: int, enabled: bool = True, staff_rule: bool = False) -> dict[str, Any]:
-    rules = []
-    if staff_rule:
-        rules.append(
-            {
-                "id": "staff-first",
-                "conditions": [{"attribute": "email", "op": "ends_with", "value": "@rollwise.dev"}],
-                "variant": "domain",
-            }
-        )
-    return {
-        "revision": f"domain-{domain_bp}"
-        + ("-staff" if staff_rule else "")
-        + ("" if enabled else "-off"),
-        "flags": [
-            {
-                "key": FLAG,
-                "description": "Serve checkout from the new domain service instead of legacy.",
-                "variants": ["legacy", "domain"],
-                "off_variant": "legacy",
-                "environments": {
-                    "production": {
-                        "enabled": enabled,
-                        "rules": rules,
-                        "split": {"legacy": BUCKETS - domain_bp, "domain": domain_bp},
-                    },
-                },
-            }
-        ],
-    }
-
-
-class DemoError(RuntimeError):
-    """The demo's client did not react as expected: a bug, reported as such."""
-
-
-def _write(path: Path, document: dict[str, Any]) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(yaml.safe_dump(document, sort_keys=False))
-    temporary.replace(path)  # atomic, as a config management tool would do it
-
-
-def _wait_for(client: Client, revision: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while client.revision != revision:
-        if time.monotonic() > deadline:
-            raise DemoError(f"the client did not pick up {revision} within {timeout:.0f}s")
-        time.sleep(0.05)
-
-
-def _wait_for_error(client: Client, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while client.health().last_source_error is None:
-        if time.monotonic() > deadline:
-            raise DemoError(f"the invalid file was not reported within {timeout:.0f}s")
-        time.sleep(0.05)
-
-
-def _assign(client: Client, contexts: list[dict[str, str]]) -> dict[str, str]:
-    return {ctx["user_id"]: client.variant(FLAG, ctx) for ctx in contexts}
-
-
-def _table(title: str, assignment: dict[str, str], reasons: Counter[str]) -> Table:
-    counts = Counter(assignment.values())
-    table = Table(title=title, title_justify="left", min_width=72)
-    table.add_column("variant")
-    table.add_column("users", justify="right")
-    table.add_column("share", justify="right")
-    for variant in ("legacy", "domain"):
-        share = counts[variant] / max(len(assignment), 1)
-        table.add_row(variant, f"{counts[variant]:,}", f"{share:.1%}")
-    table.caption = "reasons: " + ", ".join(f"{r} x{n:,}" for r, n in reasons.most_common())
-    return table
-
-
-def _reasons(client: Client, contexts: list[dict[str, str]]) -> Counter[str]:
-    return Counter(client.evaluate(FLAG, ctx).reason for ctx in contexts)
+__all__ = ["demo"]
 
 
 @app.command()
-def demo() -> None:
-    """Run a small real scenario: a flag file, 10,000 users, a staged change, the results."""
-    console = Console()
-    with tempfile.TemporaryDirectory(prefix="rollwise-demo-") as directory:
-        path = Path(directory) / "flags.yaml"
-        _write(path, _document(domain_bp=1000))
-        console.print(f"[bold]rollwise demo[/] — flag file [cyan]{path}[/]")
-        console.print(f"Flag [bold]{FLAG}[/]: legacy → domain, sticky per user_id.\n")
-        source = FileSource(path, poll_interval=0.05)  # quick reloads for the demo
-        with Client(source, environment="production") as client:
-            step10 = _assign(client, USERS)
-            console.print(_table("Step 1 — domain at 10%", step10, _reasons(client, USERS)))
-
-            _write(path, _document(domain_bp=2500))
-            _wait_for(client, "domain-2500")
-            step25 = _assign(client, USERS)
-            console.print(
-                _table(
-                    "Step 2 — domain raised to 25% (file edited, reloaded live)",
-                    step25,
-                    _reasons(client, USERS),
-                )
-            )
-            kept = sum(1 for u, v in step10.items() if v == "domain" and step25[u] == "domain")
-            had = sum(1 for v in step10.values() if v == "domain")
-            console.print(
-                f"  stickiness: {kept:,} of the {had:,} users on domain at 10% are "
-                f"still on domain at 25% ({kept / max(had, 1):.0%}).\n"
-            )
-
-            _write(path, _document(domain_bp=2500, staff_rule=True))
-            _wait_for(client, "domain-2500-staff")
-            staff = _assign(client, STAFF)
-            console.print(
-                _table(
-                    "Step 3 — rule: staff (@rollwise.dev) always on domain",
-                    staff,
-                    _reasons(client, STAFF),
-                )
-            )
-
-            _write(path, _document(domain_bp=2500, enabled=False, staff_rule=True))
-            _wait_for(client, "domain-2500-staff-off")
-            killed = _assign(client, USERS + STAFF)
-            console.print(
-                _table(
-                    "Step 4 — kill switch: everyone back on legacy",
-                    killed,
-                    _reasons(client, USERS + STAFF),
-                )
-            )
-
-            broken = _document(domain_bp=2500)
-            broken["revision"] = "broken"
-            broken["flags"][0]["environments"]["production"]["split"] = {
-                "legacy": 9000,
-                "domian": 1000,
-            }
-            _write(path, broken)
-            _wait_for_error(client)
-            console.print(
-                "Step 5 — an invalid file (a split naming a misspelt variant) was "
-                f"written: the client kept revision [bold]{client.revision}[/] and "
-                f"reported: [yellow]{client.health().last_source_error}[/]\n"
-            )
-        console.print("Next: the control plane, metrics and automatic rollouts (see README).")
+def demo(
+    fault: str = typer.Option(
+        None,
+        "--fault",
+        metavar="FAULT",
+        help="Make the domain service worse, comma-separated: error-rate=0.05 or latency=2x "
+        "(or 50ms) are expected to make the controller roll back; exception-rate=0.05 is "
+        "rescued by the fallback to legacy (counted, not failed).",
+    ),
+    keep_running: bool = typer.Option(
+        False, "--keep-running", help="Leave the stack up after the verdict (Ctrl-C to stop)."
+    ),
+    live: bool = typer.Option(
+        None, "--live/--no-live", help="Live dashboard (default: when the output is a terminal)."
+    ),
+    bake: float = typer.Option(30.0, "--bake", min=1.0, hidden=True, help="Seconds per step."),
+    rate: float = typer.Option(120.0, "--rate", min=5.0, hidden=True, help="Requests/s."),
+    tick: float = typer.Option(1.0, "--tick", min=0.1, hidden=True, help="Controller tick (s)."),
+    timeout: float = typer.Option(300.0, "--timeout", min=10.0, hidden=True, help="Give up (s)."),
+) -> None:
+    """Roll a new implementation out on a real service with live traffic; judged, promoted
+    or rolled back by the controller. Exit 0 when the outcome is the expected one."""
+    try:
+        faults = parse_fault(fault)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--fault") from None
+    scenario = Scenario(faults, bake=bake)
+    options = RunOptions(
+        rate=rate, tick=tick, timeout=timeout, keep_running=keep_running, live=live
+    )
+    console = Console(highlight=False, soft_wrap=True)
+    raise typer.Exit(run_demo(console, scenario, options))
