@@ -128,7 +128,7 @@ def status_dict(cam: dict[str, Any], st: WorkerStatus | None = None) -> dict[str
 
 def start_camera(camera_id: str) -> dict[str, Any]:
     cam, _ = get_camera(camera_id)
-    # TODO(cams-112): should we refuse inactive cameras here? ops start them by hand sometimes
+    # inactive cameras start too (operators start them by hand); the domain service refuses
     st, started = _procs().start(camera_id, cam.get("source", ""))
     return {"started": started, "status": status_dict(cam, st)}
 
