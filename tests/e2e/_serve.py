@@ -1,4 +1,9 @@
-"""A real ``rollwise serve`` subprocess on a loopback port, for end-to-end tests."""
+"""A real ``rollwise serve`` subprocess on a loopback port, for end-to-end tests.
+
+``rollwise_serve`` is the usual context manager; ``spawn_serve`` and ``wait_ready`` are its
+two halves, for tests that need the process itself (to SIGKILL it and start another on
+the same database and port).
+"""
 
 from __future__ import annotations
 
@@ -17,14 +22,13 @@ ROLLWISE = Path(sys.executable).with_name("rollwise")
 ADMIN = "e2e-admin-token-0123456789"
 
 
-@contextmanager
-def rollwise_serve(
+def spawn_serve(
     database_url: str, port: int, log: Path, *, extra_env: dict[str, str] | None = None
-) -> Iterator[str]:
-    """Start ``rollwise serve``, wait until ready, yield its URL; SIGTERM it afterwards."""
+) -> subprocess.Popen[bytes]:
+    """Start ``rollwise serve`` (output appended to ``log``) without waiting for it."""
     env = {**os.environ, "ROLLWISE_ADMIN_TOKEN": ADMIN, **(extra_env or {})}
     with log.open("ab") as output:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             [
                 str(ROLLWISE),
                 "serve",
@@ -39,18 +43,34 @@ def rollwise_serve(
             stdout=output,
             stderr=subprocess.STDOUT,
         )
+
+
+def wait_ready(
+    process: subprocess.Popen[bytes], url: str, log: Path, *, timeout: float = 30
+) -> None:
+    """Poll ``/readyz`` until it answers 200; RuntimeError (with the log) if the process
+    exits or ``timeout`` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"rollwise serve did not become ready:\n{log.read_text()}")
+        time.sleep(0.1)
+
+
+@contextmanager
+def rollwise_serve(
+    database_url: str, port: int, log: Path, *, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Start ``rollwise serve``, wait until ready, yield its URL; SIGTERM it afterwards."""
+    process = spawn_serve(database_url, port, log, extra_env=extra_env)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"rollwise serve did not become ready:\n{log.read_text()}")
-            time.sleep(0.1)
+        wait_ready(process, url, log)
         yield url
     finally:
         process.send_signal(signal.SIGTERM)
