@@ -5,9 +5,13 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
 from rollwise.core import FlagEnvironment
 from rollwise.errors import ConflictError
 from rollwise.store import Store
+from rollwise.store.tables import metadata
 
 from .._db import fresh_postgres_database
 
@@ -128,3 +132,10 @@ def test_the_kill_switch_without_a_version_never_loses_a_race(store: Store) -> N
         switches = tx.list_audit(action="flag.kill") + tx.list_audit(action="flag.restore")
     assert state.version == 1 + len(writers)
     assert len(switches) == len(writers)
+
+
+def test_the_migrations_build_exactly_the_tables_the_code_reads(store: Store) -> None:
+    """Alembic's autogenerate finds nothing to add, drop or alter after ``upgrade``."""
+    with store.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert differences == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -113,81 +115,59 @@ telemetry_batches = Table(
     Index("ix_telemetry_batches_environment_received_at", "environment", "received_at"),
 )
 
-request_buckets = Table(
+
+def _buckets(name: str, *columns: Column[Any]) -> Table:
+    """A time-bucketed telemetry table: keyed by (environment, flag, resolution,
+    bucket_start, then ``columns``' key parts), indexed for environment-wide scans."""
+    return Table(
+        name,
+        metadata,
+        Column("environment", String(64), primary_key=True),
+        Column("flag", String(128), primary_key=True),
+        Column("resolution", Integer, primary_key=True),
+        Column("bucket_start", BigInteger, primary_key=True),
+        *columns,
+        Index(
+            f"ix_{name}_environment_resolution_bucket_start",
+            "environment",
+            "resolution",
+            "bucket_start",
+        ),
+    )
+
+
+request_buckets = _buckets(
     "request_buckets",
-    metadata,
-    Column("environment", String(64), primary_key=True),
-    Column("flag", String(128), primary_key=True),
-    Column("resolution", Integer, primary_key=True),
-    Column("bucket_start", BigInteger, primary_key=True),
     Column("variant", String(200), primary_key=True),
     Column("route", String(200), primary_key=True),
     Column("requests", BigInteger, nullable=False),
     Column("errors", BigInteger, nullable=False),
     Column("client_errors", BigInteger, nullable=False),
     Column("latency", JSON, nullable=False),
-    Index(
-        "ix_request_buckets_environment_resolution_bucket_start",
-        "environment",
-        "resolution",
-        "bucket_start",
-    ),
 )
 
-usage_buckets = Table(
+usage_buckets = _buckets(
     "usage_buckets",
-    metadata,
-    Column("environment", String(64), primary_key=True),
-    Column("flag", String(128), primary_key=True),
-    Column("resolution", Integer, primary_key=True),
-    Column("bucket_start", BigInteger, primary_key=True),
     Column("variant", String(200), primary_key=True),
     Column("count", BigInteger, nullable=False),
-    Index(
-        "ix_usage_buckets_environment_resolution_bucket_start",
-        "environment",
-        "resolution",
-        "bucket_start",
-    ),
 )
 
-comparison_buckets = Table(
+comparison_buckets = _buckets(
     "comparison_buckets",
-    metadata,
-    Column("environment", String(64), primary_key=True),
-    Column("flag", String(128), primary_key=True),
-    Column("resolution", Integer, primary_key=True),
-    Column("bucket_start", BigInteger, primary_key=True),
     Column("variant", String(200), primary_key=True),
     Column("name", String(200), primary_key=True),
     Column("counts", JSON, nullable=False),
     Column("durations", JSON, nullable=False),
-    Index(
-        "ix_comparison_buckets_environment_resolution_bucket_start",
-        "environment",
-        "resolution",
-        "bucket_start",
-    ),
 )
 
-override_buckets = Table(
+override_buckets = _buckets(
     "override_buckets",
-    metadata,
-    Column("environment", String(64), primary_key=True),
-    Column("flag", String(128), primary_key=True),
-    Column("resolution", Integer, primary_key=True),
-    Column("bucket_start", BigInteger, primary_key=True),
     Column("outcome", String(64), primary_key=True),
     Column("variant", String(200), primary_key=True),
     Column("reason", String(64), primary_key=True),
     Column("count", BigInteger, nullable=False),
-    Index(
-        "ix_override_buckets_environment_resolution_bucket_start",
-        "environment",
-        "resolution",
-        "bucket_start",
-    ),
 )
+
 
 mismatch_samples = Table(
     "mismatch_samples",
