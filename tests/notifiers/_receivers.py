@@ -77,6 +77,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length)
+        if len(body) < length:  # the sender died mid-request: nothing was delivered
+            self.close_connection = True
+            return
         headers = {name.lower(): value for name, value in self.headers.items()}
         reply = self.server.receiver._record(Received("POST", self.path, headers, body))
         if reply.hold:
