@@ -56,6 +56,7 @@ def test_the_healthy_demo_goes_through_every_step_to_succeeded(tmp_path: Path) -
     assert result.returncode == 0, out + result.stderr
     assert re.search(r"control plane\s+http://127\.0\.0\.1:\d+", out)
     assert re.search(r"admin token\s+rw-demo-\S+", out)
+    assert re.search(r"http://127\.0\.0\.1:\d+/ui/#/rollouts/1 \(the dashboard", out)
     assert "rollout 1 succeeded after" in out
     shares = re.findall(r"advance by controller \(.*share (\d+)% → (\d+)%\)", out)
     assert shares[-3:] == [("10", "25"), ("25", "50"), ("50", "100")]

@@ -128,7 +128,9 @@ class _Demo:
             f"≥ {self.scenario.min_samples} requests per variant"
         )
         self.say(
-            f"  watch it too:  rollwise rollout status {view['id']} --url {self.stack.plane_url} "
+            f"  watch it too:  {self.stack.plane_url}/ui/#/rollouts/{view['id']} (the dashboard; "
+            "sign in with the admin token)\n"
+            f"                 rollwise rollout status {view['id']} --url {self.stack.plane_url} "
             f"--token {self.stack.admin_token}\n",
             "dim",
         )
