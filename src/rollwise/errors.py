@@ -18,6 +18,7 @@ __all__ = [
     "ConfigError",
     "ConfigIssue",
     "ConflictError",
+    "JudgeError",
     "NoDataError",
     "NotFoundError",
     "ProviderError",
@@ -165,3 +166,9 @@ class NoDataError(ProviderError):
     """A metric provider answered, but had no data for the query: never a pass."""
 
     code = "no_data"
+
+
+class JudgeError(RollwiseError):
+    """The judge could not reach a verdict on data it was given: never a pass."""
+
+    code = "judge_error"

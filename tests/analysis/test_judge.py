@@ -198,6 +198,20 @@ def test_latency_evidence_and_verdicts_on_synthetic_sketches() -> None:
     assert judge_gate(roomy, None, same, min_samples=100).verdict is Verdict.PASS
 
 
+@pytest.mark.parametrize("metric", [GateMetric.LATENCY_P50, GateMetric.LATENCY_P99])
+def test_every_latency_quantile_fails_a_slow_canary_and_passes_a_same_one(
+    metric: GateMetric,
+) -> None:
+    gate = Gate(metric=metric, max_increase=0.5)
+    baseline, slow = variants(base=(9000, 0), canary=(3000, 0), latency=(1.0, 2.0))
+    failed = judge_gate(gate, baseline, slow, min_samples=100)
+    assert failed.verdict is Verdict.FAIL
+    quantile = {"latency_p50": "p50", "latency_p99": "p99"}[metric.value]
+    assert failed.evidence["canary"][quantile] > 1.8 * failed.evidence["baseline"][quantile]
+    baseline, same = variants(base=(9000, 0), canary=(3000, 0), latency=(1.0, 1.0))
+    assert judge_gate(gate, baseline, same, min_samples=100).verdict is Verdict.PASS
+
+
 def test_latency_needs_enough_samples_for_its_quantile() -> None:
     baseline, canary = variants(base=(9000, 0), canary=(900, 0), latency=(1.0, 3.0))
     p99 = Gate(metric=GateMetric.LATENCY_P99, max_increase=0.2)

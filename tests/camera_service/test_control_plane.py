@@ -21,7 +21,8 @@ def test_the_control_plane_split_decides_and_changes_apply_live(
     server = control_plane_app(settings(f"sqlite:///{tmp_path / 'rollwise.db'}"))
     admin = bearer(ADMIN)
     with TestClient(server) as setup, live_server(server) as url:
-        assert setup.post("/api/v1/environments", json={"key": "production"}, headers=admin)
+        environment = setup.post("/api/v1/environments", json={"key": "production"}, headers=admin)
+        assert environment.status_code == 201, environment.text
         created = setup.post(
             "/api/v1/flags", json={"key": FLAG, "variants": ["legacy", "domain"]}, headers=admin
         )

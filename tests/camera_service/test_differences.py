@@ -238,6 +238,52 @@ def test_legacy_started_inactive_camera_is_visible_and_stoppable_through_domain(
         assert not alive(pid)
 
 
+BOTH_REFUSE = [
+    ("GET", "/cameras/lobby/logs", None, {"lines": "abc"}),
+    ("POST", "/cameras/batch-status", [1], None),
+    ("PUT", "/cameras/lobby/auto-start", [1], None),
+    ("POST", "/alerts/rules", {"metric": "fps", "threshold": 3}, None),
+    ("POST", "/alerts/rules", {"id": "no-metric", "threshold": 3}, None),
+]
+
+
+@pytest.mark.parametrize(("variant", "status", "code"), [
+    ("legacy", 400, "bad_request"),
+    ("domain", 422, "invalid_input"),
+])  # fmt: skip
+def test_input_both_refuse_is_a_400_on_legacy_and_a_422_on_domain(
+    variant: str, status: int, code: str, settings_for: Callable[..., Settings]
+) -> None:
+    with serve(settings_for(), variant) as api:
+        for method, path, body, params in BOTH_REFUSE:
+            response = api.request(method, path, json=body, params=params)
+            assert response.status_code == status, (path, response.text)
+            assert response.json()["error"]["code"] == code
+
+
+def test_rules_legacy_stored_that_domain_refuses_make_domain_fall_back_counted(
+    settings_for: Callable[..., Settings],
+) -> None:
+    with serve(settings_for(rollout_percent=50.0)) as api:
+        legacy_client, domain_client = _one_client_per_variant(api)
+        stored = api.post(
+            "/alerts/rules", json=_rule(metric="cpu_percent", threshold=500), headers=legacy_client
+        )
+        assert stored.status_code == 201
+        listed = api.get("/alerts/rules", headers=domain_client)
+        assert (listed.headers["x-camera-variant"], listed.headers["x-served-by"]) == (
+            "domain",
+            "legacy",
+        )
+        assert "new-rule" in [rule["id"] for rule in listed.json()["rules"]]
+        updated = api.put(
+            "/alerts/rules/lobby-low-fps", json={"threshold": 4}, headers=domain_client
+        )
+        assert updated.headers["x-served-by"] == "legacy"
+        fallbacks = api.get("/internal/stats").json()["fallbacks"]["by_operation"]
+        assert fallbacks == {"alerts.list_rules": 1, "alerts.update_rule": 1}
+
+
 def _one_client_per_variant(api: Api) -> tuple[dict[str, str], dict[str, str]]:
     found: dict[str, dict[str, str]] = {}
     for number in range(200):

@@ -261,6 +261,21 @@ def test_malformed_json_is_a_400_on_both(api: Api) -> None:
     assert response.json()["error"]["code"] == "invalid_json"
 
 
+def test_numbers_no_answer_could_carry_are_a_400_on_both_and_change_nothing(api: Api) -> None:
+    before = api.get("/alerts/rules").json()
+    for literal in ("1e400", "NaN", "Infinity", "-Infinity"):
+        body = f'{{"id": "big", "metric": "fps", "threshold": {literal}}}'.encode()
+        for method, path in (("POST", "/alerts/rules"), ("PUT", "/alerts/rules/big")):
+            response = api.request(
+                method, path, content=body, headers={"content-type": "application/json"}
+            )
+            assert response.status_code == 400, (literal, path)
+            assert response.json()["error"]["code"] == "invalid_json"
+    listed = api.get("/alerts/rules")
+    assert listed.status_code == 200
+    assert listed.json() == before
+
+
 def test_one_scenario_answers_the_same_on_both(tmp_path: Path) -> None:
     transcripts = {}
     for variant in VARIANTS:

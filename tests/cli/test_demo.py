@@ -92,6 +92,24 @@ def test_a_failing_domain_service_is_rolled_back_with_the_evidence(tmp_path: Pat
     _assert_nothing_left(tmp_path)
 
 
+@pytest.mark.timeout(300)
+def test_a_slower_domain_service_is_rolled_back_on_a_latency_gate(tmp_path: Path) -> None:
+    result = _run(tmp_path, *FAST, "--fault", "latency=2x")
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "fault: the domain service is slower (2x) (expected: rolled_back)" in out
+    assert "rollout 1 rolled_back after" in out
+    evidence = re.search(
+        r"evidence: (latency-p50|latency-p95): fail — canary (p50|p95) ([\d.]+) ms "
+        r"vs allowed ([\d.]+) ms",
+        out,
+    )
+    assert evidence is not None, out
+    assert float(evidence[3]) > float(evidence[4])
+    assert re.search(r"all [\d,]+ requests answered .* were served by legacy", out)
+    _assert_nothing_left(tmp_path)
+
+
 @pytest.mark.parametrize(
     ("fault", "expected"),
     [

@@ -107,7 +107,16 @@ def test_errors_print_the_reason_and_exit_3(cli: Cli, tmp_path: Path) -> None:
     local = cli("start", *SPEC_ARGS, "--steps", "50%,10%", code=3)
     assert "strategy.steps.1.percent" in local
     gate = cli("start", *SPEC_ARGS, "--gate", "error_rate:max=lots", code=3)
-    assert "max must be a number" in gate
+    assert "max must be a finite number" in gate
+    for not_finite in ("nan", "inf"):
+        gate = cli("start", *SPEC_ARGS, "--gate", f"latency_p95:max={not_finite}", code=3)
+        assert "max must be a finite number" in gate
+    nan_file = tmp_path / "nan.yaml"
+    nan_file.write_text(
+        "flag: checkout\nenvironment: production\nvariant: domain\n"
+        "gates:\n  - {metric: latency_p95, max: .nan}\n"
+    )
+    assert "gates.0.max" in cli("start", "-f", str(nan_file), code=3)
     missing = cli("start", "-f", str(tmp_path / "nope.yaml"), code=3)
     assert "cannot read" in missing
     server = cli("start", *SPEC_ARGS[:4], "--variant", "domian", code=3)

@@ -147,6 +147,32 @@ def test_without_data_a_step_holds_then_pauses_at_its_maximum_duration(harness: 
     assert len(history(store, started.id)) == 2
 
 
+def test_a_judge_that_fails_on_the_data_is_no_data_and_the_step_still_pauses(
+    harness: Harness, monkeypatch: Any
+) -> None:
+    from rollwise.controller import reconcile
+
+    def broken_judge(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("p must be in [0, 1], got nan")
+
+    monkeypatch.setattr(reconcile, "judge_step", broken_judge)
+    store, clock = harness.store, harness.clock
+    started = start_rollout(store, clock, canary_spec())
+    traffic(store, clock.now, **HEALTHY_10)
+    clock.advance(seconds=30)
+    harness.tick()
+    look = judgement(store, started.id)
+    assert (look.decision, look.verdict) == ("hold", "no_data")
+    assert look.evidence["provider_error"]["code"] == "judge_error"
+    assert "p must be in [0, 1]" in look.evidence["provider_error"]["message"]
+
+    clock.advance(hours=1)  # the step's maximum duration: a person looks at it
+    harness.tick()
+    paused = rollout(store, started.id)
+    assert paused.phase is RolloutPhase.PAUSED
+    assert history(store, started.id)[-1].reason == "step 1: not enough data within 1h"
+
+
 def test_too_few_requests_is_no_data_not_a_pass(harness: Harness) -> None:
     store, clock = harness.store, harness.clock
     started = start_rollout(store, clock, canary_spec(on_no_data="pause"))

@@ -237,6 +237,38 @@ STEPS = "strategy.steps"
             "use absolute bounds",
         ),
         ({"strategy": "blue_green"}, "gates", "at least one gate with an absolute bound"),
+        (
+            {
+                "strategy": {"steps": ["10%/1h", "100%/15m"]},
+                "gates": [{"metric": "error_rate", "max_increase": 0.2}],
+            },
+            f"{STEPS}.1.bake",
+            "only absolute bounds judge it",
+        ),
+        (
+            {
+                "strategy": {"steps": ["100%/15m"]},
+                "gates": [{"metric": "latency_p95", "max_increase": 0.5}],
+            },
+            f"{STEPS}.0.bake",
+            "add a gate with max or min",
+        ),
+        ({"gates": [{"metric": "latency_p95", "max": float("nan")}]}, "gates.0.max", "finite"),
+        (
+            {"gates": [{"metric": "error_rate", "max_increase": float("inf")}]},
+            "gates.0.max_increase",
+            "finite",
+        ),
+        (
+            {"gates": [{"metric": "error_rate", "max_increase": 1e308}]},
+            "gates.0.max_increase",
+            "less than or equal to 100",
+        ),
+        (
+            {"gates": [{"metric": "error_rate", "max_difference": 5}]},
+            "gates.0",
+            "max_difference of a rate",
+        ),
     ],
 )
 def test_invalid_specs_name_the_field_and_the_reason(

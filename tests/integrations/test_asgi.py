@@ -238,6 +238,33 @@ def test_background_tasks_after_the_body_are_not_timed() -> None:
     assert totals.sketch.sum < 0.5
 
 
+def test_a_background_task_failing_after_a_complete_response_records_what_was_sent() -> None:
+    recorder = RequestRecorder()
+
+    async def broken() -> None:
+        raise RuntimeError("the e-mail server is down")
+
+    async def with_task(request: Request) -> Response:
+        return PlainTextResponse("done", background=BackgroundTask(broken))
+
+    async def failing(request: Request) -> Response:
+        raise RuntimeError("before any response")
+
+    wrapped = RollwiseMiddleware(
+        Starlette(routes=[Route("/task", with_task), Route("/fail", failing)]),
+        make_client(),
+        flags=[CHECKOUT],
+        recorder=recorder,
+    )
+    with TestClient(wrapped, raise_server_exceptions=False) as http:
+        assert http.get("/task").text == "done"
+        assert http.get("/fail").status_code == 500
+    task = recorder.totals()[(CHECKOUT, "legacy", "/task")]
+    assert (task.requests, task.errors) == (1, 0)
+    failed = recorder.totals()[(CHECKOUT, "legacy", "/fail")]
+    assert (failed.requests, failed.errors) == (1, 1)
+
+
 def test_failures_inside_rollwise_never_reach_the_request(caplog: pytest.LogCaptureFixture) -> None:
     class BrokenRecorder(RequestRecorder):
         def record(self, *args: Any, **kwargs: Any) -> None:

@@ -101,6 +101,21 @@ def test_an_unpropagated_exception_is_recorded_as_flasks_500() -> None:
     assert series(recorder, 1) == {(CHECKOUT, "legacy", "/fail"): (1, 1, 0)}
 
 
+def test_a_failing_url_value_preprocessor_running_before_the_extension_is_recorded() -> None:
+    recorder = RequestRecorder()
+    app = flask.Flask("preprocessed")
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    Rollwise(app, make_client(), flags=[CHECKOUT], recorder=recorder)
+
+    @app.url_value_preprocessor
+    def tenant(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        raise LookupError("no such tenant")
+
+    app.add_url_rule("/items/<int:n>", view_func=item_view)
+    assert status_of(app.test_client().get("/items/1")) == 500
+    assert series(recorder, 1) == {(CHECKOUT, "legacy", "/items/<int:n>"): (1, 1, 0)}
+
+
 def test_a_before_request_answering_early_is_still_recorded() -> None:
     recorder = RequestRecorder()
     app = flask.Flask("early")

@@ -152,6 +152,90 @@ def test_invalid_initial_config_is_reported_and_nothing_served() -> None:
     assert client.evaluate("x").reason == Reason.UNKNOWN_FLAG
 
 
+def test_a_config_that_fails_in_an_unforeseen_way_keeps_the_last_good_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rollwise.sdk import client as client_module
+
+    client = rollwise.Client(CONFIG)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RecursionError("a value no validation foresaw")
+
+    monkeypatch.setattr(client_module, "compile_flag", broken)
+    assert client.config_received({**CONFIG, "revision": "r2"}, "test") is False
+    assert client.revision == "r1"
+    assert client.variant("checkout", {"user_id": "u1"}) == "domain"
+    assert client.health().errors["invalid_config"] == 1
+    assert "RecursionError" in (client.health().last_source_error or "")
+
+
+def test_context_values_beyond_float_and_int_limits_simply_do_not_match() -> None:
+    def rule(op: str, value: Any) -> dict[str, Any]:
+        return {
+            "flags": [
+                {
+                    "key": "f",
+                    "variants": ["off", "on"],
+                    "environments": {
+                        "production": {
+                            "default": "off",
+                            "rules": [
+                                {
+                                    "id": "r",
+                                    "conditions": [{"attribute": "a", "op": op, "value": value}],
+                                    "variant": "on",
+                                }
+                            ],
+                        }
+                    },
+                }
+            ]
+        }
+
+    cases = [
+        ("lt", 5, 10**400),
+        ("gt", 5, "1e400x"),
+        ("semver_lt", "2.0.0", "1" * 5000),
+        ("before", "2020-01-01", 10**400),
+        ("after", "2020-01-01", float("nan")),
+    ]
+    for op, bound, actual in cases:
+        result = rollwise.Client(rule(op, bound)).evaluate("f", {"a": actual})
+        assert (result.variant, result.reason) == ("off", Reason.DEFAULT), op
+
+
+def test_the_environment_defaults_to_the_one_the_configuration_names(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    staging_only = {
+        "environment": "staging",  # what the control plane sends an sdk token for staging
+        "flags": [
+            {"key": "f", "variants": ["off", "on"], "environments": {"staging": {"default": "on"}}}
+        ],
+    }
+    follows = rollwise.Client(staging_only)
+    assert (follows.environment, follows.variant("f")) == ("staging", "on")
+    assert rollwise.Client({"flags": []}).environment == "production"  # a file: production
+
+    with caplog.at_level(logging.WARNING, logger="rollwise"):
+        pinned = rollwise.Client(staging_only, environment="production")
+        pinned.config_received(staging_only, "again")
+    assert (pinned.environment, pinned.variant("f")) == ("production", "off")
+    assert pinned.health().errors["environment_mismatch"] == 2
+    warnings = [r.getMessage() for r in caplog.records if "is for environment" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "'staging'" in warnings[0]
+    assert "'production'" in warnings[0]
+
+
+def test_a_flag_key_that_is_not_a_string_gets_the_default_not_an_exception() -> None:
+    client = rollwise.Client(CONFIG)
+    assert client.variant(["checkout"]) == "off"  # type: ignore[arg-type]
+    assert client.is_enabled({"key": "checkout"}) is False  # type: ignore[arg-type]
+    assert client.evaluate(["checkout"]).reason == Reason.UNKNOWN_FLAG  # type: ignore[arg-type]
+
+
 def test_no_thread_at_import_or_construction_and_lifecycle() -> None:
     before = set(threading.enumerate())
     client = rollwise.Client(CONFIG)

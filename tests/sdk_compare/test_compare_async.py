@@ -126,6 +126,75 @@ def test_async_secondary_error_is_swallowed_and_primary_error_propagates() -> No
     assert counts(run, "legacy") == {"candidate_error": 1, "control_error": 1}
 
 
+def test_a_secondary_that_cancels_itself_is_its_error_not_the_callers() -> None:
+    run = DualRun(make_client())
+
+    async def ok() -> str:
+        return "ok"
+
+    async def gives_up() -> str:  # e.g. an inner timeout implemented by cancellation
+        raise asyncio.CancelledError
+
+    answer = asyncio.run(run.acompare(FLAG, control=ok, candidate=gives_up, read_only=True))
+    assert answer == "ok"
+    assert counts(run, "legacy") == {"candidate_error": 1}
+
+
+@pytest.mark.parametrize("concurrent", [True, False])
+def test_a_hanging_shadow_is_cut_off_by_the_secondary_timeout(concurrent: bool) -> None:
+    run = DualRun(make_client())
+    never = asyncio.Event()
+
+    async def ok() -> str:
+        return "ok"
+
+    async def hangs() -> str:
+        await never.wait()
+        return "late"
+
+    answer = asyncio.run(
+        asyncio.wait_for(
+            run.acompare(
+                FLAG,
+                control=ok,
+                candidate=hangs,
+                read_only=True,
+                concurrent=concurrent,
+                secondary_timeout=0.05,
+            ),
+            BOUND,
+        )
+    )
+    assert answer == "ok"
+    assert counts(run, "legacy") == {"candidate_error": 1}
+
+
+def test_a_fallback_is_the_answer_and_is_awaited_whatever_the_secondary_timeout() -> None:
+    client = make_client()
+    run = DualRun(client)
+
+    async def slow_control() -> str:
+        await asyncio.sleep(0.2)
+        return "control"
+
+    async def broken() -> str:
+        raise ValueError("broken")
+
+    with client.override(FLAG, "domain"):  # the candidate answers; it raises: fallback
+        answer = asyncio.run(
+            run.acompare(
+                FLAG,
+                control=slow_control,
+                candidate=broken,
+                read_only=True,
+                fallback=True,
+                secondary_timeout=0.01,
+            )
+        )
+    assert answer == "control"
+    assert counts(run, "domain") == {"fallback": 1}
+
+
 def test_async_unmarked_candidate_is_not_run() -> None:
     run = DualRun(make_client())
     ran: list[str] = []

@@ -45,6 +45,11 @@ def test_unsigned_overrides_are_refused_in_production() -> None:
     )
     with pytest.raises(ConfigError, match="not allowed in 'live'"):
         OverrideGate(live_is_production, "live")
+    for production_like in ("Production", "PROD", "prod-eu", "production.us", "prod_2"):
+        with pytest.raises(ConfigError, match="not allowed in"):
+            OverrideGate(policy, production_like)
+    for other in ("staging", "products", "preprod", "dev-prod-copy"):
+        assert OverrideGate(policy, other).decide("force_domain", "on").honoured, other
 
 
 def test_signed_overrides_need_a_signer() -> None:

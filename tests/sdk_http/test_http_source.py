@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -216,3 +217,64 @@ def test_close_interrupts_an_idle_event_stream(tmp_path: Path) -> None:
         assert thread is not None
         client.close()
         assert not thread.is_alive()
+
+
+def _mock_source(tmp_path: Path, handler: Any, **options: Any) -> HttpSource:
+    return HttpSource(
+        "http://control-plane.invalid",
+        "t",
+        options=_options(tmp_path, stream=False, poll_interval=3600, **options),
+        transport=httpx.MockTransport(handler),
+    )
+
+
+GOOD = {
+    "revision": "good",
+    "flags": [{"key": "f", "environments": {"production": {"default": "on"}}}],
+}
+
+
+def test_start_up_is_bounded_as_a_whole_even_when_the_server_never_finishes(
+    tmp_path: Path,
+) -> None:
+    answer = threading.Event()
+
+    def stalls(request: httpx.Request) -> httpx.Response:  # a server trickling its answer
+        answer.wait(30)
+        return httpx.Response(200, json=GOOD)
+
+    try:
+        client = rollwise.Client(_mock_source(tmp_path, stalls, startup_timeout=0.3))
+        assert not answer.is_set()  # construction returned while the server still "answered"
+        assert "did not answer within 0.3s" in (client.health().last_source_error or "")
+        assert client.evaluate("f").reason == Reason.UNKNOWN_FLAG
+    finally:
+        answer.set()
+
+
+def test_an_unusable_document_at_start_up_falls_back_to_the_cache(tmp_path: Path) -> None:
+    served = [GOOD]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        document = served[-1]
+        return httpx.Response(200, json=document, headers={"ETag": f'"{len(served)}"'})
+
+    assert _mock_source(tmp_path, handler).initial() is not None  # fills the cache
+    served.append({"revision": "newer", "flags": "a shape this SDK does not know"})
+    with rollwise.Client(_mock_source(tmp_path, handler)) as client:
+        assert client.revision == "good"
+        assert client.health().origin.startswith("cache:")  # type: ignore[union-attr]
+        assert "flags: Input should be a valid list" in (client.health().last_source_error or "")
+        served.append(GOOD | {"revision": "fixed"})  # the server is fixed: picked up
+        assert client._source.refresh() is True  # type: ignore[attr-defined]
+        assert client.revision == "fixed"
+
+
+def test_a_body_nested_beyond_the_json_parser_is_a_source_error_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    def nested(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"[" * 100_000 + b"]" * 100_000)
+
+    client = rollwise.Client(_mock_source(tmp_path, nested))
+    assert "not JSON" in (client.health().last_source_error or "")

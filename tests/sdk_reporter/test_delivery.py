@@ -254,3 +254,24 @@ def test_close_against_a_dead_server_gives_up_in_bounded_time_and_counts_the_los
     assert (health.started, health.queued) == (False, 0)
     assert (health.batches_dropped, health.windows_dropped) == (1, 1)
     assert reporter_threads() == []
+
+
+def test_a_sender_still_inside_a_request_at_close_retires_and_its_batch_counts_as_dropped() -> None:
+    clock = FakeClock()
+    client = make_client(clock)
+    with receiving() as (receiver, url):
+        receiver.hang()
+        reporter = Reporter(
+            options(url, timeout=3.0, close_timeout=0.3), client=client, clock=clock
+        ).start()
+        client.recorder.record(FLAG, "legacy", 0.01)
+        clock.advance(10)
+        reporter.collect()
+        assert receiver.arrived.wait(20)  # the sender is stuck in its POST
+        assert reporter.close() is False  # gave up waiting after close_timeout (+1 s)
+        # the POST times out and the sender ends instead of retrying on its own
+        assert wait_until(lambda: reporter_threads() == [], 10)
+        receiver.release()
+        health = reporter.health()
+        assert (health.queued, health.batches_dropped) == (0, 1)
+    assert receiver.requests() == {}  # nobody posted it again after close

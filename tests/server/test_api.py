@@ -166,6 +166,53 @@ def test_validation_errors_name_the_field(client: TestClient) -> None:
     )
 
 
+def test_versions_beyond_what_the_store_holds_are_client_errors(client: TestClient) -> None:
+    seed(client)
+    too_big = 2**63
+    for method, url, body in [
+        ("PATCH", "/api/v1/flags/checkout", {"description": "x", "version": too_big}),
+        ("PUT", "/api/v1/flags/checkout/environments/production", {"version": too_big}),
+        ("PATCH", "/api/v1/environments/production", {"name": "x", "version": too_big}),
+    ]:
+        _error(client.request(method, url, json=body, headers=ADMIN_H), 422, "validation_error")
+    for header in (f'"{too_big}"', '"2147483648"', "9" * 400):
+        _error(
+            client.post(
+                "/api/v1/flags/checkout/environments/production/kill",
+                headers={**ADMIN_H, "If-Match": header},
+            ),
+            400,
+            "bad_request",
+        )
+
+
+def test_non_finite_numbers_in_a_condition_are_refused_and_sdk_config_stays_valid(
+    client: TestClient,
+) -> None:
+    import rollwise
+
+    seed(client)
+    for literal in ("NaN", "Infinity", "1e400", "1" + "0" * 400):
+        body = (
+            '{"rules": [{"id": "r", "conditions": [{"attribute": "age", "op": "gt", '
+            f'"value": {literal}}}], "variant": "domain"}}], "version": 1}}'
+        )
+        error = _error(
+            client.put(
+                "/api/v1/flags/checkout/environments/production",
+                content=body,
+                headers={**ADMIN_H, "Content-Type": "application/json"},
+            ),
+            422,
+            "invalid_config",
+        )
+        assert "finite number" in str(error["message"]), literal
+    sdk = make_token(client, "sdk", environment="production")
+    config = client.get("/api/v1/sdk/config", headers=bearer(sdk))
+    assert config.status_code == 200
+    rollwise.parse_document(config.json())
+
+
 def test_unknown_routes_and_methods_are_json(client: TestClient) -> None:
     _error(client.get("/api/v1/nothing-here", headers=ADMIN_H), 404, "not_found")
     _error(client.delete("/api/v1/environments", headers=ADMIN_H), 405, "method_not_allowed")

@@ -155,6 +155,43 @@ def test_invalid_specs_are_422_naming_the_field(client: TestClient) -> None:
         404,
         "not_found",
     )
+    for literal in ("NaN", "Infinity", "1e400"):  # the same answer on SQLite and PostgreSQL
+        body = (
+            '{"flag": "checkout", "environment": "production", "variant": "domain", '
+            f'"gates": [{{"metric": "latency_p95", "max": {literal}}}]}}'
+        )
+        not_finite = error(
+            client.post(
+                "/api/v1/rollouts",
+                content=body,
+                headers={**ADMIN_H, "Content-Type": "application/json"},
+            ),
+            422,
+            "validation_error",
+        )
+        assert "finite" in not_finite["message"], literal
+    assert client.get("/api/v1/rollouts", headers=ADMIN_H).json() == []
+
+
+def test_gates_the_running_controllers_provider_cannot_serve_are_refused(
+    database_url: str,
+) -> None:
+    from rollwise.controller import ControllerSettings
+
+    from ._support import app_for
+
+    controller = ControllerSettings(tick_seconds=3600, provider={"type": "builtin"})
+    with TestClient(app_for(database_url, controller=controller)) as client:
+        seed(client)
+        custom = {"metric": "custom", "query": "rate(x[1m])", "max": 1}
+        refused = error(
+            client.post("/api/v1/rollouts", json={**SPEC, "gates": [custom]}, headers=ADMIN_H),
+            422,
+            "invalid_config",
+        )
+        assert refused["details"]["issues"][0]["path"] == "gates.0.metric"
+        assert "builtin" in refused["message"]
+        create(client)  # the same spec with gates builtin serves is accepted
 
 
 def test_list_filters(client: TestClient) -> None:

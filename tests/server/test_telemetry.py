@@ -17,7 +17,16 @@ from fastapi.testclient import TestClient
 from rollwise.stats.sketch import LatencySketch
 from rollwise.store import Store
 
-from ..store._telemetry import T0, FakeClock, batch, comparison, series, sketch, window
+from ..store._telemetry import (
+    T0,
+    FakeClock,
+    batch,
+    comparison,
+    mismatch_sample,
+    series,
+    sketch,
+    window,
+)
 from ._support import ADMIN, bearer, live_server, make_token, seed, settings
 
 ADMIN_H = bearer(ADMIN)
@@ -133,6 +142,42 @@ def test_ingested_counts_come_back_from_the_metrics_api(client: TestClient) -> N
     assert retried.status_code == 202
     assert retried.json()["duplicate"] is True
     assert metrics(client)["variants"][0]["totals"]["requests"] == 10
+
+
+def test_mismatch_samples_can_be_read_back_newest_first(client: TestClient) -> None:
+    sdk = bearer(make_token(client, "sdk", "production"))
+    reader = bearer(make_token(client, "read"))
+    samples = [
+        mismatch_sample(0, "prices"),
+        mismatch_sample(1, "prices"),
+        mismatch_sample(2, "stock"),
+    ]
+    sent = client.post("/api/v1/sdk/telemetry", json=body(samples=samples), headers=sdk)
+    assert sent.status_code == 202, sent.text
+    url = "/api/v1/mismatch-samples"
+    every = client.get(url, params={"environment": "production"}, headers=reader).json()
+    assert [(s["name"], s["input"]) for s in every] == [
+        ("stock", {"order": 2}),
+        ("prices", {"order": 1}),
+        ("prices", {"order": 0}),
+    ]
+    assert every[1]["candidate"] == {"value": -1}
+    assert every[1]["at"].startswith(T0.isoformat()[:18])
+    prices = client.get(
+        url, params={"environment": "production", "name": "prices", "limit": 1}, headers=reader
+    ).json()
+    assert [s["input"] for s in prices] == [{"order": 1}]
+    older = client.get(
+        url,
+        params={"environment": "production", "name": "prices", "before_id": prices[0]["id"]},
+        headers=reader,
+    ).json()
+    assert [s["input"] for s in older] == [{"order": 0}]
+    other_flag = {"environment": "production", "flag": "search"}
+    assert client.get(url, params=other_flag, headers=reader).json() == []
+    unknown = client.get(url, params={"environment": "nope"}, headers=reader)
+    assert unknown.status_code == 404
+    assert client.get(url, params={"environment": "production"}, headers=sdk).status_code == 403
 
 
 def test_steps_and_defaults(client: TestClient, clock: FakeClock) -> None:
@@ -335,4 +380,11 @@ def test_retention_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("ROLLWISE_RETENTION_5M", "1h")  # shorter than the 10 s retention
     with pytest.raises(ConfigError) as short:
         ServerSettings.from_env()
-    assert short.value.path == "keep_5m"
+    assert short.value.path == "ROLLWISE_RETENTION_5M"
+    assert "at least ROLLWISE_RETENTION_10S (1d12h), got 1h" in short.value.reason
+    monkeypatch.setenv("ROLLWISE_RETENTION_5M", "14d")
+    monkeypatch.setenv("ROLLWISE_RETENTION_BATCH_IDS", "2d")  # longer than the 10 s retention
+    with pytest.raises(ConfigError) as long:
+        ServerSettings.from_env()
+    assert long.value.path == "ROLLWISE_RETENTION_BATCH_IDS"
+    assert "must not exceed ROLLWISE_RETENTION_10S" in long.value.reason

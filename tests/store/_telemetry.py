@@ -79,3 +79,18 @@ def comparison(flag: str, variant: str, **counts: int) -> dict[str, Any]:
             "candidate": {"count": sum(counts.values()), "sum_seconds": 0.7, "max_seconds": 0.2},
         },
     }
+
+
+def mismatch_sample(index: int, name: str = "checkout") -> dict[str, Any]:
+    """A dual-run sample as an SDK sends it; ``index`` orders them and shows in each side."""
+    return {
+        "name": name,
+        "flag": "checkout",
+        "variant": "domain",
+        "primary": "control",
+        "outcome": "mismatch",
+        "at": T0.timestamp() + index,
+        "input": {"order": index},
+        "control": {"value": index},
+        "candidate": {"value": -index},
+    }

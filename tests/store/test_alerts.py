@@ -159,6 +159,32 @@ def test_pending_firing_resolved_with_events_and_notifications(store: Store) -> 
     assert notifications[0].fields["for"] == "2m"
 
 
+def test_disabling_a_rule_ends_its_alert(store: Store) -> None:
+    seed(store)
+    with store.transaction("admin") as tx:
+        tx.create_channel("oncall", {"type": "nop", "name": "oncall", "kinds": ["alert.*"]})
+        tx.create_alert_rule({**RULE, "for": 0})
+        tx.create_alert_rule({**RULE, "name": "slow", "metric": "latency_p95", "threshold": 1})
+    with store.transaction("controller") as tx:
+        tx.observe_alert("checkout-errors", breached=True, at=T0, value=0.09)
+        tx.observe_alert("slow", breached=True, at=T0, value=2.0)
+    with store.transaction("admin") as tx:
+        firing = tx.update_alert_rule("checkout-errors", 1, {"enabled": False})
+        pending = tx.update_alert_rule("slow", 1, {"enabled": False})
+        assert (firing.state, pending.state) == (AlertState.RESOLVED, AlertState.INACTIVE)
+        ended = tx.list_alert_events("checkout-errors")[0]
+        assert (ended.from_state, ended.to_state, ended.reason) == (
+            AlertState.FIRING,
+            AlertState.RESOLVED,
+            "rule disabled",
+        )
+        kinds = [Notification.from_dict(row.notification).kind for row in tx.list_outbox()]
+        assert sorted(kinds) == ["alert.firing", "alert.resolved"]
+        again = tx.update_alert_rule("checkout-errors", 2, {"description": "still off"})
+        assert again.state is AlertState.RESOLVED
+        assert len(tx.list_alert_events("checkout-errors")) == 2
+
+
 def test_record_alert_state_directly(store: Store) -> None:
     seed(store)
     with store.transaction("controller") as tx:

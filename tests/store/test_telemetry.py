@@ -14,7 +14,7 @@ from rollwise.stats.sketch import LatencySketch
 from rollwise.store import Store, TelemetryPolicy
 from rollwise.store.tables import telemetry_keys
 
-from ._telemetry import T0, FakeClock, batch, comparison, series, sketch, window
+from ._telemetry import T0, FakeClock, batch, comparison, mismatch_sample, series, sketch, window
 
 LEGACY = [0.010, 0.012, 0.011, 0.050, 0.013]
 DOMAIN = [0.020, 0.025, 0.300, 0.021]
@@ -146,6 +146,31 @@ def test_every_resolution_answers_the_same_totals(telemetry_store: Store) -> Non
         assert got["legacy"].latency.to_dict() == windows[0]["legacy"].latency.to_dict()
 
 
+def test_a_query_ending_a_fraction_into_a_bucket_reads_that_bucket(
+    telemetry_store: Store,
+) -> None:
+    """``to`` = now, 0.4 s after a bucket began: what arrived last is in the answer (a
+    bucket on a step boundary was once dropped by rounding the end down)."""
+    late = T0 + timedelta(seconds=30)
+    sent = window(
+        late,
+        series=[series("checkout", "domain", DOMAIN)],
+        usage=[{"flag": "checkout", "variant": "domain", "count": 4}],
+    )
+    with telemetry_store.transaction("sdk") as tx:
+        tx.ingest_telemetry("production", batch(*_two_windows(), sent))
+    end = late + timedelta(seconds=0.4)
+    with telemetry_store.transaction("read") as tx:
+        judged = tx.variant_window("production", "checkout", T0, end)
+        plan = tx.plan_series(end - timedelta(hours=1), end)
+        charted = {s.variant: s for s in tx.variant_series("production", "checkout", plan)}
+        exact = tx.variant_window("production", "checkout", T0, late)
+    assert (judged["domain"].requests, judged["domain"].usage) == (8, 14)
+    assert sum(point.requests for point in charted["domain"].points) == 8
+    assert sum(point.usage for point in charted["domain"].points) == 14
+    assert exact["domain"].requests == 4  # an end exactly on the boundary excludes it
+
+
 def test_unknown_flags_and_variants_are_ignored_and_named(telemetry_store: Store) -> None:
     sent = batch(
         window(
@@ -255,27 +280,17 @@ def test_invalid_batches_name_the_field_and_store_nothing(telemetry_store: Store
         assert tx.variant_window("production", "checkout", T0, T0 + timedelta(hours=1)) == {}
 
 
-def _sample(index: int, name: str = "checkout") -> dict[str, object]:
-    return {
-        "name": name,
-        "flag": "checkout",
-        "variant": "domain",
-        "primary": "control",
-        "outcome": "mismatch",
-        "at": T0.timestamp() + index,
-        "input": {"order": index},
-        "control": {"value": index},
-        "candidate": {"value": -index},
-    }
-
-
 def test_mismatch_samples_keep_the_latest_per_name(database_url: str, clock: FakeClock) -> None:
     store = Store(database_url, clock=clock, telemetry=TelemetryPolicy(samples_per_name=3))
     with store.transaction("setup") as tx:
         tx.create_environment("production")
         tx.create_flag("checkout", variants=["legacy", "domain"])
     for first in (0, 2, 4):
-        samples = [_sample(first), _sample(first + 1), _sample(first, name="other-name")]
+        samples = [
+            mismatch_sample(first),
+            mismatch_sample(first + 1),
+            mismatch_sample(first, name="other-name"),
+        ]
         with store.transaction("sdk") as tx:
             assert tx.ingest_telemetry("production", batch(samples=samples)).samples == 3
     with store.transaction("read") as tx:

@@ -8,6 +8,7 @@ Every camera and alert-rule endpoint answers with two extra headers: ``X-Camera-
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -41,14 +42,29 @@ async def _serve(
 
 
 async def _body(request: Request) -> Any:
-    """The JSON body (``None`` if empty); malformed JSON is a 400 for both implementations."""
+    """The JSON body (``None`` if empty); malformed JSON is a 400 for both implementations.
+
+    So are numbers no JSON answer can carry back (``NaN``, ``Infinity``, ``1e400``): stored,
+    they would make every later answer that includes them fail to render.
+    """
     raw = await request.body()
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_not_finite, parse_float=_finite_float)
     except ValueError as error:
         raise RequestRejected(f"the body is not valid JSON: {error}", code="invalid_json") from None
+
+
+def _not_finite(text: str) -> float:
+    raise ValueError(f"{text} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is beyond the range of a number")
+    return number
 
 
 # -- cameras ---------------------------------------------------------------------------

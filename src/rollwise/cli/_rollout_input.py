@@ -9,6 +9,7 @@ sent, so a typo is reported by field without a round trip.
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,8 @@ def parse_gate(text: str, index: int) -> dict[str, Any]:
         try:
             if key in _NUMBERS:
                 gate[key] = float(value)
+                if not math.isfinite(gate[key]):
+                    raise ValueError(value)
             elif key in _INTEGERS:
                 gate[key] = int(value)
             elif key == "higher_is_worse":
@@ -60,7 +63,7 @@ def parse_gate(text: str, index: int) -> dict[str, Any]:
             else:
                 gate[key] = value.strip()
         except ValueError:
-            reason = f"{where}: {key} must be a number, not {value!r}"
+            reason = f"{where}: {key} must be a finite number, not {value!r}"
             raise ConfigError.single(None, f"gates.{index}.{key}", reason) from None
     return gate
 

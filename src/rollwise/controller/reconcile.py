@@ -5,9 +5,11 @@ For each progressing rollout, every tick:
 1. the step's window is ``[step_started_at, now]`` — cumulative, as the judge's
    anytime-valid tests need; the metric provider answers for the canary and the baseline
    (no baseline at a 100% step: nobody is on it);
-2. ``NoDataError`` or ``ProviderError`` make a "no data" judgement with the reason in the
-   evidence — never a pass; otherwise :func:`~rollwise.analysis.judge_step` judges the
-   step's gates (:func:`~rollwise.core.rollout.gates_for_step`);
+2. ``NoDataError`` or ``ProviderError`` (or a judge that fails on the data: ``JudgeError``)
+   make a "no data" judgement with the reason in the evidence — never a pass, and subject
+   to the no-data policy and the maximum step duration; otherwise
+   :func:`~rollwise.analysis.judge_step` judges the step's gates
+   (:func:`~rollwise.core.rollout.gates_for_step`);
 3. :func:`~rollwise.core.rollout.decide` adds bake time, the maximum step duration and
    the no-data policy: ``hold``, ``advance``, ``pause`` or ``rollback``;
 4. one transaction locks the rollout at the version that was judged, records the
@@ -39,7 +41,7 @@ from ..core.rollout import (
     gates_for_step,
     step_clock,
 )
-from ..errors import ConflictError, ProviderError
+from ..errors import ConflictError, JudgeError, ProviderError, RollwiseError
 from ..store import RolloutRecord, Store
 from ._evidence import error_evidence, jsonable, no_data_judgement
 
@@ -151,17 +153,24 @@ class Reconciler:
             gates=gates,
         )
         metrics: StepMetrics | None = None
-        failure: ProviderError | None = None
+        failure: RollwiseError | None = None
         try:
             metrics = self.provider.fetch(query)
         except ProviderError as error:  # NoDataError included: "no data", never a pass
             failure = error
+        judgement: StepJudgement | None = None
         if metrics is not None:
-            judgement = judge_step(
-                gates, metrics.baseline, metrics.canary, min_samples=spec.min_samples,
-                bake_elapsed=baked,
-            )  # fmt: skip
-        else:
+            try:
+                judgement = judge_step(
+                    gates, metrics.baseline, metrics.canary, min_samples=spec.min_samples,
+                    bake_elapsed=baked,
+                )  # fmt: skip
+            except Exception as error:  # a value no check foresaw: judged as "no data"
+                self._logger.warning(
+                    "rollwise: the judge failed on rollout %s: %r", record.id, error, exc_info=True
+                )
+                failure = JudgeError(f"the judge failed: {error!r}")
+        if judgement is None:
             assert failure is not None
             judgement = no_data_judgement(
                 gates, failure, min_samples=spec.min_samples, bake_elapsed=baked

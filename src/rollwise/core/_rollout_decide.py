@@ -77,7 +77,7 @@ def gates_for_step(spec: RolloutSpec, step: int) -> list[Gate]:
         return list(spec.gates)
     kept: list[Gate] = []
     for gate in spec.gates:
-        if gate.max is None and gate.min is None:
+        if not gate.has_absolute_bound:
             continue
         kept.append(gate.model_copy(update={"max_increase": None, "max_difference": None}))
     return kept

@@ -205,6 +205,26 @@ def _spec_issues(spec: RolloutSpec) -> Iterator[tuple[str, str]]:
                 )
     if spec.is_blue_green:
         yield from _blue_green_gate_issues(spec)
+    else:
+        yield from _verification_step_issues(spec)
+
+
+def _verification_step_issues(spec: RolloutSpec) -> Iterator[tuple[str, str]]:
+    """A canary's 100% step with a bake verifies on absolute bounds only: it needs one.
+
+    A spec without gates is a timed rollout and stays one; a spec whose gates are all
+    relative would otherwise pass its verification window without judging anything.
+    """
+    if not spec.gates or any(gate.has_absolute_bound for gate in spec.gates):
+        return
+    for index, step in enumerate(spec.steps):
+        if step.percent == 100 and step.bake > 0:
+            yield (
+                f"strategy.steps.{index}.bake",
+                "a 100% step with a bake is a verification window with no baseline traffic to "
+                "compare with, so only absolute bounds judge it: add a gate with max or min, "
+                "or drop the bake",
+            )
 
 
 def _blue_green_gate_issues(spec: RolloutSpec) -> Iterator[tuple[str, str]]:
@@ -217,7 +237,7 @@ def _blue_green_gate_issues(spec: RolloutSpec) -> Iterator[tuple[str, str]]:
                     "blue_green sends everyone to the canary, so there is no baseline traffic "
                     "in the same window to compare with: use absolute bounds (max, min)",
                 )
-        absolute = absolute or gate.max is not None or gate.min is not None
+        absolute = absolute or gate.has_absolute_bound
     if not absolute:
         yield (
             "gates",

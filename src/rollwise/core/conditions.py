@@ -3,11 +3,13 @@
 Each condition is checked once, when the configuration is loaded, and turned into a small
 closure; evaluation then does no parsing, no validation and no dispatch on the operator.
 A predicate never raises: a context value of the wrong type simply does not match.
-When the context value is a list or tuple, the condition matches if any element does.
+When the context value is a list or tuple, the condition matches if any element does; the
+negative operators (``neq``, ``not_in``) and ``negate`` invert that: no element does.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -60,6 +62,8 @@ def compile_condition(condition: Condition) -> Predicate:
     if op in (Operator.EQ, Operator.NEQ):
         value = _scalar(condition.value)
         return _equals(attribute, value, negate=negate != (op is Operator.NEQ))
+    if op is Operator.NOT_IN:  # "not in" is "in", negated: on a list, no element is a member
+        return _on_attribute(attribute, _membership(condition.value), not negate)
     return _on_attribute(attribute, _make_test(op, condition.value), negate)
 
 
@@ -100,8 +104,8 @@ def _on_attribute(attribute: str, test: _Test, negate: bool) -> Predicate:
 
 
 def _make_test(op: Operator, value: Any) -> _Test:
-    if op in (Operator.IN, Operator.NOT_IN):
-        return _membership(value, inverted=op is Operator.NOT_IN)
+    if op is Operator.IN:
+        return _membership(value)
     if op in (Operator.STARTS_WITH, Operator.ENDS_WITH, Operator.CONTAINS):
         return _text(op, _strings(value))
     if op is Operator.REGEX:
@@ -120,18 +124,20 @@ def _scalar(value: Any) -> Any:
         raise ConditionValueError("needs a value (to test for absence use 'exists' with negate)")
     if not isinstance(value, str | int | float | bool):
         raise ConditionValueError(f"needs a string, number or boolean, not {_kind(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConditionValueError(f"needs a finite number, not {value!r}")
     return value
 
 
-def _membership(value: Any, inverted: bool) -> _Test:
+def _membership(value: Any) -> _Test:
     if not isinstance(value, list) or not value:
         raise ConditionValueError("needs a non-empty list of values")
     members = frozenset(_scalar(item) for item in value)
 
     def is_member(actual: Any) -> bool:
         try:
-            return (actual in members) != inverted
-        except TypeError:  # unhashable context value
+            return actual in members
+        except TypeError:  # unhashable context value: not one of the values
             return False
 
     return is_member
@@ -159,23 +165,31 @@ def _regex(value: Any) -> _Test:
         pattern = re.compile(value)
     except re.error as error:
         raise ConditionValueError(f"invalid regular expression {value!r}: {error}") from None
+    except (RecursionError, OverflowError):  # nesting or repeat counts beyond re's limits
+        raise ConditionValueError("regular expression too deeply nested or too large") from None
     return lambda actual: isinstance(actual, str) and pattern.search(actual) is not None
 
 
 def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConditionValueError(f"needs a number, not {_kind(value)}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ConditionValueError(f"needs a finite number, not {value!r}")
+    return number
 
 
 def _as_number(actual: Any) -> float | None:
-    if actual.__class__ is int or actual.__class__ is float:
-        return float(actual)
-    if isinstance(actual, str):
-        try:
+    try:
+        if actual.__class__ is int or actual.__class__ is float:
             return float(actual)
-        except ValueError:
-            return None
+        if isinstance(actual, str):
+            return float(actual)
+    except (ValueError, OverflowError):  # not a number, or an int beyond any float
+        return None
     return None
 
 

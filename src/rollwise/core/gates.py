@@ -71,17 +71,20 @@ class NoDataPolicy(StrEnum):
 
 Fraction = Annotated[float, Field(gt=0, le=1)]
 
+MAX_INCREASE = 100.0
+"""A relative bound beyond +10,000% bounds nothing; larger is refused as a likely typo."""
+
 
 class Gate(BaseModel):
     """One condition a step must meet; see the module docs for the bounds."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: Annotated[str, Field(pattern=GATE_NAME_PATTERN)] | None = None
     metric: GateMetric
     max: float | None = None
     min: float | None = None
-    max_increase: Annotated[float, Field(ge=0)] | None = None
+    max_increase: Annotated[float, Field(ge=0, le=MAX_INCREASE)] | None = None
     max_difference: Annotated[float, Field(ge=0)] | None = None
     query: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
     """For ``custom``: the provider's query (PromQL with ``{variant}``, ``{flag}``, ...)."""
@@ -101,12 +104,21 @@ class Gate(BaseModel):
         if self.metric is not GateMetric.CUSTOM and self.query is not None:
             raise ValueError(f"query is only for custom gates, not {self.metric.value}")
         if self.metric.is_rate:
-            for label, bound in (("max", self.max), ("min", self.min)):
+            for label, bound in (
+                ("max", self.max),
+                ("min", self.min),
+                ("max_difference", self.max_difference),
+            ):
                 if bound is not None and not 0.0 <= bound <= 1.0:
                     raise ValueError(f"{label} of a rate must be between 0 and 1")
         if self.metric.is_latency and self.min is not None:
             raise ValueError("latency gates bound from above: use max, not min")
         return self
+
+    @property
+    def has_absolute_bound(self) -> bool:
+        """``max`` or ``min``: judged without a baseline (blue-green, a 100% step)."""
+        return self.max is not None or self.min is not None
 
     @property
     def key(self) -> str:

@@ -26,9 +26,12 @@ def parse_semver(text: str) -> SemverKey | None:
     if match is None:
         return None
     major, minor, patch, pre = match.groups()
-    if pre is None:
-        return (int(major), int(minor or 0), int(patch or 0), 1, ())
-    identifiers = tuple(
-        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in pre.split(".")
-    )
-    return (int(major), int(minor or 0), int(patch or 0), 0, identifiers)
+    try:
+        if pre is None:
+            return (int(major), int(minor or 0), int(patch or 0), 1, ())
+        identifiers = tuple(
+            (0, int(part), "") if part.isdigit() else (1, 0, part) for part in pre.split(".")
+        )
+        return (int(major), int(minor or 0), int(patch or 0), 0, identifiers)
+    except ValueError:  # a number with more digits than Python converts (sys.int_info)
+        return None

@@ -180,8 +180,9 @@ class RollwiseMiddleware:
         start = perf_counter()
         try:
             await self.app(scope, receive, send_and_watch)
-        except Exception:
-            self._finish(flags, scope, entry_root, None, (ended or perf_counter()) - start)
+        except Exception:  # after a complete response (a background task): what was sent
+            answered = status if ended is not None else None
+            self._finish(flags, scope, entry_root, answered, (ended or perf_counter()) - start)
             raise
         except BaseException:  # cancelled: only a response that was complete counts
             if ended is not None:

@@ -169,6 +169,9 @@ class Rollwise:
         """Evaluate what is left while the request (and ``g``) still exist."""
         try:
             entry = request.environ.get(_ENVIRON_KEY)
+            if entry is None:  # a hook running before ours (url_value_preprocessor) failed
+                self._before_request()
+                entry = request.environ.get(_ENVIRON_KEY)
             if entry is not None:
                 entry[0]._resolve()
         except Exception as failure:  # noqa: BLE001 - the documented hot-path guard

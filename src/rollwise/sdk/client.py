@@ -76,16 +76,18 @@ class Client:
     ``source`` may be a source object, a path (a YAML/JSON file watched for changes) or a
     mapping (a fixed configuration). Construction reads the source's initial document but
     starts no thread; ``start()`` (or ``with Client(...) as client``) begins watching, and
-    reporting if ``ClientOptions.reporting`` is set.
+    reporting if ``ClientOptions.reporting`` is set. ``environment`` selects each flag's
+    state; unset, it is the one the configuration names (an sdk token's), else production.
     """
 
     def __init__(
         self,
         source: ConfigSource | Mapping[str, Any] | ConfigDocument | str | os.PathLike[str],
-        environment: str = "production",
+        environment: str | None = None,
         options: ClientOptions | None = None,
     ) -> None:
-        self.environment = environment
+        self._requested_environment = environment
+        self.environment = environment or "production"
         self.options = options or ClientOptions()
         self._logger = self.options.logger or logging.getLogger("rollwise")
         self._source = as_source(source)
@@ -146,6 +148,8 @@ class Client:
             return self._recover(flag, context, default, error)
 
     def _recover(self, flag: str, context: Any, default: str, error: Exception) -> Evaluation:
+        if not isinstance(flag, str):  # a list or dict as the key: no flag, and no raising
+            flag = repr(flag)
         evaluator = self._evaluators.get(flag)
         if evaluator is None:
             self._count(
@@ -172,18 +176,21 @@ class Client:
         """Validate, compile and swap in a new document (the ConfigListener side)."""
         try:
             document = parse_document(data)
-        except ConfigError as error:
+            environment = self._environment_for(document, origin)
+            flags = document.flag_map()
+            compiled = {key: compile_flag(flag, environment) for key, flag in flags.items()}
+        except Exception as error:  # noqa: BLE001 - ConfigError, or what no check foresaw
+            reason = str(error) if isinstance(error, ConfigError) else repr(error)
             self._errors["invalid_config"] += 1
-            self._last_source_error = f"{origin}: {error}"
+            self._last_source_error = f"{origin}: {reason}"
             self._logger.error(
                 "rollwise: ignoring invalid configuration from %s, keeping the last good one: %s",
                 origin,
-                error,
+                reason,
             )
             return False
         with self._write_lock:
-            flags = document.flag_map()
-            compiled = {key: compile_flag(flag, self.environment) for key, flag in flags.items()}
+            self.environment = environment
             self._document = document
             self._flags = flags
             self._base = compiled
@@ -204,6 +211,23 @@ class Client:
         self._errors["source_error"] += 1
         self._last_source_error = str(error)
         self._logger.warning("rollwise: %s; keeping the current configuration", error)
+
+    def _environment_for(self, document: ConfigDocument, origin: str) -> str:
+        """The environment to evaluate: the one asked for, else the one the document names
+        (an sdk token's), else ``production``. A document for another environment than the
+        one asked for is almost always a wrong token: said once, and counted."""
+        requested, named = self._requested_environment, document.environment
+        if requested is None:
+            return named or "production"
+        if named is not None and named != requested:
+            self._count(
+                "environment_mismatch",
+                f"{named}->{requested}",
+                f"rollwise: the configuration from {origin} is for environment {named!r}, but "
+                f"this client evaluates {requested!r}: flags without a {requested!r} state "
+                "are off (check the sdk token, or leave environment unset)",
+            )
+        return requested
 
     def _env_override_layer(self, flags: Mapping[str, Flag]) -> dict[str, Evaluator]:
         """Evaluators for ``ROLLWISE_FLAG_<KEY>`` variables, read once per configuration.
@@ -360,6 +384,7 @@ class Client:
         fallback: bool | None = None,
         redact: Callable[[Any], Any] | None = None,
         concurrent: bool = True,
+        secondary_timeout: float | None = None,
     ) -> T:
         """:meth:`compare` for coroutine functions (both run concurrently when both run)."""
         return await self.comparisons.acompare(
@@ -376,6 +401,7 @@ class Client:
             fallback=fallback,
             redact=redact,
             concurrent=concurrent,
+            secondary_timeout=secondary_timeout,
         )
 
     # -- override counters --------------------------------------------------------------

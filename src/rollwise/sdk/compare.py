@@ -272,13 +272,16 @@ class DualRun:
         fallback: bool | None = None,
         redact: Callable[[Any], Any] | None = None,
         concurrent: bool = True,
+        secondary_timeout: float | None = None,
     ) -> T:
         """:meth:`compare` for coroutine functions; both run concurrently when both run.
 
         The primary runs in the caller's task (its context variables are the caller's); the
         secondary runs in a task of its own, cancelled if the caller is cancelled. A sync
         callable is tolerated (called inline). Durations are wall times, so when both run
-        concurrently each includes time the loop spent on the other.
+        concurrently each includes time the loop spent on the other. ``secondary_timeout``
+        bounds how long an answered call waits for the shadow side (cancelled then, and
+        counted as its error); a fallback, which is the answer, is always awaited.
         """
         keywords = kwargs if kwargs is not None else _EMPTY
         plan = self._plan(name, flag, context, candidate, sample, read_only, fallback)
@@ -289,10 +292,12 @@ class DualRun:
         try:
             primary = await _acall(first, args, keywords, self._clock)
             secondary: Run | None = None
+            falls_back = _falls_back(plan, primary)
+            if task is None and (plan.both or falls_back):
+                task = asyncio.ensure_future(_acall(second, args, keywords, self._clock))
             if task is not None:
-                secondary = await task
-            elif plan.both or _falls_back(plan, primary):
-                secondary = await _acall(second, args, keywords, self._clock)
+                limit = None if falls_back else secondary_timeout
+                secondary = await _secondary_of(task, self._clock, limit)
         finally:
             if task is not None and not task.done():
                 task.cancel()
@@ -455,6 +460,28 @@ def _call(
     except Exception as error:  # noqa: BLE001 - kept, then re-raised if this side answers
         return Run(None, error, clock() - start)
     return Run(value, None, clock() - start)
+
+
+async def _secondary_of(
+    task: asyncio.Task[Run], clock: Callable[[], float], timeout: float | None
+) -> Run:
+    """The secondary's run; one that cancelled itself or ran out of ``timeout`` (then
+    cancelled) is its error, not ours. Only a cancellation of the caller's own task
+    (``cancelling()``) propagates.
+    """
+    start = clock()
+    try:
+        if timeout is None:
+            return await task
+        return await asyncio.wait_for(task, timeout)
+    except TimeoutError:
+        failure = TimeoutError(f"the secondary did not answer within {timeout:g}s")
+        return Run(None, failure, clock() - start)
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+        return Run(None, RuntimeError("the secondary was cancelled"), clock() - start)
 
 
 async def _acall(

@@ -297,6 +297,16 @@ class OverridePolicy:
     token_parameter: str = "rollwise_token"
     token_header: str = "X-Rollwise-Override-Token"
     production_environments: frozenset[str] = frozenset({"production", "prod"})
+    """Names of production environments; also matched ignoring case and with a suffix after
+    ``-``, ``_`` or ``.`` (``Production``, ``prod-eu``, ``production.us``)."""
+
+    def is_production(self, environment: str) -> bool:
+        name = environment.lower()
+        for production in self.production_environments:
+            base = production.lower()
+            if name == base or (name.startswith(base) and name[len(base)] in "-_."):
+                return True
+        return False
 
 
 class Rejection(StrEnum):
@@ -404,7 +414,7 @@ class OverrideGate:
 
     def __post_init__(self) -> None:
         policy = self.policy
-        if policy.allow_unsigned and self.environment in policy.production_environments:
+        if policy.allow_unsigned and policy.is_production(self.environment):
             raise ConfigError.single(
                 None,
                 "overrides.allow_unsigned",

@@ -222,6 +222,7 @@ class Reporter:
         self._ticker: threading.Thread | None = None
         self._sender: threading.Thread | None = None
         self._stop_ticking = threading.Event()
+        self._retired = threading.Event()
         self._hurry = threading.Event()
         self._closing = False
         self._close_deadline = math.inf
@@ -319,10 +320,14 @@ class Reporter:
 
     # -- sending -------------------------------------------------------------------------
 
-    def _send_forever(self) -> None:
-        """The sender thread: send as batches come; on close, until empty or out of time."""
+    def _send_forever(self, retired: threading.Event) -> None:
+        """The sender thread: send as batches come; on close, until empty or out of time.
+
+        ``retired`` is set when ``close()`` stops waiting for it: a sender still inside a
+        request then counts what it held as dropped and ends, rather than carry on alone.
+        """
         failures = 0
-        while True:
+        while not retired.is_set():
             closing = self._closing
             if closing and time.monotonic() >= self._close_deadline:
                 return
@@ -337,6 +342,8 @@ class Reporter:
                 self._logger.exception("rollwise: sending telemetry batch failed; dropped")
                 self._queue.done()
                 self._stats.lost([pending])
+            if retired.is_set():
+                self._lost(self._queue.clear(), "close() ran out of time")
 
     def _send_until(self, deadline: float) -> bool:
         """Send in the caller's thread until the queue is empty (True) or ``deadline``."""
@@ -479,8 +486,12 @@ class Reporter:
         self._http_client()
         self._stop_ticking = threading.Event()
         self._hurry = threading.Event()
+        self._retired = threading.Event()
         self._sender = threading.Thread(
-            target=self._send_forever, name="rollwise-reporter-send", daemon=True
+            target=self._send_forever,
+            args=(self._retired,),
+            name="rollwise-reporter-send",
+            daemon=True,
         )
         self._sender.start()
         if self.options.ticks:
@@ -534,6 +545,7 @@ class Reporter:
         self._queue.wake()
         if sender is not None and sender is not threading.current_thread():
             sender.join(self.options.close_timeout + 1.0)
+        self._retired.set()
         delivered = self._queue.idle
         self._lost(self._queue.clear(), "close() ran out of time", loud=True)
         with self._state_lock:

@@ -27,13 +27,21 @@ def tokens_of(request: Request) -> TokenCache:
     return tokens
 
 
+MAX_INT = 2**31 - 1
+"""The largest version or id the store holds (a PostgreSQL ``integer``); larger is refused."""
+
+
 def if_match(if_match: str | None = Header(default=None, description='"<version>"')) -> int | None:
     """The version an ``If-Match`` header carries, if any."""
     if if_match is None:
         return None
     text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise ApiError(400, "bad_request", f"If-Match must be a version number, not {if_match!r}")
+    if not text.isdigit() or len(text) > 10 or int(text) > MAX_INT:
+        raise ApiError(
+            400,
+            "bad_request",
+            f"If-Match must be a version number up to {MAX_INT}, not {if_match!r}",
+        )
     return int(text)
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from ..controller import ControllerSettings
 from ..core.durations import parse_duration
-from ..errors import ConfigError
+from ..errors import ConfigError, ConfigIssue
 from ..store import TelemetryPolicy, default_database_url
 
 __all__ = ["HealthThresholds", "ServerSettings"]
@@ -109,4 +110,26 @@ def _telemetry_from_env() -> TelemetryPolicy:
                 None, "ROLLWISE_SAMPLES_PER_NAME", f"expected a whole number, got {samples!r}"
             )
         changes["samples_per_name"] = int(samples)
-    return TelemetryPolicy(**changes)  # type: ignore[arg-type]
+    try:
+        return TelemetryPolicy(**changes)  # type: ignore[arg-type]
+    except ConfigError as error:  # name the variables the operator set, not our fields
+        raise ConfigError(
+            [
+                ConfigIssue(issue.flag, _variable_of(issue.path), _variables_in(issue.reason))
+                for issue in error.issues
+            ]
+        ) from None
+
+
+_VARIABLE_OF_FIELD = {
+    **{name: variable for variable, name in _RETENTION_VARIABLES.items()},
+    "samples_per_name": "ROLLWISE_SAMPLES_PER_NAME",
+}
+
+
+def _variable_of(field: str) -> str:
+    return _VARIABLE_OF_FIELD.get(field, field)
+
+
+def _variables_in(text: str) -> str:
+    return re.sub(r"\b(keep_\w+|samples_per_name)\b", lambda m: _variable_of(m[1]), text)

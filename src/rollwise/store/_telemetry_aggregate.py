@@ -21,7 +21,16 @@ from ._telemetry_batch import ParsedBatch
 from ._telemetry_plan import align_down
 from .telemetry_types import RESOLUTIONS, IgnoredTelemetry
 
-__all__ = ["OTHER", "ComparisonDelta", "Deltas", "RequestDelta", "aggregate", "epoch", "label"]
+__all__ = [
+    "OTHER",
+    "ComparisonDelta",
+    "Deltas",
+    "RequestDelta",
+    "aggregate",
+    "epoch",
+    "epoch_end",
+    "label",
+]
 
 OTHER = "~other"
 _LABEL = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
@@ -67,6 +76,14 @@ def epoch(moment: datetime) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return math.floor(moment.timestamp())
+
+
+def epoch_end(moment: datetime) -> int:
+    """An exclusive end bound in whole seconds, rounded up: a query ending 0.4 s into a
+    bucket still reads that bucket (rounding down would drop what arrived last)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return math.ceil(moment.timestamp())
 
 
 def label(value: str | None) -> str:

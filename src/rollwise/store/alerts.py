@@ -42,6 +42,10 @@ __all__ = ["AlertOperations"]
 
 _T = alert_rules
 _NOTIFIED = (AlertState.FIRING, AlertState.RESOLVED)
+_ENDED_BY_DISABLING = {
+    AlertState.FIRING: AlertState.RESOLVED,
+    AlertState.PENDING: AlertState.INACTIVE,
+}
 
 
 def _record(row: Any) -> AlertRuleRecord:
@@ -176,7 +180,9 @@ class AlertOperations(FlagOperations, OutboxOperations):
     ) -> AlertRuleRecord:
         """Change some fields (the rest stay); the result is checked as a whole rule.
 
-        The state is kept: the next evaluation judges the new condition.
+        The state is kept: the next evaluation judges the new condition. Disabling a rule
+        ends its alert, since nothing will evaluate it any more: ``firing`` becomes
+        ``resolved`` (notified), ``pending`` becomes ``inactive``.
         """
         before = self.get_alert_rule(name)
         if "name" in changes and changes["name"] != name:
@@ -200,6 +206,11 @@ class AlertOperations(FlagOperations, OutboxOperations):
             before=_dump(before),
             after=_dump(after),
         )
+        if before.enabled and not after.enabled:
+            ended = _ENDED_BY_DISABLING.get(after.state)
+            if ended is not None:
+                self.record_alert_state(name, ended, reason="rule disabled")
+                after = self.get_alert_rule(name)
         return after
 
     def delete_alert_rule(self, name: str, expected_version: int | None = None) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ..core.rollout import RolloutAction, RolloutPhase, RolloutSpec, RolloutState, share_at
+from ..core.rollout import RolloutPhase, RolloutSpec, RolloutState, TransitionRecord, share_at
 
 __all__ = ["JudgementRecord", "RolloutHistoryRecord", "RolloutRecord"]
 
@@ -61,24 +61,11 @@ class RolloutRecord(_Record):
         return self.phase.is_active
 
 
-class RolloutHistoryRecord(_Record):
-    """One transition. ``seq`` counts transitions from 1; ``version`` is the one it produced."""
+class RolloutHistoryRecord(TransitionRecord):
+    """One stored transition: ``seq`` counts a rollout's transitions from 1."""
 
     rollout_id: int
     seq: int
-    at: datetime
-    actor: str
-    action: RolloutAction
-    from_phase: RolloutPhase
-    from_step: int
-    from_share: int
-    to_phase: RolloutPhase
-    to_step: int
-    to_share: int
-    attempt: int
-    version: int
-    reason: str
-    evidence: dict[str, Any] | None
 
 
 class JudgementRecord(_Record):

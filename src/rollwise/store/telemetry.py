@@ -44,6 +44,7 @@ from ._telemetry_aggregate import (
     add_durations,
     aggregate,
     epoch,
+    epoch_end,
 )
 from ._telemetry_batch import ParsedBatch, parse_batch
 from ._telemetry_plan import Segment, cover, series_plan
@@ -304,7 +305,7 @@ class TelemetryOperations(Operations):
         Variants with no data at all are absent; an unknown flag or
         environment gives ``{}``.
         """
-        segments = cover(epoch(start), epoch(end), self._oldest())
+        segments = cover(epoch(start), epoch_end(end), self._oldest())
         windows: dict[str, VariantWindow] = {}
 
         def window(variant: str) -> VariantWindow:
@@ -325,7 +326,7 @@ class TelemetryOperations(Operations):
         self, environment: str, start: datetime, end: datetime
     ) -> dict[str, dict[str, VariantWindow]]:
         """:meth:`variant_window` of every flag with data in ``[start, end)``: flag → variant."""
-        segments = cover(epoch(start), epoch(end), self._oldest())
+        segments = cover(epoch(start), epoch_end(end), self._oldest())
         result: dict[str, dict[str, VariantWindow]] = {}
 
         def window(flag: str, variant: str) -> VariantWindow:
@@ -352,7 +353,7 @@ class TelemetryOperations(Operations):
         ``step`` is rounded up to what the buckets allow (see ``SeriesPlan``); ``None``
         picks a round step giving at most 240 points.
         """
-        return series_plan(epoch(start), epoch(end), step, self._oldest())
+        return series_plan(epoch(start), epoch_end(end), step, self._oldest())
 
     def variant_series(
         self, environment: str, flag: str, plan: SeriesPlan, route: str | None = None
@@ -406,7 +407,7 @@ class TelemetryOperations(Operations):
         """Per-request override decisions: (flag, outcome, variant, reason) → count."""
         totals: dict[tuple[str, str, str, str], int] = {}
         c = override_buckets.c
-        for resolution, low, high in cover(epoch(start), epoch(end), self._oldest()):
+        for resolution, low, high in cover(epoch(start), epoch_end(end), self._oldest()):
             rows = self._conn.execute(
                 select(c.flag, c.outcome, c.variant, c.reason, c["count"]).where(
                     c.environment == environment,
@@ -421,9 +422,15 @@ class TelemetryOperations(Operations):
         return totals
 
     def list_mismatch_samples(
-        self, environment: str, name: str | None = None, limit: int = 50
+        self,
+        environment: str,
+        name: str | None = None,
+        limit: int = 50,
+        *,
+        flag: str | None = None,
+        before_id: int | None = None,
     ) -> list[MismatchSampleRecord]:
-        """Kept mismatch samples, newest first."""
+        """Kept mismatch samples, newest first (``before_id``: the next page)."""
         c = mismatch_samples.c
         statement = (
             select(mismatch_samples)
@@ -433,6 +440,10 @@ class TelemetryOperations(Operations):
         )
         if name is not None:
             statement = statement.where(c.name == name)
+        if flag is not None:
+            statement = statement.where(c.flag == flag)
+        if before_id is not None:
+            statement = statement.where(c.id < before_id)
         return [
             MismatchSampleRecord(
                 id=row.id,

@@ -14,6 +14,7 @@ from itertools import pairwise
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.durations import format_duration
 from ..errors import ConfigError
 from ..stats.sketch import LatencySketch
 
@@ -74,16 +75,17 @@ class TelemetryPolicy:
         checked = (*ordered, ("keep_batch_ids", self.keep_batch_ids))
         for name, value in (*checked, ("keep_notifications", self.keep_notifications)):
             if value <= timedelta(0):
-                raise ConfigError.single(None, name, f"must be positive, got {value}")
+                raise ConfigError.single(None, name, f"must be positive, got {_text(value)}")
         for (finer, a), (coarser, b) in pairwise(ordered):
             if b < a:
-                raise ConfigError.single(None, coarser, f"must be at least {finer} ({a}), got {b}")
+                reason = f"must be at least {finer} ({_text(a)}), got {_text(b)}"
+                raise ConfigError.single(None, coarser, reason)
         if self.keep_batch_ids > self.keep_10s:
             raise ConfigError.single(
                 None,
                 "keep_batch_ids",
-                f"must not exceed keep_10s ({self.keep_10s}): a window is only accepted while "
-                "its batch id is remembered and its finest bucket is kept",
+                f"must not exceed keep_10s ({_text(self.keep_10s)}): a window is only accepted "
+                "while its batch id is remembered and its finest bucket is kept",
             )
         for name, count in (
             ("samples_per_name", self.samples_per_name),
@@ -96,6 +98,11 @@ class TelemetryPolicy:
     def keep(self, resolution: int) -> timedelta:
         """Retention of the buckets of ``resolution`` seconds."""
         return {10: self.keep_10s, 300: self.keep_5m, 3600: self.keep_1h}[resolution]
+
+
+def _text(value: timedelta) -> str:
+    seconds = value.total_seconds()
+    return format_duration(seconds) if seconds >= 0 else str(value)
 
 
 @dataclass(slots=True)

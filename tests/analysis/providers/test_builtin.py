@@ -152,7 +152,7 @@ def test_custom_gates_are_reported_missing_and_refused_up_front(telemetry_store:
     assert judgement.decision is Decision.NO_DATA
     with pytest.raises(ConfigError) as raised:
         provider.validate_gates(gates)
-    assert raised.value.path == "gates[1].metric"
+    assert raised.value.path == "gates.1.metric"
     assert "revenue" in raised.value.reason
     provider.validate_gates(gates[:1])
 

@@ -340,3 +340,44 @@ def test_escaped_label_values_reach_prometheus_unchanged(
         literal = f"{quote}{escape(text, quote)}{quote}"
         result = prometheus.api(f'label_replace(vector(1), "echo", {literal}, "", "")')
         assert result[0]["metric"].get("echo", "") == text
+
+
+def test_a_custom_alert_rule_fires_on_prometheus_data_relative_to_the_baseline(
+    step: Step, provider: PrometheusProvider, store: Any
+) -> None:
+    from rollwise.controller.alerts import AlertEvaluator
+    from rollwise.store import AlertState
+
+    two_variants(step)  # error ratio: domain 5%, legacy 1%
+    with store.transaction("admin") as tx:
+        tx.create_environment("production")
+        tx.create_flag(step.flag, variants=["legacy", "domain"])
+        for name, comparison, threshold in (
+            ("domain-error-ratio-up", "increase_above", 2.0),  # 5% is 400% above 1%
+            ("domain-error-ratio-high", "above", 0.10),  # 5% is not above 10%
+        ):
+            tx.create_alert_rule(
+                {
+                    "name": name,
+                    "environment": "production",
+                    "flag": step.flag,
+                    "variant": "domain",
+                    **({"baseline": "legacy"} if comparison == "increase_above" else {}),
+                    "metric": "custom",
+                    "query": ERROR_RATIO,
+                    "comparison": comparison,
+                    "threshold": threshold,
+                    "window": "5m",
+                }
+            )
+    outcomes = {o.rule: o for o in AlertEvaluator(store, provider).evaluate(instant(step.after))}
+    up = outcomes["domain-error-ratio-up"]
+    assert up.changed_to is AlertState.FIRING, up
+    assert up.observation is not None
+    assert up.observation.value == pytest.approx(0.05, rel=0.2)
+    assert up.observation.baseline_value == pytest.approx(0.01, rel=0.2)
+    assert up.observation.details["source"]["provider"] == "prometheus"
+    high = outcomes["domain-error-ratio-high"]
+    assert high.changed_to is None
+    assert high.observation is not None
+    assert high.observation.breached is False

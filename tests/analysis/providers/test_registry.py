@@ -160,7 +160,7 @@ def test_prometheus_refuses_gates_it_cannot_serve() -> None:
     ]
     with pytest.raises(ConfigError) as raised:
         provider.validate_gates(gates)
-    assert [issue.path for issue in raised.value.issues] == ["gates[1].metric", "gates[2].query"]
+    assert [issue.path for issue in raised.value.issues] == ["gates.1.metric", "gates.2.query"]
     provider.close()
 
 

@@ -21,7 +21,7 @@ class ProviderConfigBase(BaseModel):
 
 
 def gate_issue(index: int, gate: Gate, field: str, reason: str) -> ConfigIssue:
-    return ConfigIssue(None, f"gates[{index}].{field}", f"gate {gate.key!r}: {reason}")
+    return ConfigIssue(None, f"gates.{index}.{field}", f"gate {gate.key!r}: {reason}")
 
 
 def raise_issues(issues: Sequence[ConfigIssue]) -> None:

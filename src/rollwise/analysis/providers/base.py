@@ -126,7 +126,7 @@ class MetricProvider(Protocol):
 
     def validate_gates(self, gates: Sequence[Gate]) -> None:
         """Raise :class:`~rollwise.errors.ConfigError` naming each gate this provider
-        cannot serve (``gates[i].metric`` or ``gates[i].query``) and why."""
+        cannot serve (``gates.<i>.metric`` or ``gates.<i>.query``) and why."""
         ...
 
     def close(self) -> None:

@@ -34,6 +34,9 @@ from .base import ConfigListener
 
 __all__ = ["HttpOptions", "HttpSource"]
 
+_CLOSE_WAIT = 1.0
+"""Seconds ``close()`` waits for each background thread."""
+
 
 @dataclass(frozen=True, slots=True)
 class HttpOptions:
@@ -81,15 +84,18 @@ class HttpSource:
     # -- ConfigSource ----------------------------------------------------------------------
 
     def initial(self) -> tuple[Any, str] | None:
-        """One bounded fetch; on failure, the disk cache; else a SourceError."""
-        half = self.options.startup_timeout / 2
-        timeout = httpx.Timeout(half, connect=half, pool=half)
+        """One fetch bounded as a whole; on failure, the disk cache; else a SourceError.
+
+        A document the client could not use (the control plane newer than this SDK, say)
+        counts as a failure here too, so a good cached one is preferred to serving nothing.
+        """
         try:
-            with self._new_client(timeout) as client:
-                response = client.get(self._config_url, params=self._params)
+            response = self._fetch_within(self.options.startup_timeout)
             document = self._accept_response(response)
+            if document is not None:
+                _require_usable(document)
         except (httpx.HTTPError, SourceError) as error:
-            problem = error if isinstance(error, SourceError) else self._unreachable(error)
+            problem = self._problem(error)
             cached = self._cache.load() if self._cache is not None else None
             if cached is None:
                 raise problem from None
@@ -105,6 +111,35 @@ class HttpSource:
             return None
         self._remember(document, response.headers.get("ETag"))
         return document, self._config_url
+
+    def _fetch_within(self, seconds: float) -> httpx.Response:
+        """``GET`` the config, giving up after ``seconds`` in all (DNS and a server that
+        trickles its answer included): httpx bounds each phase, not the whole request, so
+        the request runs on a daemon thread that is abandoned, not awaited, past the bound.
+        """
+        half = seconds / 2
+        timeout = httpx.Timeout(half, connect=half, pool=half)
+        outcome: list[httpx.Response | Exception] = []
+
+        def fetch() -> None:
+            try:
+                with self._new_client(timeout) as client:
+                    outcome.append(client.get(self._config_url, params=self._params))
+            except Exception as error:  # noqa: BLE001 - handed to the waiting thread
+                outcome.append(error)
+
+        worker = threading.Thread(target=fetch, name="rollwise-http-initial", daemon=True)
+        worker.start()
+        worker.join(seconds)
+        if not outcome:
+            raise SourceError(
+                f"the control plane at {self.base_url} did not answer within {seconds:g}s",
+                url=self.base_url,
+            )
+        result = outcome[0]
+        if isinstance(result, Exception):
+            raise self._problem(result)
+        return result
 
     def start(self, listener: ConfigListener) -> None:
         if self._pid != os.getpid():  # a forked child: nothing of the parent's is usable
@@ -123,20 +158,25 @@ class HttpSource:
             threading.Thread(target=self.refresh, name="rollwise-http-first", daemon=True).start()
 
     def close(self) -> None:
+        """Stop polling and streaming; waits about a second at most for the threads.
+
+        A thread still inside a request after that (a control plane that does not answer)
+        is a daemon that delivers nothing any more and ends with its request's timeout.
+        """
         self._stopping.set()
-        self._poll.stop()
+        self._listener = None
+        self._poll.stop(_CLOSE_WAIT)
         response = self._stream_response
         if response is not None:
             _interrupt(response)
             response.close()
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
         thread = self._stream_thread
         if thread is not None and thread.is_alive() and thread is not threading.current_thread():
-            thread.join(5)
+            thread.join(_CLOSE_WAIT)
         self._stream_thread = None
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        self._listener = None
 
     # -- fetching ----------------------------------------------------------------------------
 
@@ -150,11 +190,8 @@ class HttpSource:
             try:
                 response = client.get(self._config_url, params=self._params, headers=headers)
                 document = self._accept_response(response)
-            except httpx.HTTPError as error:
-                self._report(listener, self._unreachable(error))
-                return False
-            except SourceError as error:
-                self._report(listener, error)
+            except (httpx.HTTPError, SourceError) as error:
+                self._report(listener, self._problem(error))
                 return False
             self._recovered()
             if document is None:
@@ -180,18 +217,16 @@ class HttpSource:
             )
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting beyond the parser's
             raise SourceError("the control plane sent a body that is not JSON") from None
 
     def _remember(self, document: Any, etag: str | None) -> None:
+        """Keep the ETag and cache ``document``: callers pass only a usable one."""
         self._etag = etag
         if self._cache is None:
             return
         try:
-            parse_document(document)  # only a usable document replaces the cached one
             self._cache.save(document, etag)
-        except ConfigError:
-            return
         except OSError as error:
             self._logger.warning(
                 "rollwise: cannot write the config cache %s: %s", self._cache.path, error
@@ -227,13 +262,12 @@ class HttpSource:
                             self.refresh()
                         if stopping.is_set():
                             return
-            except (httpx.HTTPError, SourceError) as error:
+            except Exception as error:  # noqa: BLE001 - the stream outlives any one failure
                 if stopping.is_set():
                     return
                 listener = self._listener
                 if listener is not None:
-                    problem = error if isinstance(error, SourceError) else self._unreachable(error)
-                    self._report(listener, problem)
+                    self._report(listener, self._problem(error))
             finally:
                 self._stream_response = None
             if stopping.wait(delay * random.uniform(0.8, 1.2)):
@@ -252,6 +286,16 @@ class HttpSource:
 
     def _new_client(self, timeout: httpx.Timeout) -> httpx.Client:
         return httpx.Client(headers=self._headers, timeout=timeout, transport=self._transport)
+
+    def _problem(self, error: Exception) -> SourceError:
+        """Any failure of talking to the control plane, as the SourceError reported."""
+        if isinstance(error, SourceError):
+            return error
+        if isinstance(error, httpx.HTTPError):
+            return self._unreachable(error)
+        return SourceError(
+            f"talking to the control plane at {self.base_url} failed: {error!r}", url=self.base_url
+        )
 
     def _unreachable(self, error: httpx.HTTPError) -> SourceError:
         return SourceError(
@@ -279,10 +323,18 @@ class HttpSource:
         self._stopping = threading.Event()
 
 
+def _require_usable(document: Any) -> None:
+    try:
+        parse_document(document)
+    except ConfigError as error:
+        message = f"the control plane sent a configuration this SDK cannot use: {error}"
+        raise SourceError(message) from None
+
+
 def _etag_of(data: str) -> str | None:
     try:
         value = json.loads(data).get("etag")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return None
     return value if isinstance(value, str) else None
 

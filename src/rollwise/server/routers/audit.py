@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from ...store import AuditRecord, Store
 from ..auth import Principal, require
-from ..deps import store_of
+from ..deps import MAX_INT, store_of
 from ..errors import error_responses
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=error_responses(401, 403, 422))
@@ -25,7 +25,7 @@ def list_audit(
     until: datetime | None = Query(default=None),
     limit: int = Query(default=100, ge=1, le=1000),
     before_id: int | None = Query(
-        default=None, ge=1, le=2**31 - 1, description="page: the last id of the previous page"
+        default=None, ge=1, le=MAX_INT, description="page: the last id of the previous page"
     ),
     store: Store = Depends(store_of),
     _: Principal = Depends(require("read")),

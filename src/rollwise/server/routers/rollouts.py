@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...core.model import BUCKETS
@@ -26,13 +26,13 @@ from ...core.rollout import (
 from ...store import JudgementRecord, RolloutHistoryRecord, RolloutRecord, Store
 from ..auth import Principal, require
 from ..config_hub import ConfigHub
-from ..deps import expected_version, hub_of, if_match, store_of
+from ..deps import MAX_INT, expected_version, hub_of, if_match, store_of
 from ..errors import error_responses
 
 router = APIRouter(
     prefix="/api/v1/rollouts", tags=["rollouts"], responses=error_responses(401, 403, 422)
 )
-ROLLOUT_ID = Path(ge=1, le=2**31 - 1, description="The rollout's id")
+ROLLOUT_ID = Path(ge=1, le=MAX_INT, description="The rollout's id")
 ManualAction = Literal["start", "pause", "resume", "promote", "abort", "retry"]
 
 
@@ -44,7 +44,7 @@ class RolloutCreate(RolloutSpec):
 
 class ActionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    version: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    version: int | None = Field(default=None, ge=0, le=MAX_INT)
     reason: str | None = Field(default=None, max_length=1000, description="Kept in the history")
 
 
@@ -131,12 +131,16 @@ def _etag(response: Response, version: int) -> None:
 @router.post("", status_code=201, response_model=RolloutView, responses=error_responses(404, 409))
 def create_rollout(
     body: RolloutCreate,
+    request: Request,
     response: Response,
     store: Store = Depends(store_of),
     hub: ConfigHub = Depends(hub_of),
     who: Principal = Depends(require("write")),
 ) -> RolloutView:
     spec = RolloutSpec.model_validate(body.model_dump(exclude={"start"}))
+    controller = request.app.state.controller
+    if controller is not None:  # the provider that will judge it: refuse gates it cannot serve
+        controller.provider.validate_gates(spec.gates)
     with store.transaction(who.actor) as tx:
         record = tx.create_rollout(spec, start=body.start)
         view = _view(record, tx.get_judgement(record.id))
@@ -154,7 +158,7 @@ def list_rollouts(
     active: bool | None = Query(default=None, description="Pending, progressing or paused"),
     limit: int = Query(default=100, ge=1, le=1000),
     before_id: int | None = Query(
-        default=None, ge=1, le=2**31 - 1, description="page: the last id of the previous page"
+        default=None, ge=1, le=MAX_INT, description="page: the last id of the previous page"
     ),
     store: Store = Depends(store_of),
     _: Principal = Depends(require("read")),
