@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 
 import pytest
 from camera_service.errors import InjectedFault, SettingsError
-from camera_service.faults import FaultInjector, FaultSpec, InjectedException
+from camera_service.faults import (
+    FaultInjector,
+    FaultSpec,
+    InjectedException,
+    RequestStart,
+    request_started,
+)
 from camera_service.settings import Settings
 
 from ._support import serve
@@ -78,6 +85,46 @@ def test_latency_factor_sleeps_in_proportion_with_a_floor() -> None:
     assert injector.call("op", lambda: 1) == 1
     assert injector.call("op", lambda: 2) == 2
     assert slept == [pytest.approx(0.080), pytest.approx(0.010)]  # 2 x 40 ms, 2 x 5 ms floor
+
+
+def test_latency_factor_counts_from_when_the_request_entered() -> None:
+    """The request's own overhead before the call is slowed down too (see faults.py)."""
+    ticks = iter([10.0, 10.002])  # a 2 ms call that began 30 ms into the request
+    slept: list[float] = []
+    injector = FaultInjector(
+        FaultSpec(latency_factor=2.0),
+        random=lambda: 0.0,
+        clock=lambda: next(ticks),
+        sleep=slept.append,
+    )
+    token = request_started.set(9.972)
+    try:
+        injector.call("op", lambda: 1)
+    finally:
+        request_started.reset(token)
+    assert slept == [pytest.approx(0.030)]
+
+
+def test_the_service_marks_when_each_request_entered_for_the_latency_fault(
+    settings_for: Callable[..., Settings],
+) -> None:
+    """End to end through the app: the domain call, in the thread pool, sees the moment
+    the request entered. The injector's clock runs 10 s ahead of ``perf_counter``, so an
+    extra sleep of 10 s or more can only come from the request's start."""
+    spec = FaultSpec(latency_factor=2.0)
+    slept: list[float] = []
+    with serve(settings_for(fault=spec), "domain") as api:
+        api.client.app.state.dispatcher.faults = FaultInjector(  # type: ignore[attr-defined]
+            spec,
+            random=lambda: 0.0,
+            clock=lambda: time.perf_counter() + 10.0,
+            sleep=slept.append,
+        )
+        assert api.get("/cameras/lobby/status").status_code == 200
+    assert len(slept) == 1
+    assert slept[0] >= 10.0
+    with serve(settings_for(), "domain") as api:  # no latency fault: nothing marked
+        assert RequestStart not in {m.cls for m in api.client.app.user_middleware}  # type: ignore[attr-defined]
 
 
 def test_latency_delay_is_added_even_when_the_call_is_refused() -> None:

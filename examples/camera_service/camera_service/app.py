@@ -42,7 +42,7 @@ from .domain import (
     YamlStore,
 )
 from .errors import CameraServiceError, RequestRejected, error_body
-from .faults import FaultInjector
+from .faults import FaultInjector, RequestStart
 from .flags import FLAG, UNIT, flag_client, flag_environ, override_policy, override_signer
 from .processes import ProcessManager
 from .routes import router
@@ -218,6 +218,8 @@ def create_app(
         """Per-variant request counters and latency histograms, Prometheus text format."""
         return Response(generate_latest(services.registry), media_type=CONTENT_TYPE_LATEST)
 
+    if settings.fault.latency_factor != 1.0:  # inside the recording: measures what it measures
+        app.add_middleware(RequestStart)
     # one evaluation of the flag per request, the signed override, and the recording
     app.add_middleware(
         RollwiseMiddleware,

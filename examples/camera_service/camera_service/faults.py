@@ -8,9 +8,13 @@
   roll back in ``rollwise demo --fault error-rate=0.05``).
 - ``exception-rate=0.05``: that share of domain calls raises ``RuntimeError``: the fallback
   to legacy answers and counts it (see :mod:`camera_service.dispatch`).
-- ``latency=2x``: every domain call takes ``factor`` times as long; the extra sleep is
-  ``(factor - 1) * max(measured, 5 ms)``, the floor making a sub-millisecond call visibly
-  slower. ``latency=50ms`` (or ``0.05s``) adds a fixed delay instead.
+- ``latency=2x``: every domain request takes ``factor`` times as long; the extra sleep is
+  ``(factor - 1) * max(elapsed, 5 ms)`` where ``elapsed`` runs from the moment the request
+  entered the application (:class:`RequestStart`) to the end of the domain call. Measuring
+  only the call would not do: on a loaded machine the request's own overhead (routing, the
+  thread pool's queue) dwarfs a millisecond call, and "2x" shrank to 1.3x of the request
+  latency the rollout judges. The floor makes a sub-millisecond request visibly slower.
+  ``latency=50ms`` (or ``0.05s``) adds a fixed delay instead.
 
 Only the domain implementation is affected, whichever way it runs (primary, or in the
 shadow of a dual-run comparison).
@@ -22,17 +26,44 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from .errors import InjectedFault, SettingsError
 
-__all__ = ["LATENCY_FLOOR_SECONDS", "FaultInjector", "FaultSpec", "InjectedException"]
+__all__ = [
+    "LATENCY_FLOOR_SECONDS",
+    "FaultInjector",
+    "FaultSpec",
+    "InjectedException",
+    "RequestStart",
+    "request_started",
+]
 
 T = TypeVar("T")
 
 LATENCY_FLOOR_SECONDS = 0.005
 _SETTING = "CAMERA_SERVICE_FAULT"
+
+request_started: ContextVar[float | None] = ContextVar("request_started", default=None)
+"""``time.perf_counter()`` when the current request entered the application, if known."""
+
+
+class RequestStart:
+    """ASGI middleware noting when each request entered (for ``latency=Nx``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = request_started.set(time.perf_counter())
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            request_started.reset(token)
 
 
 class InjectedException(RuntimeError):
@@ -116,8 +147,9 @@ def _latency(raw: str, item: str) -> dict[str, float]:
 class FaultInjector:
     """Applies a :class:`FaultSpec` around calls; counts what it injected.
 
-    ``random`` draws floats in ``[0, 1)``; ``clock`` and ``sleep`` measure and add latency
-    (all injectable, so tests check behaviour without waiting).
+    ``random`` draws floats in ``[0, 1)``; ``clock`` (``perf_counter``'s time scale, as
+    :data:`request_started`) and ``sleep`` measure and add latency (all injectable, so tests
+    check behaviour without waiting).
     """
 
     def __init__(
@@ -151,7 +183,9 @@ class FaultInjector:
         finally:
             extra = spec.latency_added_seconds
             if spec.latency_factor != 1.0:
-                elapsed = max(self._clock() - started, LATENCY_FLOOR_SECONDS)
+                entered = request_started.get()
+                since = started if entered is None else min(entered, started)
+                elapsed = max(self._clock() - since, LATENCY_FLOOR_SECONDS)
                 extra += (spec.latency_factor - 1.0) * elapsed
             if extra > 0.0:
                 self._count("latency")
