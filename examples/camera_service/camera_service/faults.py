@@ -12,7 +12,7 @@
   ``(factor - 1) * max(elapsed, 5 ms)`` where ``elapsed`` runs from the moment the request
   entered the application (:class:`RequestStart`) to the end of the domain call. Measuring
   only the call would not do: on a loaded machine the request's own overhead (routing, the
-  thread pool's queue) dwarfs a millisecond call, and "2x" shrank to 1.3x of the request
+  thread pool's queue) dwarfs a millisecond call, and "2x" shrank to 1.6x of the request
   latency the rollout judges. The floor makes a sub-millisecond request visibly slower.
   ``latency=50ms`` (or ``0.05s``) adds a fixed delay instead.
 
@@ -184,7 +184,7 @@ class FaultInjector:
             extra = spec.latency_added_seconds
             if spec.latency_factor != 1.0:
                 entered = request_started.get()
-                since = started if entered is None else min(entered, started)
+                since = started if entered is None else entered
                 elapsed = max(self._clock() - since, LATENCY_FLOOR_SECONDS)
                 extra += (spec.latency_factor - 1.0) * elapsed
             if extra > 0.0:

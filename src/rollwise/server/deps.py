@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import Header, Request
+from typing import Annotated
+
+from fastapi import Header, Query, Request
+from pydantic import Field
 
 from ..store import Store
 from .auth import TokenCache
 from .config_hub import ConfigHub
 from .errors import ApiError
 
-__all__ = ["expected_version", "hub_of", "store_of", "tokens_of"]
+__all__ = [
+    "BEFORE_ID",
+    "MAX_INT",
+    "Version",
+    "expected_version",
+    "hub_of",
+    "store_of",
+    "tokens_of",
+]
 
 
 def store_of(request: Request) -> Store:
@@ -29,6 +40,14 @@ def tokens_of(request: Request) -> TokenCache:
 
 MAX_INT = 2**31 - 1
 """The largest version or id the store holds (a PostgreSQL ``integer``); larger is refused."""
+
+Version = Annotated[int, Field(ge=0, le=MAX_INT)]
+"""A resource version in a request body (0: create)."""
+
+BEFORE_ID = Query(
+    default=None, ge=1, le=MAX_INT, description="page: the last id of the previous page"
+)
+"""The ``before_id`` query parameter of every paged list, newest first."""
 
 
 def if_match(if_match: str | None = Header(default=None, description='"<version>"')) -> int | None:

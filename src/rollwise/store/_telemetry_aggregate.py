@@ -71,19 +71,22 @@ class Deltas:
     ignored: IgnoredTelemetry = field(default_factory=IgnoredTelemetry)
 
 
-def epoch(moment: datetime) -> int:
-    """Whole seconds since the epoch; a naive datetime is taken as UTC."""
+def _seconds(moment: datetime) -> float:
+    """Seconds since the epoch; a naive datetime is taken as UTC."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return math.floor(moment.timestamp())
+    return moment.timestamp()
+
+
+def epoch(moment: datetime) -> int:
+    """Whole seconds since the epoch, rounded down; a naive datetime is taken as UTC."""
+    return math.floor(_seconds(moment))
 
 
 def epoch_end(moment: datetime) -> int:
     """An exclusive end bound in whole seconds, rounded up: a query ending 0.4 s into a
     bucket still reads that bucket (rounding down would drop what arrived last)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return math.ceil(moment.timestamp())
+    return math.ceil(_seconds(moment))
 
 
 def label(value: str | None) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from ...core.model import ConfigDocument
 from ...core.validation import parse_document
 from ...errors import ConfigError, SourceError
 from .._loop import PollingLoop
@@ -91,9 +92,8 @@ class HttpSource:
         """
         try:
             response = self._fetch_within(self.options.startup_timeout)
-            document = self._accept_response(response)
-            if document is not None:
-                _require_usable(document)
+            received = self._accept_response(response)
+            document = _usable(received) if received is not None else None
         except (httpx.HTTPError, SourceError) as error:
             problem = self._problem(error)
             cached = self._cache.load() if self._cache is not None else None
@@ -109,8 +109,8 @@ class HttpSource:
             return document, f"cache:{self._cache.path if self._cache else ''}"
         if document is None:  # 304 cannot happen without an ETag; treat as nothing yet
             return None
-        self._remember(document, response.headers.get("ETag"))
-        return document, self._config_url
+        self._remember(received, response.headers.get("ETag"))
+        return document, self._config_url  # a model already: not validated a second time
 
     def _fetch_within(self, seconds: float) -> httpx.Response:
         """``GET`` the config, giving up after ``seconds`` in all (DNS and a server that
@@ -323,9 +323,9 @@ class HttpSource:
         self._stopping = threading.Event()
 
 
-def _require_usable(document: Any) -> None:
+def _usable(received: Any) -> ConfigDocument:
     try:
-        parse_document(document)
+        return parse_document(received)
     except ConfigError as error:
         message = f"the control plane sent a configuration this SDK cannot use: {error}"
         raise SourceError(message) from None

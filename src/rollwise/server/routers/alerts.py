@@ -23,7 +23,7 @@ from ...store import (
     Store,
 )
 from ..auth import Principal, require
-from ..deps import MAX_INT, expected_version, if_match, store_of
+from ..deps import BEFORE_ID, Version, expected_version, if_match, store_of
 from ..errors import error_responses
 
 router = APIRouter(
@@ -51,7 +51,7 @@ class AlertRulePatch(BaseModel):
     query: str | None = Field(default=None, max_length=2000)
     description: str | None = Field(default=None, max_length=10_000)
     enabled: bool | None = None
-    version: int | None = Field(default=None, ge=0, le=MAX_INT)
+    version: Version | None = None
 
 
 _REQUIRED = {"environment", "metric", "comparison", "threshold", "window", "for", "severity"}
@@ -147,9 +147,7 @@ def delete_alert_rule(
 def list_alert_events(
     name: str = NAME,
     limit: int = Query(default=100, ge=1, le=1000),
-    before_id: int | None = Query(
-        default=None, ge=1, le=MAX_INT, description="page: the last id of the previous page"
-    ),
+    before_id: int | None = BEFORE_ID,
     store: Store = Depends(store_of),
     _: Principal = Depends(require("read")),
 ) -> list[AlertEventRecord]:

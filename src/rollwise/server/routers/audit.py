@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from ...store import AuditRecord, Store
 from ..auth import Principal, require
-from ..deps import MAX_INT, store_of
+from ..deps import BEFORE_ID, store_of
 from ..errors import error_responses
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=error_responses(401, 403, 422))
@@ -24,9 +24,7 @@ def list_audit(
     since: datetime | None = Query(default=None),
     until: datetime | None = Query(default=None),
     limit: int = Query(default=100, ge=1, le=1000),
-    before_id: int | None = Query(
-        default=None, ge=1, le=MAX_INT, description="page: the last id of the previous page"
-    ),
+    before_id: int | None = BEFORE_ID,
     store: Store = Depends(store_of),
     _: Principal = Depends(require("read")),
 ) -> list[AuditRecord]:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...notifiers import NotifierRegistry
 from ...store import ChannelRecord, OutboxRecord, OutboxStatus, Store
 from ..auth import Principal, require
-from ..deps import MAX_INT, expected_version, if_match, store_of
+from ..deps import Version, expected_version, if_match, store_of
 from ..errors import ApiError, error_responses
 from . import _channel_configs as configs
 
@@ -51,7 +51,7 @@ class ChannelUpdate(BaseModel):
         default=None, description="The whole new config; masked secrets keep their value"
     )
     enabled: bool | None = None
-    version: int | None = Field(default=None, ge=0, le=MAX_INT)
+    version: Version | None = None
 
 
 class ChannelView(BaseModel):

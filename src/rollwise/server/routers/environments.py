@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...store import EnvironmentRecord, Store
 from ..auth import Principal, require
 from ..config_hub import ConfigHub
-from ..deps import MAX_INT, expected_version, hub_of, if_match, store_of
+from ..deps import Version, expected_version, hub_of, if_match, store_of
 from ..errors import error_responses
 
 router = APIRouter(
@@ -28,7 +28,7 @@ class EnvironmentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
-    version: int | None = Field(default=None, ge=0, le=MAX_INT)
+    version: Version | None = None
 
 
 @router.get("", response_model=list[EnvironmentRecord])

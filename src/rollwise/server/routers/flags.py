@@ -9,7 +9,7 @@ from ...core.model import FlagEnvironment
 from ...store import FlagRecord, FlagStateRecord, Store
 from ..auth import Principal, require
 from ..config_hub import ConfigHub
-from ..deps import MAX_INT, expected_version, hub_of, if_match, store_of
+from ..deps import Version, expected_version, hub_of, if_match, store_of
 from ..errors import error_responses
 
 router = APIRouter(prefix="/api/v1/flags", tags=["flags"], responses=error_responses(401, 403, 422))
@@ -33,13 +33,13 @@ class FlagUpdate(BaseModel):
     variants: list[str] | None = Field(default=None, min_length=1, max_length=100)
     off_variant: str | None = Field(default=None, max_length=200)
     tags: list[str] | None = Field(default=None, max_length=100)
-    version: int | None = Field(default=None, ge=0, le=MAX_INT)
+    version: Version | None = None
 
 
 class FlagStateUpdate(FlagEnvironment):
     """A flag's state in one environment, plus the version it is based on (0: new)."""
 
-    version: int | None = Field(default=None, ge=0, le=MAX_INT)
+    version: Version | None = None
 
 
 def _etag(response: Response, version: int) -> None:

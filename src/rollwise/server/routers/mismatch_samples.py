@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from ...store import MismatchSampleRecord, Store
 from ..auth import Principal, require
-from ..deps import MAX_INT, store_of
+from ..deps import BEFORE_ID, store_of
 from ..errors import error_responses
 
 router = APIRouter(
@@ -25,9 +25,7 @@ def list_mismatch_samples(
     name: str | None = Query(default=None, max_length=200, description="The comparison name"),
     flag: str | None = Query(default=None, max_length=128),
     limit: int = Query(default=50, ge=1, le=1000),
-    before_id: int | None = Query(
-        default=None, ge=1, le=MAX_INT, description="page: the last id of the previous page"
-    ),
+    before_id: int | None = BEFORE_ID,
     store: Store = Depends(store_of),
     _: Principal = Depends(require("read")),
 ) -> list[MismatchSampleRecord]:

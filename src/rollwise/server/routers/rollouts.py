@@ -26,7 +26,7 @@ from ...core.rollout import (
 from ...store import JudgementRecord, RolloutHistoryRecord, RolloutRecord, Store
 from ..auth import Principal, require
 from ..config_hub import ConfigHub
-from ..deps import MAX_INT, expected_version, hub_of, if_match, store_of
+from ..deps import BEFORE_ID, MAX_INT, Version, expected_version, hub_of, if_match, store_of
 from ..errors import error_responses
 
 router = APIRouter(
@@ -44,7 +44,7 @@ class RolloutCreate(RolloutSpec):
 
 class ActionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    version: int | None = Field(default=None, ge=0, le=MAX_INT)
+    version: Version | None = None
     reason: str | None = Field(default=None, max_length=1000, description="Kept in the history")
 
 
@@ -157,9 +157,7 @@ def list_rollouts(
     phase: RolloutPhase | None = Query(default=None),
     active: bool | None = Query(default=None, description="Pending, progressing or paused"),
     limit: int = Query(default=100, ge=1, le=1000),
-    before_id: int | None = Query(
-        default=None, ge=1, le=MAX_INT, description="page: the last id of the previous page"
-    ),
+    before_id: int | None = BEFORE_ID,
     store: Store = Depends(store_of),
     _: Principal = Depends(require("read")),
 ) -> list[RolloutSummary]:
