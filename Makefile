@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test lint typecheck pytest bench install install-test services clean
+# `make check` is the fast tier while working: lint, types and every test not marked slow or e2e.
+.PHONY: demo test check lint typecheck pytest bench install install-test services clean
 
 # -- environments ---------------------------------------------------------------------
 $(BIN)/python:
@@ -35,6 +36,9 @@ demo: install
 	$(BIN)/rollwise demo
 
 test: install-test services lint typecheck pytest
+
+check: install-test services lint typecheck
+	$(BIN)/pytest -q -m "not slow and not e2e"
 
 lint: install-test
 	$(BIN)/ruff check src tests bench examples

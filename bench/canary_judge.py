@@ -1,25 +1,30 @@
-"""Canary judge simulation: false rollbacks and time to detect, looking every tick.
+"""Canary judge simulation: false rollbacks, promotions, SRM and time to detect, every tick.
 
-Simulates a rollout step at 10% canary traffic (the baseline gets the other 90%), with known
-error rates and lognormal latencies, and asks rollwise's judge (``judge_step``, the real
-one) for a decision after every tick on the step's cumulative data. For comparison, a
-fixed-threshold judge checks every tick like Flagger's analysis: the tick's canary error
-rate above 1% (or the tick's canary p95 above an absolute limit) is a failed check, and
-one failed check rolls back.
+Simulates rollout steps (10% canary traffic unless a scenario says otherwise) with known
+error rates and lognormal latencies (sigma 0.5) and asks rollwise's judge (``judge_step``,
+the real one, with real latency sketches and per-window counts: 10 ticks a window, as the
+builtin provider's 60 s windows at a 5 s tick) for a decision after every tick on the
+step's cumulative data. Each figure is printed with its 95% interval (Wilson for rates,
+order statistics for medians), its target, and the same figure for a fixed-threshold judge
+that checks each tick's own canary data like Flagger's analysis (tick error rate above the
+gate's allowance, or tick p95 above the allowed latency: one failed check rolls back; no
+failed check until the bake is over promotes).
 
-Prints, for each judge:
-  - the false-rollback rate over >= 1,000 A/A runs (canary = baseline) and over runs at
-    the gates' bound (canary exactly 1.2x the baseline: still allowed), target <= alpha;
-  - the median number of canary requests until rollback when the canary's error rate is
-    5% against a 1% baseline, and when its latencies are 1.5x the baseline's (p95 1.5x),
-    target < 2,000.
+Scenarios (issue 12):
+  - false rollbacks (target <= alpha 5%): A/A and at-the-bound for the ratio, difference and
+    p95 gates; a split drifting 8-12% in phase with the error rate (per-window vs pooled);
+    shared shocks; clustered users (reported: unit-level inference is deferred);
+  - promotion of too-bad canaries (worse than the bound by the tolerance; target <= 5% with
+    ``promotion: upper_bound``) and what the rule costs a healthy canary;
+  - sample-ratio mismatch: false pauses (target <= 0.1%) and requests to pause;
+  - power, looking every 100 requests: median canary requests to roll back (5% vs 1%
+    errors: ratio gate <= 150, difference gate <= 300; p95 1.5x vs <= 1.2x: <= 350);
+  - the rollout-wide budget: 3 gates x 3 steps at their bounds, with and without
+    ``alpha_budget: 0.05`` (target <= 5% with it).
 
-    python bench/canary_judge.py                    # 1000 A/A runs, 300 regression runs
-    python bench/canary_judge.py --runs 2000 --detect-runs 500 --seed 3
-    python bench/canary_judge.py --json
-
-Gates judged: ``error_rate`` with ``max_increase: 0.2`` and ``latency_p95`` with
-``max_increase: 0.2``, alpha 0.05, min_samples 100; each scenario uses the gate of its metric.
+    .venv/bin/python bench/canary_judge.py                  # the figures in docs/judging.md
+    .venv/bin/python bench/canary_judge.py --runs 300 --only power,srm
+    .venv/bin/python bench/canary_judge.py --json
 """
 
 from __future__ import annotations
@@ -30,273 +35,509 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from rollwise.analysis import Decision, VariantMetrics, judge_step
-from rollwise.core.gates import Gate, GateMetric
-from rollwise.stats.sketch import DEFAULT_ACCURACY, LatencySketch
+from _judge_sim import (
+    BASE_P95,
+    FixedJudge,
+    Model,
+    Options,
+    Traffic,
+    draw,
+    median_interval,
+    rollwise_step,
+    wilson,
+)
+from rollwise.analysis import Decision
+from rollwise.core.gates import Gate, JudgeSettings, PromotionRule, SampleRatioCheck
+from rollwise.core.rollout import gates_for_step, parse_rollout_spec
 
-MAX_INCREASE = 0.2
-BASE_ERROR = 0.01
-BASE_MEDIAN = 0.100  # seconds
-SIGMA = 0.5  # lognormal shape: p95 = 2.28x the median
-Z95 = 1.6448536269514722
-FIXED_ERROR_THRESHOLD = 0.01  # Flagger-style "request-success-rate >= 99%"
-LOG_GAMMA = math.log((1 + DEFAULT_ACCURACY) / (1 - DEFAULT_ACCURACY))
-INDEX_LOW, INDEX_HIGH = -1200, 400  # sketch bucket indexes covered (1e-5 s .. 3000 s)
+ALPHA = 0.05
+ERRORS = Gate(metric="error_rate", max_increase=0.2, alpha=ALPHA)
+NO_INCREASE = Gate(metric="error_rate", max_increase=0.0, alpha=ALPHA)
+DIFFERENCE = Gate(name="error-difference", metric="error_rate", max_difference=0.002)
+P95 = Gate(metric="latency_p95", max_increase=0.2, alpha=ALPHA)
+P95_HALF = Gate(metric="latency_p95", max_increase=0.5, alpha=ALPHA)
+UPPER = PromotionRule(rule="upper_bound", tolerance=0.25)
+UPPER_LATENCY = PromotionRule(rule="upper_bound", tolerance=0.2)
+NO_SRM = JudgeSettings(sample_ratio=SampleRatioCheck(enabled=False))
+
+
+def const(value: float) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda t: np.full(len(t), value)
+
+
+def square(high: float, low: float, period: int = 20) -> Callable[[np.ndarray], np.ndarray]:
+    """The peak half of each period at ``high``, the rest at ``low`` (a daily pattern)."""
+    return lambda t: np.where((t % period) < period // 2, high, low)
+
+
+@dataclass
+class Judge:
+    label: str
+    run: Callable[[Traffic], tuple[Decision, int, int] | None]
 
 
 @dataclass
 class Scenario:
+    group: str
     name: str
-    metric: str  # "errors" | "latency"
-    canary_error: float = BASE_ERROR
-    canary_scale: float = 1.0
-    kind: str = "false"  # "false": false-rollback rate; "detect": requests to roll back
-
-
-SCENARIOS = [
-    Scenario("A/A errors 1% vs 1%", "errors"),
-    Scenario("errors at the bound 1.2% vs 1%", "errors", canary_error=0.012),
-    Scenario("A/A latency", "latency"),
-    Scenario("latency at the bound 1.2x", "latency", canary_scale=1.2),
-    Scenario("errors 5% vs 1%", "errors", canary_error=0.05, kind="detect"),
-    Scenario("p95 latency 1.5x", "latency", canary_scale=1.5, kind="detect"),
-]
+    kind: str
+    """rate: share of steps ending in ``event``; median: canary requests to ``event``."""
+    event: Decision
+    model: Model
+    judges: list[Judge]
+    target: float
+    per_tick: int = 1000
+    ticks: int = 100
+    runs: str = "runs"
+    note: str = ""
 
 
 @dataclass
 class Figure:
+    group: str
     scenario: str
     judge: str
     measure: str
     value: float | None
+    low: float | None
+    high: float | None
     target: str
     verdict: str
     runs: int
-    detected: float | None = None
+    note: str = ""
+    extra: dict[str, float] = field(default_factory=dict)
 
 
-class Traffic:
-    """One step's traffic, tick by tick: per-variant counts and latency bucket counts."""
-
-    def __init__(self, rng: np.random.Generator, args: argparse.Namespace, sc: Scenario):
-        self.rng, self.args, self.sc = rng, args, sc
-
-    def ticks(self, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        n_c = self.rng.binomial(self.args.per_tick, self.args.share, count)
-        n_b = self.args.per_tick - n_c
-        return (
-            n_c,
-            n_b,
-            self.rng.binomial(n_c, self.sc.canary_error),
-            self.rng.binomial(n_b, BASE_ERROR),
-        )
-
-    def latencies(self, n: int, scale: float) -> np.ndarray:
-        return scale * self.rng.lognormal(math.log(BASE_MEDIAN), SIGMA, n)
+def rollwise(
+    gates: list[Gate],
+    label: str = "rollwise",
+    *,
+    stop: set[Decision] | None = None,
+    **options: object,
+) -> Judge:
+    opts = Options(**options)  # type: ignore[arg-type]
+    if opts.settings is None:
+        opts = replace(opts, settings=NO_SRM)
+    wanted = stop or {Decision.ROLLBACK}
+    return Judge(label, lambda tr: rollwise_step(tr, gates, opts, wanted))
 
 
-def bucket_counts(values: np.ndarray) -> np.ndarray:
-    index = np.ceil(np.log(values) / LOG_GAMMA).astype(np.int64)
-    index = np.clip(index, INDEX_LOW, INDEX_HIGH) - INDEX_LOW
-    return np.bincount(index, minlength=INDEX_HIGH - INDEX_LOW + 1)
+def fixed(error: float | None = None, p95: float | None = None, bake_tick: int = 10**9) -> Judge:
+    judge = FixedJudge(error, p95)
+    return Judge("fixed threshold", lambda tr: judge.step(tr, bake_tick))
 
 
-def sketch_of(counts: np.ndarray, total: float, low: float, high: float) -> LatencySketch:
-    """A real LatencySketch holding these bucket counts (built the way the store does)."""
-    nonzero = np.nonzero(counts)[0]
-    first, last = int(nonzero[0]), int(nonzero[-1])
-    return LatencySketch.from_dict(
-        {
-            "accuracy": DEFAULT_ACCURACY,
-            "offset": first + INDEX_LOW,
-            "bins": counts[first : last + 1].tolist(),
-            "zero_count": 0,
-            "count": int(counts.sum()),
-            "sum": total,
-            "min": low,
-            "max": high,
-        }
-    )
+PROMOTE_OR_ROLLBACK = {Decision.PROMOTE, Decision.ROLLBACK}
 
 
-class Running:
-    """Cumulative latency of one variant since the step started."""
+def scenarios() -> list[Scenario]:
+    lat = P95_HALF.max_increase or 0.0
+    s: list[Scenario] = []
+    rb = Decision.ROLLBACK
+    # --- false rollbacks ---
+    s += [
+        Scenario(
+            "false",
+            "A/A errors 1% vs 1%",
+            "rate",
+            rb,
+            Model(),
+            [rollwise([ERRORS]), fixed(0.012)],
+            ALPHA,
+        ),
+        Scenario(
+            "false",
+            "ratio gate at the bound 1.2% vs 1%",
+            "rate",
+            rb,
+            Model(p_c=const(0.012)),
+            [rollwise([ERRORS]), fixed(0.012)],
+            ALPHA,
+        ),
+        Scenario(
+            "false",
+            "difference gate at the bound +0.2 pt",
+            "rate",
+            rb,
+            Model(p_c=const(0.012)),
+            [rollwise([DIFFERENCE]), fixed(0.012)],
+            ALPHA,
+        ),
+        Scenario(
+            "false",
+            "A/A latency p95",
+            "rate",
+            rb,
+            Model(latency=True),
+            [rollwise([P95]), fixed(p95=1.2 * BASE_P95)],
+            ALPHA,
+            runs="slow_runs",
+        ),
+        Scenario(
+            "false",
+            "p95 at the bound 1.2x",
+            "rate",
+            rb,
+            Model(latency=True, canary_scale=1.2),
+            [rollwise([P95]), fixed(p95=1.2 * BASE_P95)],
+            ALPHA,
+            runs="slow_runs",
+        ),
+        Scenario(
+            "false",
+            "drifting split 8-12% in phase, A/A, max_increase 0",
+            "rate",
+            rb,
+            Model(share=square(0.12, 0.08), p_c=square(0.018, 0.002), p_b=square(0.018, 0.002)),
+            [
+                rollwise([NO_INCREASE], "rollwise per window"),
+                rollwise([NO_INCREASE], "rollwise pooled", window_ticks=None),
+                fixed(0.01),
+            ],
+            ALPHA,
+            per_tick=2000,
+            note="peak half of each 20-tick period: errors 1.8%, share 12%; else 0.2%, 8%",
+        ),
+        Scenario(
+            "false",
+            "shared shocks, A/A, ratio gate",
+            "rate",
+            rb,
+            Model(shocks=0.05),
+            [rollwise([ERRORS]), fixed(0.012)],
+            ALPHA,
+            note="5% of ticks: both variants' errors x20",
+        ),
+        Scenario(
+            "false",
+            "shared shocks, A/A, difference gate",
+            "rate",
+            rb,
+            Model(shocks=0.05),
+            [rollwise([DIFFERENCE]), fixed(0.012)],
+            ALPHA,
+        ),
+        Scenario(
+            "false",
+            "clustered users at the bound 1.2% vs 1%",
+            "rate",
+            rb,
+            Model(clustered=0.012),
+            [rollwise([ERRORS]), fixed(0.012)],
+            ALPHA,
+            note="2% of users fail 25% of their requests; unit-level inference deferred",
+        ),
+    ]
+    # --- promotion of too-bad canaries (bake over at tick 50) ---
+    bake = {"bake_tick": 50}
+    up = {"settings": JudgeSettings(promotion=UPPER, sample_ratio=NO_SRM.sample_ratio)}
+    up_lat = {"settings": JudgeSettings(promotion=UPPER_LATENCY, sample_ratio=NO_SRM.sample_ratio)}
+    pr = Decision.PROMOTE
+    s += [
+        Scenario(
+            "promotion",
+            "errors 1.5% vs allowed 1.2% (tolerance 25%)",
+            "rate",
+            pr,
+            Model(p_c=const(0.015)),
+            [
+                rollwise([ERRORS], "rule estimate", stop=PROMOTE_OR_ROLLBACK, **bake),
+                rollwise([ERRORS], "rule upper_bound", stop=PROMOTE_OR_ROLLBACK, **bake, **up),
+                fixed(0.012, bake_tick=50),
+            ],
+            ALPHA,
+        ),
+        Scenario(
+            "promotion",
+            "errors 1.3% vs allowed 1.2% (within tolerance)",
+            "rate",
+            pr,
+            Model(p_c=const(0.013)),
+            [
+                rollwise([ERRORS], "rule estimate", stop=PROMOTE_OR_ROLLBACK, **bake),
+                rollwise([ERRORS], "rule upper_bound", stop=PROMOTE_OR_ROLLBACK, **bake, **up),
+                fixed(0.012, bake_tick=50),
+            ],
+            math.nan,
+            note="not too bad by the tolerance: no target",
+        ),
+        Scenario(
+            "promotion",
+            "p95 1.8x vs allowed 1.5x (tolerance 20%)",
+            "rate",
+            pr,
+            Model(latency=True, canary_scale=1.8),
+            [
+                rollwise([P95_HALF], "rule estimate", stop=PROMOTE_OR_ROLLBACK, **bake),
+                rollwise(
+                    [P95_HALF], "rule upper_bound", stop=PROMOTE_OR_ROLLBACK, **bake, **up_lat
+                ),
+                fixed(p95=(1 + lat) * BASE_P95, bake_tick=50),
+            ],
+            ALPHA,
+            runs="slow_runs",
+        ),
+        Scenario(
+            "promotion",
+            "healthy A/A errors: requests to promote",
+            "median",
+            pr,
+            Model(),
+            [
+                rollwise([ERRORS], "rule estimate", stop=PROMOTE_OR_ROLLBACK, bake_tick=10),
+                rollwise(
+                    [ERRORS], "rule upper_bound", stop=PROMOTE_OR_ROLLBACK, bake_tick=10, **up
+                ),
+            ],
+            math.nan,
+            ticks=400,
+            runs="detect_runs",
+            note="the rule's cost: healthy steps take longer (bake over at tick 10)",
+        ),
+    ]
+    # --- sample-ratio mismatch ---
+    srm = {"settings": JudgeSettings(canary_share=0.1)}
+    pause = Decision.PAUSE
+    s += [
+        Scenario(
+            "srm",
+            "split as configured (10%)",
+            "rate",
+            pause,
+            Model(),
+            [rollwise([ERRORS], stop={pause}, **srm)],
+            0.001,
+        ),
+        Scenario(
+            "srm",
+            "broken router: 7% vs configured 10%",
+            "median",
+            pause,
+            Model(share=const(0.07)),
+            [rollwise([ERRORS], stop={pause}, **srm)],
+            math.nan,
+            ticks=400,
+            runs="detect_runs",
+        ),
+        Scenario(
+            "srm",
+            "split drifting 8-12% (mean 10%)",
+            "rate",
+            pause,
+            Model(share=square(0.12, 0.08)),
+            [rollwise([ERRORS], stop={pause}, **srm)],
+            math.nan,
+            note="a drift around the configured share is not a mismatch",
+        ),
+    ]
+    # --- power: looks every 100 requests ---
+    s += [
+        Scenario(
+            "power",
+            "ratio gate: errors 5% vs 1%",
+            "median",
+            rb,
+            Model(p_c=const(0.05)),
+            [rollwise([ERRORS]), fixed(0.012)],
+            150,
+            per_tick=100,
+            ticks=3000,
+            runs="detect_runs",
+        ),
+        Scenario(
+            "power",
+            "difference gate: errors 5% vs 1%",
+            "median",
+            rb,
+            Model(p_c=const(0.05)),
+            [rollwise([DIFFERENCE]), fixed(0.012)],
+            300,
+            per_tick=100,
+            ticks=3000,
+            runs="detect_runs",
+        ),
+        Scenario(
+            "power",
+            "p95 1.5x vs <= 1.2x",
+            "median",
+            rb,
+            Model(latency=True, canary_scale=1.5),
+            [rollwise([P95], min_samples=100), fixed(p95=1.2 * BASE_P95)],
+            350,
+            per_tick=100,
+            ticks=3000,
+            runs="detect_runs",
+        ),
+    ]
+    return s
 
-    def __init__(self) -> None:
-        self.counts = np.zeros(INDEX_HIGH - INDEX_LOW + 1, dtype=np.int64)
-        self.total, self.low, self.high = 0.0, math.inf, -math.inf
 
-    def add(self, values: np.ndarray) -> None:
-        if len(values):
-            self.counts += bucket_counts(values)
-            self.total += float(values.sum())
-            self.low, self.high = min(self.low, values.min()), max(self.high, values.max())
-
-    def sketch(self) -> LatencySketch | None:
-        return sketch_of(self.counts, self.total, self.low, self.high) if self.total else None
-
-
-def gate_for(metric: str, alpha: float) -> Gate:
-    kind = GateMetric.ERROR_RATE if metric == "errors" else GateMetric.LATENCY_P95
-    return Gate(metric=kind, max_increase=MAX_INCREASE, alpha=alpha)
-
-
-def rollwise_run(traffic: Traffic, ticks: int, min_samples: int) -> int | None:
-    """Canary requests seen when the judge first says rollback (None: never in ``ticks``)."""
-    sc = traffic.sc
-    gate = gate_for(sc.metric, traffic.args.alpha)
-    n_c, n_b, x_c, x_b = (np.cumsum(a) for a in traffic.ticks(ticks))
-    tick_c = np.diff(n_c, prepend=0)
-    tick_b = np.diff(n_b, prepend=0)
-    lat_c, lat_b = Running(), Running()
-    for t in range(ticks):
-        c_sketch = b_sketch = None
-        if sc.metric == "latency":
-            lat_c.add(traffic.latencies(int(tick_c[t]), sc.canary_scale))
-            lat_b.add(traffic.latencies(int(tick_b[t]), 1.0))
-            c_sketch, b_sketch = lat_c.sketch(), lat_b.sketch()
-        baseline = VariantMetrics("legacy", int(n_b[t]), int(x_b[t]), latency=b_sketch)
-        canary = VariantMetrics("domain", int(n_c[t]), int(x_c[t]), latency=c_sketch)
-        decision = judge_step(
-            [gate], baseline, canary, min_samples=min_samples, bake_elapsed=False
-        ).decision
-        if decision is Decision.ROLLBACK:
-            return int(n_c[t])
-    return None
-
-
-def fixed_run(traffic: Traffic, ticks: int, latency_limit: float) -> int | None:
-    """Flagger-style: each tick's own canary data against a fixed threshold."""
-    sc = traffic.sc
-    n_c, _n_b, x_c, _x_b = traffic.ticks(ticks)
-    seen = np.cumsum(n_c)
-    for t in range(ticks):
-        if n_c[t] == 0:
-            continue
-        if sc.metric == "errors":
-            failed = x_c[t] / n_c[t] > FIXED_ERROR_THRESHOLD
+def run_scenario(sc: Scenario, args: argparse.Namespace, seed: int) -> list[Figure]:
+    runs = getattr(args, sc.runs)
+    figures = []
+    for judge in sc.judges:
+        rng = np.random.default_rng(seed)  # the same steps for every judge
+        results = [judge.run(draw(rng, sc.model, sc.ticks, sc.per_tick)) for _ in range(runs)]
+        hits = [r for r in results if r is not None and r[0] is sc.event]
+        if sc.kind == "rate":
+            rate = len(hits) / runs
+            low, high = wilson(len(hits), runs)
+            ok = math.isnan(sc.target) or rate <= sc.target
+            target = "" if math.isnan(sc.target) else f"<= {sc.target:.1%}"
+            figures.append(
+                Figure(
+                    sc.group,
+                    sc.name,
+                    judge.label,
+                    f"steps with {sc.event.value}",
+                    rate,
+                    low,
+                    high,
+                    target,
+                    "-" if not target else ("PASS" if ok else "MISS"),
+                    runs,
+                    sc.note,
+                )
+            )
         else:
-            p95 = float(np.percentile(traffic.latencies(int(n_c[t]), sc.canary_scale), 95))
-            failed = p95 > latency_limit
-        if failed:
-            return int(seen[t])
-    return None
+            values = [
+                float(r[2]) if r is not None and r[0] is sc.event else math.inf for r in results
+            ]
+            median, low, high = median_interval(values)
+            ok = math.isnan(sc.target) or median <= sc.target
+            target = "" if math.isnan(sc.target) else f"<= {sc.target:,.0f}"
+            figures.append(
+                Figure(
+                    sc.group,
+                    sc.name,
+                    judge.label,
+                    f"median canary requests to {sc.event.value}",
+                    median if math.isfinite(median) else None,
+                    low if math.isfinite(low) else None,
+                    high if math.isfinite(high) else None,
+                    target,
+                    "-" if not target else ("PASS" if ok else "MISS"),
+                    runs,
+                    sc.note,
+                    {"reached": len(hits) / runs},
+                )
+            )
+    return figures
 
 
-def measure(
-    name: str,
-    sc: Scenario,
-    run: Callable[[Traffic, int], int | None],
-    args: argparse.Namespace,
-    seed: int,
-) -> Figure:
-    rng = np.random.default_rng(seed)
-    traffic = Traffic(rng, args, sc)
-    if sc.kind == "false":
-        runs = args.runs
-        rollbacks = sum(run(traffic, args.ticks) is not None for _ in range(runs))
-        rate = rollbacks / runs
-        ok = rate <= args.alpha
-        return Figure(
-            sc.name,
-            name,
-            "false-rollback rate",
-            rate,
-            f"<= {args.alpha:.0%}",
-            "PASS" if ok else "MISS",
-            runs,
+def rollout_budget(args: argparse.Namespace, seed: int) -> list[Figure]:
+    """3 gates x 3 steps (10%, 25%, 50%), every gate exactly at its bound."""
+    spec_data = {
+        "flag": "checkout",
+        "environment": "production",
+        "variant": "domain",
+        "baseline": "legacy",
+        "strategy": {"steps": ["10%/1h", "25%/1h", "50%/1h"]},
+        "gates": [g.model_dump(exclude_none=True) for g in (ERRORS, DIFFERENCE, P95)],
+    }
+    figures = []
+    for label, budget in (("per gate and step (no budget)", None), ("alpha_budget 0.05", 0.05)):
+        spec = parse_rollout_spec({**spec_data, "alpha_budget": budget})
+        rng = np.random.default_rng(seed)
+        runs = args.slow_runs
+        rolled = 0
+        for _ in range(runs):
+            for step in range(3):
+                share = spec.steps[step].percent / 100
+                model = Model(share=const(share), p_c=const(0.012), latency=True, canary_scale=1.2)
+                traffic = draw(rng, model, args.rollout_ticks, 1000)
+                opts = Options(settings=NO_SRM)
+                if rollwise_step(traffic, gates_for_step(spec, step), opts, {Decision.ROLLBACK}):
+                    rolled += 1
+                    break
+        low, high = wilson(rolled, runs)
+        target = "<= 5.0%" if budget is not None else ""
+        verdict = "-" if budget is None else ("PASS" if rolled / runs <= budget else "MISS")
+        figures.append(
+            Figure(
+                "budget",
+                "3 gates x 3 steps at their bounds",
+                label,
+                "rollouts with a rollback",
+                rolled / runs,
+                low,
+                high,
+                target,
+                verdict,
+                runs,
+                "union bound without a budget: 45%",
+            )
         )
-    runs = args.detect_runs
-    results = [run(traffic, args.detect_ticks) for _ in range(runs)]
-    found = [r for r in results if r is not None]
-    values = sorted(r if r is not None else math.inf for r in results)
-    median = float(np.median(values)) if values else math.inf
-    ok = median < args.detect_target
-    return Figure(
-        sc.name,
-        name,
-        "median canary requests to rollback",
-        median if math.isfinite(median) else None,
-        f"< {args.detect_target:,}",
-        "PASS" if ok else "MISS",
-        runs,
-        len(found) / runs,
-    )
+    return figures
 
 
-def format_value(fig: Figure) -> str:
+def fmt(fig: Figure) -> str:
     if fig.value is None:
         return "never"
-    if fig.measure.startswith("false"):
-        return f"{fig.value:.1%}"
-    return f"{fig.value:,.0f}"
+    if fig.measure.startswith("steps") or fig.measure.startswith("rollouts"):
+        return f"{fig.value:.1%} [{fig.low:.1%}, {fig.high:.1%}]"
+    high = "inf" if fig.high is None else f"{fig.high:,.0f}"
+    low = "inf" if fig.low is None else f"{fig.low:,.0f}"
+    return f"{fig.value:,.0f} [{low}, {high}]"
+
+
+GROUPS = ("false", "promotion", "srm", "power", "budget")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=1000, help="A/A and at-bound runs")
-    parser.add_argument("--detect-runs", type=int, default=300, help="regression runs")
-    parser.add_argument("--ticks", type=int, default=100, help="ticks in a step")
-    parser.add_argument("--detect-ticks", type=int, default=200, help="cap for regressions")
-    parser.add_argument("--per-tick", type=int, default=1000, help="requests per tick")
-    parser.add_argument("--share", type=float, default=0.10, help="canary traffic share")
-    parser.add_argument("--min-samples", type=int, default=100)
-    parser.add_argument("--alpha", type=float, default=0.05)
-    parser.add_argument("--detect-target", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=1000, help="steps per rate figure")
+    parser.add_argument("--slow-runs", type=int, default=400, help="steps with latencies")
+    parser.add_argument("--detect-runs", type=int, default=300, help="steps per median")
+    parser.add_argument("--rollout-ticks", type=int, default=60, help="ticks per budget step")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--only", choices=["rollwise", "fixed"], default=None)
+    parser.add_argument("--only", default=",".join(GROUPS), help="groups: " + ",".join(GROUPS))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    base_p95 = BASE_MEDIAN * math.exp(SIGMA * Z95)
-    latency_limit = base_p95 * (
-        1 + MAX_INCREASE
-    )  # the same allowance as the gate, as a fixed number
-
-    judges: list[tuple[str, Callable[[Traffic, int], int | None]]] = []
-    if args.only in (None, "rollwise"):
-        judges.append(("rollwise", lambda tr, n: rollwise_run(tr, n, args.min_samples)))
-    if args.only in (None, "fixed"):
-        judges.append(("fixed threshold", lambda tr, n: fixed_run(tr, n, latency_limit)))
-
+    wanted = set(args.only.split(","))
     figures: list[Figure] = []
     started = time.perf_counter()
-    for index, sc in enumerate(SCENARIOS):
-        for name, run in judges:
-            figures.append(measure(name, sc, run, args, args.seed * 1000 + index))
+    for index, sc in enumerate(scenarios()):
+        if sc.group in wanted:
+            figures += run_scenario(sc, args, args.seed * 1000 + index)
             if not args.json:
-                print(f"  ... {sc.name} / {name}", file=sys.stderr, flush=True)
+                print(f"  ... {sc.group}: {sc.name}", file=sys.stderr, flush=True)
+    if "budget" in wanted:
+        figures += rollout_budget(args, args.seed * 1000 + 999)
     elapsed = time.perf_counter() - started
-
     if args.json:
         print(json.dumps([asdict(f) for f in figures], indent=2))
         return 0
     print(
-        f"canary share {args.share:.0%}, {args.per_tick:,} requests per tick "
-        f"(~{args.per_tick * args.share:,.0f} canary), a look every tick; "
-        f"steps of {args.ticks} ticks; alpha {args.alpha}; seed {args.seed}"
+        f"steps of 100 ticks at 1,000 requests (10% canary) unless noted, a look every tick; "
+        f"power: a look every 100 requests; alpha {ALPHA}; seed {args.seed}; "
+        f"baseline errors 1%, p95 {BASE_P95 * 1000:.0f} ms (lognormal sigma 0.5)"
     )
-    print(
-        f"gates: error_rate max_increase {MAX_INCREASE}, latency_p95 max_increase {MAX_INCREASE} "
-        f"(baseline error {BASE_ERROR:.0%}, p95 {base_p95 * 1000:.0f} ms lognormal); "
-        f"fixed threshold: tick error rate > {FIXED_ERROR_THRESHOLD:.0%}, "
-        f"tick p95 > {latency_limit * 1000:.0f} ms"
-    )
-    header = f"{'scenario':34} {'judge':16} {'measure':36} {'value':>9} {'target':>9}  verdict"
+    header = f"{'scenario':52} {'judge':30} {'value [95% interval]':>26} {'target':>9}  verdict"
     print(header)
     print("-" * len(header))
+    group = None
     for f in figures:
-        extra = f"  (detected in {f.detected:.0%} of {f.runs})" if f.detected is not None else ""
-        extra = extra or f"  ({f.runs} runs)"
+        if f.group != group:
+            group = f.group
+            print(f"[{group}] {f.measure}")
+        extra = f"  reached in {f.extra['reached']:.0%}" if "reached" in f.extra else ""
         print(
-            f"{f.scenario:34} {f.judge:16} {f.measure:36} {format_value(f):>9} "
-            f"{f.target:>9}  {f.verdict}{extra}"
+            f"{f.scenario[:52]:52} {f.judge[:30]:30} {fmt(f):>26} {f.target:>9}  "
+            f"{f.verdict} ({f.runs} runs){extra}"
         )
+    notes = sorted({f"{f.scenario}: {f.note}" for f in figures if f.note})
+    for note in notes:
+        print(f"  note - {note}")
     print(f"({elapsed:.0f} s)")
-    return 0
+    # the Prometheus histogram path (helper J2's module), after the figures above
+    from _histogram_scenario import from_canary_judge
+
+    return from_canary_judge([]) or 0
 
 
 if __name__ == "__main__":

@@ -22,9 +22,11 @@ POSTGRES_URL = os.environ.get(
     "postgresql+psycopg://postgres@/rollwise_test?host=/var/run/postgresql",
 )
 TABLES = (
+    "controller_lease, "
     "outbox, notification_channels, alert_events, alert_rules, rollout_judgements, "
     "rollout_history, rollouts, telemetry_keys, mismatch_samples, override_buckets, "
-    "comparison_buckets, usage_buckets, request_buckets, telemetry_batches, audit_log, "
+    "comparison_buckets, usage_buckets, request_buckets, telemetry_batch_parts, "
+    "telemetry_batches, audit_log, "
     "tokens, flag_states, flags, environments"
 )
 

@@ -105,26 +105,57 @@ def test_latency_factor_counts_from_when_the_request_entered() -> None:
     assert slept == [pytest.approx(0.030)]
 
 
-def test_the_service_marks_when_each_request_entered_for_the_latency_fault(
+def _recording_injector(spec: FaultSpec, slept: list[float], held: list[float]) -> FaultInjector:
+    """An injector whose clock runs 10 s ahead of ``perf_counter``: a hold of 10 s or more
+    can only have been measured from the moment the request entered the app."""
+
+    async def hold(seconds: float) -> None:
+        held.append(seconds)
+
+    return FaultInjector(
+        spec,
+        random=lambda: 0.0,
+        clock=lambda: time.perf_counter() + 10.0,
+        sleep=slept.append,
+        async_sleep=hold,
+    )
+
+
+def test_a_latency_factor_holds_back_the_whole_answer_of_a_domain_request(
     settings_for: Callable[..., Settings],
 ) -> None:
-    """End to end through the app: the domain call, in the thread pool, sees the moment
-    the request entered. The injector's clock runs 10 s ahead of ``perf_counter``, so an
-    extra sleep of 10 s or more can only come from the request's start."""
+    """End to end through the app: the domain call (in the thread pool) only marks the
+    request; its answer is held back from when the request entered, in the event loop."""
     spec = FaultSpec(latency_factor=2.0)
     slept: list[float] = []
+    held: list[float] = []
     with serve(settings_for(fault=spec), "domain") as api:
-        api.client.app.state.dispatcher.faults = FaultInjector(  # type: ignore[attr-defined]
-            spec,
-            random=lambda: 0.0,
-            clock=lambda: time.perf_counter() + 10.0,
-            sleep=slept.append,
-        )
+        injector = _recording_injector(spec, slept, held)
+        api.client.app.state.dispatcher.faults = injector  # type: ignore[attr-defined]
         assert api.get("/cameras/lobby/status").status_code == 200
-    assert len(slept) == 1
-    assert slept[0] >= 10.0
+        assert api.get("/alerts/rules").status_code == 200  # domain serves, legacy in shadow
+        assert injector.counts() == {"latency": 2}
+    assert slept == []  # no worker thread was held
+    assert len(held) == 2
+    assert all(seconds >= 10.0 for seconds in held)
     with serve(settings_for(), "domain") as api:  # no latency fault: nothing marked
         assert RequestStart not in {m.cls for m in api.client.app.user_middleware}  # type: ignore[attr-defined]
+
+
+def test_a_latency_factor_leaves_legacy_requests_alone_also_with_domain_in_their_shadow(
+    settings_for: Callable[..., Settings],
+) -> None:
+    """A legacy request waits for its dual-run shadow: slowing the shadow would slow legacy
+    too, and shrink the latency difference the rollout is judged on (module docs)."""
+    spec = FaultSpec(latency_factor=2.0)
+    slept: list[float] = []
+    held: list[float] = []
+    with serve(settings_for(fault=spec), "legacy") as api:
+        api.client.app.state.dispatcher.faults = _recording_injector(spec, slept, held)  # type: ignore[attr-defined]
+        assert api.get("/alerts/rules").status_code == 200
+        assert api.get("/cameras/lobby/status").status_code == 200
+        assert api.stats()["comparisons"]["alerts.list_rules"] == {"match": 1}  # it did run
+    assert (slept, held) == ([], [])
 
 
 def test_latency_delay_is_added_even_when_the_call_is_refused() -> None:

@@ -82,13 +82,14 @@ def test_each_selection_path_records_what_it_served(
         settings = settings_for(flags_file=_flag_file(tmp_path), rollout_percent=100.0)
     elif path == "force_domain":
         settings = settings_for(override_keys=(KEY,))
-        token = SIGNER.sign(FLAG, "domain", ttl=600)  # no subject: any client may use it
+        # no subject: any client may use it
+        token = SIGNER.sign(FLAG, "domain", ttl=600, environment="production")
         request = {"params": {"force_domain": "true", "rollwise_token": token}}
     elif path == "use_domain_false":
         settings = settings_for(
             use_domain_service=False, flags_file=_flag_file(tmp_path), override_keys=(KEY,)
         )
-        token = SIGNER.sign(FLAG, "domain", ttl=600)
+        token = SIGNER.sign(FLAG, "domain", ttl=600, environment="production")
         request = {"params": {"force_domain": "true", "rollwise_token": token}}
     else:
         settings = settings_for(rollout_percent=50.0)

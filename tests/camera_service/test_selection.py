@@ -82,7 +82,7 @@ def test_use_domain_service_wins_over_everything(
 ) -> None:
     flag_file = _flag_file(tmp_path, {"default": "domain"})
     signer = OverrideSigner([KEY])
-    token = signer.sign(FLAG, "domain", ttl=600, subject="tester")
+    token = signer.sign(FLAG, "domain", ttl=600, subject="tester", environment="production")
     forced = {"params": {"force_domain": "true", "rollwise_token": token}}
     for use_domain, expected in ((False, "legacy"), (True, "domain")):
         settings = settings_for(
@@ -99,7 +99,10 @@ def test_use_domain_service_wins_over_everything(
             assert response.headers["x-camera-variant"] == expected
             stats = api.stats()
         assert stats["selections"] == {expected: {"env:USE_DOMAIN_SERVICE": 31}}
-        assert stats["overrides"] == []  # the operator's switch turns overrides off
+        # the operator's switch turns overrides off: the attempt is counted, not honoured
+        assert [(r["outcome"], r["reason"], r["count"]) for r in stats["overrides"]] == [
+            ("rejected", "disabled", 1)
+        ]
 
 
 def test_the_flag_decides_unless_it_does_not_define_the_flag(
@@ -165,9 +168,10 @@ def test_the_same_client_always_gets_the_same_variant_over_http(
 
 def test_a_signed_force_domain_override(settings_for: Callable[..., Settings]) -> None:
     signer = OverrideSigner([KEY])
-    to_domain = signer.sign(FLAG, "domain", ttl=600, subject="tester-7")
-    to_legacy = signer.sign(FLAG, "legacy", ttl=600, subject="tester-7")
-    forged = OverrideSigner([generate_key()]).sign(FLAG, "domain", ttl=600, subject="tester-7")
+    bound = {"subject": "tester-7", "environment": "production"}
+    to_domain = signer.sign(FLAG, "domain", ttl=600, **bound)
+    to_legacy = signer.sign(FLAG, "legacy", ttl=600, **bound)
+    forged = OverrideSigner([generate_key()]).sign(FLAG, "domain", ttl=600, **bound)
     tester = {"X-Client-Id": "tester-7"}
 
     def variant(settings: Settings, value: str, token: str | None, who: dict[str, str]) -> str:

@@ -9,6 +9,9 @@ from camera_service.errors import SettingsError
 from camera_service.faults import FaultSpec
 from camera_service.settings import Settings, default_config_dir
 
+KEY_1 = "k1-" + "a" * 40
+KEY_2 = "k2-" + "b" * 40
+
 
 def test_defaults() -> None:
     settings = Settings.from_env({})
@@ -39,7 +42,7 @@ def test_every_variable() -> None:
             "ROLLWISE_SDK_TOKEN": "sdk-secret",
             "ROLLWISE_ENVIRONMENT": "staging",
             "ROLLWISE_REPORT_WINDOW": "2",
-            "ROLLWISE_OVERRIDE_KEYS": "k1, k2",
+            "ROLLWISE_OVERRIDE_KEYS": f"{KEY_1}, {KEY_2}",
             "USE_DOMAIN_SERVICE": "FALSE",
             "ROLLOUT_PERCENT": "12.5",
         }
@@ -56,7 +59,7 @@ def test_every_variable() -> None:
     assert settings.sdk_token == "sdk-secret"
     assert settings.environment == "staging"
     assert settings.report_window == 2
-    assert settings.override_keys == ("k1", "k2")
+    assert settings.override_keys == (KEY_1, KEY_2)
     assert settings.use_domain_service is False
     assert settings.rollout_percent == 12.5
 
@@ -75,6 +78,8 @@ def test_every_variable() -> None:
         ("ROLLWISE_REPORT_WINDOW", "2.5"),
         ("ROLLWISE_REPORT_WINDOW", "0"),
         ("ROLLWISE_REPORT_WINDOW", "3601"),
+        ("ROLLWISE_OVERRIDE_KEYS", "short"),
+        ("ROLLWISE_OVERRIDE_KEYS", f"{KEY_1},short"),
     ],
 )
 def test_invalid_values_name_the_variable(name: str, value: str) -> None:
@@ -82,3 +87,27 @@ def test_invalid_values_name_the_variable(name: str, value: str) -> None:
         Settings.from_env({name: value})
     assert caught.value.name == name
     assert caught.value.details == {"setting": name, "reason": caught.value.reason}
+
+
+@pytest.mark.slow
+def test_a_short_override_key_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """The service's own entry point, as an operator starts it: no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ROLLWISE_", "CAMERA_"))}
+    env.update(ROLLWISE_OVERRIDE_KEYS="tooshort", CAMERA_SERVICE_STATE_DIR=str(tmp_path))
+    result = subprocess.run(
+        [sys.executable, "-m", "camera_service", "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "ROLLWISE_OVERRIDE_KEYS" in lines[0]
+    assert "at least" in lines[0]

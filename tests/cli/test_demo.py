@@ -29,6 +29,8 @@ from ..e2e._camera import processes_mentioning, wait_until
 ROLLWISE = Path(sys.executable).with_name("rollwise")
 FAST = ["--bake", "4", "--rate", "180", "--timeout", "240", "--no-live"]
 
+pytestmark = pytest.mark.slow
+
 
 def _env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "TMPDIR": str(tmp_path), "COLUMNS": "250", "NO_COLOR": "1"}
@@ -107,6 +109,35 @@ def test_a_slower_domain_service_is_rolled_back_on_a_latency_gate(tmp_path: Path
     assert evidence is not None, out
     assert float(evidence[3]) > float(evidence[4])
     assert re.search(r"all [\d,]+ requests answered .* were served by legacy", out)
+    _assert_nothing_left(tmp_path)
+
+
+@contextmanager
+def _busy_loops(count: int) -> Iterator[None]:
+    """``count`` processes spinning a CPU each (stopped by their own handles on the way out)."""
+    loops = [
+        subprocess.Popen([sys.executable, "-c", "while True:\n    pass\n"]) for _ in range(count)
+    ]
+    try:
+        yield
+    finally:
+        for loop in loops:
+            loop.kill()
+        for loop in loops:
+            loop.wait(30)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_latency_fault_is_rolled_back_next_to_busy_loops(tmp_path: Path) -> None:
+    """A 2-core machine with four busy loops (more than the demo's own processes): the
+    doubled domain requests still show within a step (docs in ``_demo_scenario``)."""
+    with _busy_loops(4):
+        result = _run(tmp_path, *FAST, "--fault", "latency=2x")
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "rollout 1 rolled_back after" in out
+    assert re.search(r"evidence: latency-p(50|95): fail", out), out
     _assert_nothing_left(tmp_path)
 
 

@@ -154,3 +154,80 @@ def test_disabled_rules_are_not_evaluated(harness: Harness) -> None:
     add_rule(harness.store, name="off", flag="checkout", threshold=0.01, enabled=False)
     assert harness.controller.tick().alerts == ()
     assert get_rule(harness.store, "off").evaluated_at is None
+
+
+def test_a_rule_is_not_judged_on_a_handful_of_samples(harness: Harness) -> None:
+    """1 error in 8 requests (12.5%) is not an incident: below ``min_samples`` (default
+    100) the rule neither goes pending nor fires, and says it is waiting."""
+    store, clock = harness.store, harness.clock
+    add_rule(store, name="few", flag="checkout", variant="domain", threshold=0.05)
+    assert get_rule(store, "few").min_samples == 100
+    traffic(store, clock.now - timedelta(seconds=10), domain=(8, 1))
+    [outcome] = harness.controller.tick().alerts
+    assert outcome.changed_to is None
+    assert outcome.observation is not None
+    assert outcome.observation.waiting
+    rule = get_rule(store, "few")
+    assert rule.state is AlertState.INACTIVE
+    assert rule.last_value == pytest.approx(0.125)
+    assert rule.last_reason == "waiting for samples: 8 of 100 in the last 5m"
+
+    clock.advance(seconds=30)
+    traffic(store, clock.now - timedelta(seconds=10), domain=(92, 9))
+    harness.tick()
+    assert get_rule(store, "few").state is AlertState.FIRING  # 10 of 100: now it counts
+
+
+def test_below_the_minimum_a_rule_keeps_its_state(harness: Harness) -> None:
+    """Neither resolved by a few good requests nor sent back from pending to inactive."""
+    store, clock = harness.store, harness.clock
+    add_rule(store, name="held", flag="checkout", variant="domain", threshold=0.05, min_samples=50)
+    add_rule(
+        store,
+        name="slow-to-fire",
+        flag="checkout",
+        variant="domain",
+        threshold=0.05,
+        min_samples=50,
+        window="1m",
+        **{"for": "10m"},
+    )
+    traffic(store, clock.now - timedelta(seconds=10), domain=(60, 30))
+    harness.tick()
+    assert get_rule(store, "held").state is AlertState.FIRING
+    assert get_rule(store, "slow-to-fire").state is AlertState.PENDING
+
+    clock.advance(minutes=6)  # the bad window is gone from both windows
+    traffic(store, clock.now - timedelta(seconds=10), domain=(8, 0))
+    harness.tick()
+    held, slow = get_rule(store, "held"), get_rule(store, "slow-to-fire")
+    assert (held.state, slow.state) == (AlertState.FIRING, AlertState.PENDING)
+    assert held.last_reason is not None
+    assert held.last_reason.startswith("waiting for samples")
+
+    clock.advance(seconds=30)
+    traffic(store, clock.now - timedelta(seconds=10), domain=(50, 0))
+    harness.tick()
+    assert get_rule(store, "held").state is AlertState.RESOLVED
+    assert get_rule(store, "slow-to-fire").state is AlertState.INACTIVE
+
+
+def test_increase_above_waits_for_samples_on_the_baseline_too(harness: Harness) -> None:
+    store, clock = harness.store, harness.clock
+    add_rule(
+        store,
+        name="relative",
+        flag="checkout",
+        variant="domain",
+        metric="latency_p95",
+        comparison="increase_above",
+        threshold=0.5,
+        min_samples=20,
+    )
+    at = clock.now - timedelta(seconds=10)
+    traffic(store, at, legacy=(5, 0), domain=(200, 0), domain_latency=0.5)
+    [outcome] = harness.controller.tick().alerts
+    assert outcome.changed_to is None
+    rule = get_rule(store, "relative")
+    assert rule.state is AlertState.INACTIVE
+    assert rule.last_reason == "waiting for samples: the baseline has 5 of 20 in the last 5m"

@@ -1,5 +1,6 @@
-"""Leader election: a PostgreSQL advisory lock held by one session, a file lock next to a
-SQLite database held by one process, and what a fork child inherits (nothing)."""
+"""Leader election: the lease (the default on both databases), a PostgreSQL advisory lock
+held by one session, a file lock next to a SQLite database held by one process, and what a
+fork child inherits (nothing)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -19,6 +21,7 @@ from rollwise.controller import (
     AlwaysLeader,
     Controller,
     FileLock,
+    LeaseElector,
     PostgresAdvisoryLock,
     elector_for,
 )
@@ -78,31 +81,67 @@ def test_one_session_holds_the_advisory_lock_until_its_backend_dies(
         second.release()
 
 
-def test_of_two_controllers_on_postgresql_one_leads_and_the_other_takes_over(
-    two_stores: tuple[Store, Store], postgres_url: str
+class Seconds:
+    """A fake clock in seconds (the database's, or one process's monotonic one)."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_of_two_controllers_one_leads_and_the_other_takes_over_an_expired_lease(
+    database_url: str,
 ) -> None:
-    settings = fast_settings(lock_key=KEY)
-    with (
-        Controller(two_stores[0], settings) as one,
-        Controller(two_stores[1], settings) as other,
-    ):
-        reports = [one.tick(), other.tick()]
-        assert [r.leader for r in reports] == [True, False]
-        assert [one.is_leader, other.is_leader] == [True, False]
-        assert isinstance(one.elector, PostgresAdvisoryLock)
-        pid = one.elector.backend_pid
-        assert pid is not None
+    database, first_clock, second_clock = Seconds(), Seconds(), Seconds()
+    stores = Store(database_url), Store(database_url)
+    electors = [
+        LeaseElector(store, replica=name, clock=database, monotonic=mono)
+        for store, name, mono in zip(stores, "ab", (first_clock, second_clock), strict=True)
+    ]
+    try:
+        with (
+            Controller(stores[0], fast_settings(), elector=electors[0]) as one,
+            Controller(stores[1], fast_settings(), elector=electors[1]) as other,
+        ):
+            assert [one.tick().leader, other.tick().leader] == [True, False]
+            assert one.leadership() | {"elector": ""} == {
+                "replica": "a", "leading": True, "epoch": 1, "lease_seconds": 10.0, "elector": "",
+            }  # fmt: skip
+            # renewing keeps it: the first renews every 2 s, the other only looks
+            for _ in range(3):
+                database.advance(5)
+                first_clock.advance(5)
+                second_clock.advance(5)
+                assert [one.tick().leader, other.tick().leader] == [True, False]
+            assert electors[0].epoch == 1
+            # the first stops renewing (frozen, cut off): 10 s later the lease is the other's
+            database.advance(10.5)
+            second_clock.advance(10.5)
+            assert other.tick().leader
+            assert electors[1].epoch == 2
+            first_clock.advance(10.5)  # it wakes up, knows its lease ran out, and follows
+            assert not one.tick().leader
+            assert not one.is_leader
+            lease = electors[0].last_seen
+            assert lease is not None
+            assert (lease.holder, lease.epoch) == ("b", 2)
+        # closing released the lease: a third controller leads at once, with the next epoch
+        third = LeaseElector(stores[0], replica="c", clock=database)
+        assert third.check()
+        assert third.epoch == 3
+        third.release()
+    finally:
+        for store in stores:
+            store.close()
 
-        terminate(postgres_url, pid)
-        eventually(lambda: other.tick().leader, "the other controller takes over")
-        assert not one.tick().leader
-    # closing released the lock: a third controller leads at once
-    with Controller(two_stores[0], settings) as third:
-        assert third.tick().leader
 
-
-def test_the_lock_is_released_when_a_leader_stops(two_stores: tuple[Store, Store]) -> None:
-    settings = fast_settings(lock_key=KEY)
+def test_the_lease_is_released_when_a_leader_stops(two_stores: tuple[Store, Store]) -> None:
+    settings = fast_settings()
     one = Controller(two_stores[0], settings).start()
     eventually(lambda: one.is_leader, "the started controller leads")
     other = Controller(two_stores[1], settings)
@@ -114,6 +153,24 @@ def test_the_lock_is_released_when_a_leader_stops(two_stores: tuple[Store, Store
     finally:
         one.close()
         other.close()
+
+
+def test_an_advisory_lock_connection_gives_up_on_a_silent_network(postgres_url: str) -> None:
+    """The lock's session has TCP keepalives and a user timeout (the server default waits
+    two hours): a cut-off leader's lock is released within a bounded time."""
+    store = Store(postgres_url)
+    lock = PostgresAdvisoryLock(store.engine, KEY, statement_timeout=9)
+    try:
+        assert lock.check()
+        engine = lock._keepalive_engine()
+        with engine.connect() as connection:
+            raw: Any = connection.connection.dbapi_connection
+            options = raw.info.get_parameters()
+        assert options["keepalives"] == "1"
+        assert options["tcp_user_timeout"] == "9000"
+    finally:
+        lock.release()
+        store.close()
 
 
 HOLD_LOCK = """
@@ -199,10 +256,28 @@ def test_the_elector_fits_the_database(tmp_path: Path, postgres_url: str) -> Non
     pg = Store(postgres_url)
     try:
         assert isinstance(elector_for(memory), AlwaysLeader)
-        file_lock = elector_for(file_store)
-        assert isinstance(file_lock, FileLock)
-        assert file_lock.path == tmp_path / "r.db.controller.lock"
-        assert isinstance(elector_for(pg), PostgresAdvisoryLock)
+        assert isinstance(elector_for(file_store), LeaseElector)
+        assert isinstance(elector_for(pg), LeaseElector)
     finally:
         for store in (memory, file_store, pg):
             store.close()
+
+
+def test_a_fork_child_does_not_inherit_the_lease(database_url: str) -> None:
+    store = Store(database_url)
+    elector = LeaseElector(store)
+    try:
+        assert elector.check()
+        parent = elector.replica
+        pid = os.fork()
+        if pid == 0:  # the child: its own name, a follower; the parent's lease is untouched
+            ok = not elector.check() and elector.replica != parent
+            os._exit(0 if ok else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert elector.check()
+        assert elector.replica == parent
+        assert elector.epoch == 1
+    finally:
+        elector.release()
+        store.close()

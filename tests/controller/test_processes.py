@@ -35,6 +35,8 @@ SPEC: dict[str, Any] = {
     "min_samples": 50,
 }
 
+pytestmark = pytest.mark.slow
+
 
 def seed(admin: httpx.Client) -> None:
     assert admin.post("/api/v1/environments", json={"key": "production"}).is_success
@@ -98,8 +100,10 @@ def test_rollwise_serve_runs_the_controller(database_url: str, tmp_path: Path) -
 
 
 @contextmanager
-def rollwise_controller(database_url: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, **FAST}
+def rollwise_controller(
+    database_url: str, log: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    env = {**os.environ, **FAST, **(extra_env or {})}
     with log.open("ab") as output:
         process = subprocess.Popen(
             [str(ROLLWISE), "controller", "--database-url", database_url],

@@ -3,6 +3,8 @@ variable; the retry backoff's properties; the server's switch for the controller
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -143,3 +145,82 @@ def test_the_server_runs_a_controller_unless_told_not_to(monkeypatch: pytest.Mon
     monkeypatch.setenv("ROLLWISE_CONTROLLER", "maybe")
     with pytest.raises(ConfigError, match="ROLLWISE_CONTROLLER: expected on or off"):
         ServerSettings.from_env()
+
+
+def test_every_settings_field_has_a_documented_variable() -> None:
+    """A field added to ServerSettings / ControllerSettings gets its ``ROLLWISE_*``
+    variable by itself; this keeps the Settings table of docs/control-plane.md complete."""
+    from rollwise.controller.settings import env_fields as controller_fields
+    from rollwise.server.settings import env_fields as server_fields
+
+    docs = (Path(__file__).parents[2] / "docs" / "control-plane.md").read_text()
+    documented = set(re.findall(r"`(ROLLWISE_[A-Z0-9_]+)`", docs))
+    # `ROLLWISE_RETENTION_10S` / `_5M` / `_1H` share a row
+    documented |= {"ROLLWISE_RETENTION_5M", "ROLLWISE_RETENTION_1H"}
+    variables = {f"ROLLWISE_{name.upper()}" for name in {**server_fields(), **controller_fields()}}
+    variables |= {"ROLLWISE_CONTROLLER", "ROLLWISE_URL", "ROLLWISE_TOKEN"}
+    variables |= {"ROLLWISE_METRICS_PROVIDER", "ROLLWISE_PROMETHEUS_URL"}
+    assert variables - documented == set()
+    covered = {found.path[0] for found in server_fields().values()}
+    assert covered | {"controller"} == {f.name for f in dataclasses.fields(ServerSettings)}
+    covered = {found.path[0] for found in controller_fields().values()}
+    assert covered | {"provider"} == {f.name for f in dataclasses.fields(ControllerSettings)}
+
+
+def test_server_variables_reach_their_fields() -> None:
+    settings = ServerSettings.from_env(
+        environ={
+            "ROLLWISE_PORT": "9000",
+            "ROLLWISE_HOST": " 0.0.0.0 ",
+            "ROLLWISE_DATABASE_URL": "postgresql+psycopg://u@db/rollwise",
+            "ROLLWISE_TOKEN_CACHE_SECONDS": "2s",
+            "ROLLWISE_REVISION_POLL_SECONDS": "0.5",
+            "ROLLWISE_HEALTH_MIN_REQUESTS": "50",
+            "ROLLWISE_RETENTION_10S": "3d",
+            "ROLLWISE_SAMPLES_PER_NAME": "7",
+            "ROLLWISE_CONTROLLER": "off",
+            "ROLLWISE_ADMIN_TOKEN": "",
+        }
+    )
+    assert (settings.port, settings.host) == (9000, "0.0.0.0")
+    assert settings.database_url == "postgresql+psycopg://u@db/rollwise"
+    assert (settings.token_cache_seconds, settings.revision_poll_seconds) == (2.0, 0.5)
+    assert settings.health.min_requests == 50
+    assert settings.telemetry.keep_10s.days == 3
+    assert settings.telemetry.samples_per_name == 7
+    assert settings.controller is None
+    assert settings.admin_token is None  # empty is unset
+    given = ServerSettings.from_env(environ={"ROLLWISE_PORT": "9000"}, port=7000, host=None)
+    assert given.port == 7000  # serve's --port wins over the variable
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"ROLLWISE_PORT": "abc"}, "ROLLWISE_PORT: expected a whole number, got 'abc'"),
+        ({"ROLLWISE_PORT": "70000"}, "ROLLWISE_PORT: must be at most 65535"),
+        ({"ROLLWISE_DATABASE_URL": "foo://bar"}, "ROLLWISE_DATABASE_URL: unsupported database"),
+        ({"ROLLWISE_DATABASE_URL": "nonsense"}, "ROLLWISE_DATABASE_URL: 'nonsense' is not"),
+        ({"ROLLWISE_RETENTION_10S": "forever"}, "ROLLWISE_RETENTION_10S: invalid duration"),
+        ({"ROLLWISE_RETENTION_5M": "1h"}, "ROLLWISE_RETENTION_5M: must be at least"),
+        ({"ROLLWISE_HEALTH_MAX_ERROR_RATE": "lots"}, "ROLLWISE_HEALTH_MAX_ERROR_RATE: expected"),
+        ({"ROLLWISE_TOKEN_CACHE_SECONDS": "-1"}, "ROLLWISE_TOKEN_CACHE_SECONDS: invalid"),
+        ({"ROLLWISE_MAX_BODY_BYTES": "-1"}, "ROLLWISE_MAX_BODY_BYTES: must be at least 0"),
+    ],
+)
+def test_invalid_server_variables_are_named(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        ServerSettings.from_env(environ=environ)
+    assert str(caught.value).startswith(message), str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_secret_is_never_echoed() -> None:
+    from rollwise.env_settings import EnvSettings, WholeNumber, read_env
+
+    class Secret(EnvSettings):
+        signing_key: WholeNumber() = 1  # type: ignore[valid-type]
+
+    with pytest.raises(ConfigError) as caught:
+        read_env(Secret, {"ROLLWISE_SIGNING_KEY": "hunter2"})
+    assert caught.value.path == "ROLLWISE_SIGNING_KEY"

@@ -124,3 +124,32 @@ def test_relative_bounds_are_not_judged_at_100_percent() -> None:
         ("error_rate", 0.01, None, None),
         ("p99", 800, None, None),
     ]
+
+
+def test_a_sample_ratio_mismatch_pauses_even_while_baking() -> None:
+    decision = decide(_spec(), _at_step(0), J.SAMPLE_RATIO_MISMATCH, now=T0 + timedelta(minutes=1))
+    assert decision.action is A.PAUSE
+    assert "sample ratio mismatch" in decision.reason
+
+
+def test_an_alpha_budget_is_split_across_gates_and_judged_steps() -> None:
+    from rollwise.core.rollout import gate_alphas, judge_settings
+
+    gates = [
+        {"metric": "error_rate", "max_increase": 0.2, "max": 0.05},
+        {"metric": "latency_p95", "max_increase": 0.2, "alpha": 0.1},
+    ]
+    plain = _spec(gates=gates)
+    assert gate_alphas(plain) == {"error_rate": 0.05, "latency_p95": 0.1}
+    budget = _spec(gates=gates, alpha_budget=0.06)
+    alphas = gate_alphas(budget)
+    # steps 10%, 25%, 50% and a 100% verification with a bake: 4 judged steps
+    judged = 4
+    assert alphas["error_rate"] == pytest.approx(0.06 * (0.05 / 0.15) / judged)
+    assert alphas["latency_p95"] == pytest.approx(0.06 * (0.1 / 0.15) / judged)
+    assert sum(alphas.values()) * judged == pytest.approx(0.06)
+    assert [g.alpha for g in gates_for_step(budget, 0)] == list(alphas.values())
+    assert [g.alpha for g in gates_for_step(budget, 3)] == [alphas["error_rate"]]
+    settings = judge_settings(budget, 1)
+    assert settings.canary_share == 0.25
+    assert judge_settings(budget, 3).canary_share is None

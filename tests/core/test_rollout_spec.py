@@ -394,3 +394,39 @@ def test_every_yaml_example_in_the_docs_is_a_valid_spec() -> None:
             }
         )
         assert check_rollout_spec(spec, flag) == spec
+
+
+def test_promotion_sample_ratio_and_alpha_budget_are_spec_options() -> None:
+    spec = parse_rollout_spec(
+        _spec(
+            promotion={"rule": "upper_bound", "tolerance": 0.1, "alpha": 0.01},
+            sample_ratio={"tolerance": 0.5},
+            alpha_budget=0.05,
+        )
+    )
+    assert spec.promotion.rule.value == "upper_bound"
+    assert (spec.promotion.tolerance, spec.promotion.alpha) == (0.1, 0.01)
+    assert spec.sample_ratio.enabled
+    assert spec.sample_ratio.tolerance == 0.5
+    assert spec.alpha_budget == 0.05
+    default = parse_rollout_spec(_spec())
+    assert default.promotion.rule.value == "estimate"
+    assert default.alpha_budget is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "path"),
+    [
+        ({"promotion": {"rule": "maybe"}}, "promotion.rule"),
+        ({"promotion": {"tolerance": 0}}, "promotion.tolerance"),
+        ({"promotion": {"alpha": 0.7}}, "promotion.alpha"),
+        ({"promotion": {"tolerance": 0.1, "typo": 1}}, "promotion.typo"),
+        ({"sample_ratio": {"alpha": 0}}, "sample_ratio.alpha"),
+        ({"sample_ratio": {"tolerance": -1}}, "sample_ratio.tolerance"),
+        ({"alpha_budget": 0.5}, "alpha_budget"),
+        ({"alpha_budget": 0}, "alpha_budget"),
+    ],
+)
+def test_judging_options_are_refused_naming_the_field(fields: dict[str, Any], path: str) -> None:
+    issues = _issues(_spec(**fields))
+    assert [p for p, _ in issues] == [path]

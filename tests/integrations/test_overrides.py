@@ -14,7 +14,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.applications import Starlette
 
-from rollwise import ConfigError
+import rollwise
+from rollwise import ClientOptions, ConfigError
 from rollwise.integrations import Header
 from rollwise.integrations.asgi import RollwiseMiddleware
 from rollwise.integrations.flask import Rollwise
@@ -25,11 +26,21 @@ from rollwise.sdk.override_tokens import (
     OverrideSigner,
 )
 
-from ._support import CHECKOUT, KEY, OTHER, Serve, make_client, series, users_with
+from ._support import (
+    CHECKOUT,
+    KEY,
+    OTHER,
+    Serve,
+    config,
+    make_client,
+    series,
+    users_with,
+)
 
 FORCE = ForceParameter.boolean("force_domain", CHECKOUT, on="domain", off="legacy")
 SIGNED = OverridePolicy(enabled=True, parameters=(FORCE,))
 NOW = 1_700_000_000.0
+ENV = "production"
 BY_HEADER = Header("X-User-Id")
 
 
@@ -55,7 +66,7 @@ def test_overrides_are_off_by_default(serving: Serve) -> None:
     client = make_client()
     user = users_with(client, "legacy", 1)[0]
     tokens = signer()
-    token = tokens.sign(CHECKOUT, "domain", ttl=60)
+    token = tokens.sign(CHECKOUT, "domain", ttl=60, environment=ENV)
     with serving(client, flags=[CHECKOUT], unit=BY_HEADER) as app:
         body = app.get(
             "/items/1",
@@ -78,7 +89,10 @@ def test_a_signed_override_changes_the_served_and_recorded_variant(serving: Serv
         by_query = app.get(  # the query wins over the header: one decision, one count
             "/items/1",
             headers={"X-User-Id": legacy, "X-Force-Domain": "false"},
-            params={"force_domain": "yes", "rollwise_token": tokens.sign(CHECKOUT, "domain", 60)},
+            params={
+                "force_domain": "yes",
+                "rollwise_token": tokens.sign(CHECKOUT, "domain", 60, environment=ENV),
+            },
         ).json()
         assert (by_query["variant"], by_query["reason"], by_query["enabled"]) == (
             "domain",
@@ -91,7 +105,7 @@ def test_a_signed_override_changes_the_served_and_recorded_variant(serving: Serv
                 "X-User-Id": other_legacy,
                 "X-Force-Domain": "TRUE",
                 "X-Rollwise-Override-Token": tokens.sign(
-                    CHECKOUT, "domain", 60, subject=other_legacy
+                    CHECKOUT, "domain", 60, subject=other_legacy, environment=ENV
                 ),
             },
         ).json()
@@ -99,7 +113,7 @@ def test_a_signed_override_changes_the_served_and_recorded_variant(serving: Serv
         token_alone = app.get(
             "/items/1",
             headers={"X-User-Id": domain},
-            params={"rollwise_token": tokens.sign(CHECKOUT, "legacy", 60)},
+            params={"rollwise_token": tokens.sign(CHECKOUT, "legacy", 60, environment=ENV)},
         ).json()
         assert (token_alone["variant"], token_alone["reason"]) == ("legacy", "override")
         plain = app.get("/items/1", headers={"X-User-Id": legacy}).json()
@@ -118,14 +132,17 @@ def test_forged_expired_and_misdirected_tokens_are_rejected_and_counted(serving:
     user = users_with(client, "legacy", 1)[0]
     clock = FakeClock()
     tokens = signer(clock)
-    expired = tokens.sign(CHECKOUT, "domain", ttl=60)
+    expired = tokens.sign(CHECKOUT, "domain", ttl=60, environment=ENV)
     clock.now += 60
     attempts = {
-        "forged": signer(key="f" * 32).sign(CHECKOUT, "domain", 60),
+        "forged": signer(key="f" * 32).sign(CHECKOUT, "domain", 60, environment=ENV),
         "expired": expired,
-        "wrong_flag": tokens.sign(OTHER, "domain", 60),
-        "wrong_variant": tokens.sign(CHECKOUT, "legacy", 60),
-        "wrong_subject": tokens.sign(CHECKOUT, "domain", 60, subject="someone-else"),
+        "wrong_flag": tokens.sign(OTHER, "domain", 60, environment=ENV),
+        "wrong_environment": tokens.sign(CHECKOUT, "domain", 60, environment="staging"),
+        "wrong_variant": tokens.sign(CHECKOUT, "legacy", 60, environment=ENV),
+        "wrong_subject": tokens.sign(
+            CHECKOUT, "domain", 60, subject="someone-else", environment=ENV
+        ),
         "malformed": "not-a-token",
         "missing_token": "",
     }
@@ -141,8 +158,8 @@ def test_forged_expired_and_misdirected_tokens_are_rejected_and_counted(serving:
             "/items/1", headers={"X-User-Id": user}, params={"force_domain": "maybe"}
         ).json()
         assert body["variant"] == "legacy"
-        found = series(app.recorder, 8)
-    assert found == {(CHECKOUT, "legacy", app.templates["items"]): (8, 0, 0)}
+        found = series(app.recorder, len(attempts) + 1)
+    assert found == {(CHECKOUT, "legacy", app.templates["items"]): (len(attempts) + 1, 0, 0)}
     rejected = {reason: count for _, outcome, _, reason, count in rows(app.counter)}
     assert rejected == dict.fromkeys([*attempts, "unknown_value"], 1)
 
@@ -209,3 +226,48 @@ def test_an_enabled_gate_counter_is_reported_with_the_client() -> None:
     quiet = make_client()
     RollwiseMiddleware(Starlette(), quiet)  # overrides off: nothing to report
     assert quiet.override_counters == ()
+
+
+def test_a_force_parameter_without_keys_is_counted_as_rejected(serving: Serve) -> None:
+    """No signing keys: the policy is disabled, yet a tester's ``?force_domain=true`` is seen."""
+    client = make_client()
+    user = users_with(client, "legacy", 1)[0]
+    no_keys = OverridePolicy(enabled=False, parameters=(FORCE,))
+    with serving(client, flags=[CHECKOUT], unit=BY_HEADER, overrides=no_keys) as app:
+        body = app.get(
+            "/items/1", headers={"X-User-Id": user}, params={"force_domain": "true"}
+        ).json()
+        assert (body["variant"], body["reason"]) == ("legacy", "split")
+        app.get("/items/1", headers={"X-User-Id": user, "X-Force-Domain": "1"})
+        app.get("/items/1", headers={"X-User-Id": user})  # no parameter: nothing to count
+        series(app.recorder, 3)
+    assert rows(app.counter) == [(CHECKOUT, "rejected", None, "disabled", 2)]
+    assert app.counter in client.override_counters  # so the reporter ships the count
+
+
+@pytest.mark.parametrize("framework", ["starlette", "flask"])
+@pytest.mark.parametrize("name", ["prd", "live", "eu-production"])
+def test_unsigned_overrides_are_refused_where_the_configuration_marks_production(
+    framework: str, name: str
+) -> None:
+    unsigned = OverridePolicy(enabled=True, allow_unsigned=True, parameters=(FORCE,))
+    document = config() | {"environments": {name: {"production": True}}}
+    document["flags"][0]["environments"][name] = {"split": {"legacy": 5000, "domain": 5000}}
+    client = rollwise.Client(document, environment=name, options=ClientOptions(environ={}))
+    assert client.production
+
+    def build() -> None:
+        if framework == "starlette":
+            RollwiseMiddleware(Starlette(), client, flags=[CHECKOUT], overrides=unsigned)
+        else:
+            Rollwise(flask.Flask("x"), client, flags=[CHECKOUT], overrides=unsigned)
+
+    with pytest.raises(ConfigError, match=f"not allowed in '{name}'"):
+        build()
+    unmarked = rollwise.Client(
+        config() | {"environments": {name: {"production": False}}},
+        environment=name,
+        options=ClientOptions(environ={}),
+    )
+    assert not unmarked.production
+    RollwiseMiddleware(Starlette(), unmarked, flags=[CHECKOUT], overrides=unsigned)

@@ -17,6 +17,7 @@ from rollwise.sdk.override_tokens import (
 from ._support import FLAG, FakeClock
 
 KEY = "k" * 32
+ENV = "production"
 FORCE = ForceParameter.boolean("force_domain", FLAG, on="domain", off="legacy")
 
 
@@ -52,6 +53,38 @@ def test_unsigned_overrides_are_refused_in_production() -> None:
         assert OverrideGate(policy, other).decide("force_domain", "on").honoured, other
 
 
+@pytest.mark.parametrize("name", ["prd", "live", "eu-production", "staging"])
+def test_unsigned_overrides_are_refused_where_the_configuration_marks_production(
+    name: str,
+) -> None:
+    policy = OverridePolicy(enabled=True, allow_unsigned=True, parameters=(FORCE,))
+    with pytest.raises(ConfigError, match=f"not allowed in '{name}'") as raised:
+        OverrideGate(policy, name, production=True)
+    assert raised.value.path == "overrides.allow_unsigned"
+    with pytest.raises(ConfigError, match="not allowed"):
+        OverrideGate(policy, name, production=lambda: True)
+    assert OverrideGate(policy, name, production=False).decide("force_domain", "on").honoured
+
+
+def test_a_production_mark_that_arrives_later_stops_unsigned_overrides() -> None:
+    marked = False
+    policy = OverridePolicy(enabled=True, allow_unsigned=True, parameters=(FORCE,))
+    gate = OverrideGate(policy, "prd", production=lambda: marked)
+    assert gate.decide("force_domain", "on").honoured
+    marked = True
+    decision = gate.decide("force_domain", "on")
+    assert decision.rejection is Rejection.MISSING_TOKEN
+
+
+def test_a_token_for_another_environment_is_rejected() -> None:
+    gate, tokens = signed_gate()
+    staging = tokens.sign(FLAG, "domain", ttl=60, subject="t", environment="staging")
+    decision = gate.decide("force_domain", "true", token=staging, subject="t")
+    assert decision.rejection is Rejection.WRONG_ENVIRONMENT
+    assert gate.decide_token(staging, subject="t").rejection is Rejection.WRONG_ENVIRONMENT
+    assert gate.counter.count(FLAG, "rejected") == 2
+
+
 def test_signed_overrides_need_a_signer() -> None:
     with pytest.raises(ConfigError, match="signing keys"):
         OverrideGate(OverridePolicy(enabled=True, parameters=(FORCE,)), "production")
@@ -71,7 +104,7 @@ def test_unsigned_values_map_to_variants_outside_production() -> None:
 
 def test_signed_override_honoured_with_a_matching_token() -> None:
     gate, tokens = signed_gate()
-    token = tokens.sign(FLAG, "domain", ttl=60, subject="tester-7")
+    token = tokens.sign(FLAG, "domain", ttl=60, subject="tester-7", environment=ENV)
     decision = gate.decide("force_domain", "true", token=token, subject="tester-7")
     assert decision.honoured
     assert decision == OverrideDecision(FLAG, "domain", signed=True)
@@ -80,9 +113,9 @@ def test_signed_override_honoured_with_a_matching_token() -> None:
 def test_signed_override_rejections() -> None:
     clock = FakeClock(1_000)
     gate, tokens = signed_gate(clock)
-    for_domain = tokens.sign(FLAG, "domain", ttl=60, subject="tester-7")
-    other_flag = tokens.sign("other-flag", "domain", ttl=60)
-    forged = OverrideSigner(["x" * 32]).sign(FLAG, "domain", ttl=60)
+    for_domain = tokens.sign(FLAG, "domain", ttl=60, subject="tester-7", environment=ENV)
+    other_flag = tokens.sign("other-flag", "domain", ttl=60, environment=ENV)
+    forged = OverrideSigner(["x" * 32]).sign(FLAG, "domain", ttl=60, environment=ENV)
 
     def reject(value: str, token: str | None, subject: str | None = "tester-7") -> Rejection:
         decision = gate.decide("force_domain", value, token=token, subject=subject)
@@ -102,13 +135,15 @@ def test_signed_override_rejections() -> None:
 
 def test_a_token_on_its_own_forces_what_it_names() -> None:
     gate, tokens = signed_gate()
-    decision = gate.decide_token(tokens.sign(FLAG, "legacy", ttl=60))
+    decision = gate.decide_token(tokens.sign(FLAG, "legacy", ttl=60, environment=ENV))
     assert decision == OverrideDecision(FLAG, "legacy", signed=True)
-    unbound = gate.decide_token(tokens.sign("other-flag", "domain", ttl=60))
+    unbound = gate.decide_token(tokens.sign("other-flag", "domain", ttl=60, environment=ENV))
     assert unbound.rejection is Rejection.NOT_OVERRIDABLE
-    unmapped = gate.decide_token(tokens.sign(FLAG, "experimental", ttl=60))
+    unmapped = gate.decide_token(tokens.sign(FLAG, "experimental", ttl=60, environment=ENV))
     assert unmapped.rejection is Rejection.NOT_OVERRIDABLE
-    bound = gate.decide_token(tokens.sign(FLAG, "domain", ttl=60, subject="a"), subject="b")
+    bound = gate.decide_token(
+        tokens.sign(FLAG, "domain", ttl=60, subject="a", environment=ENV), subject="b"
+    )
     assert bound.rejection is Rejection.WRONG_SUBJECT
     garbage = gate.decide_token("garbage")
     assert garbage == OverrideDecision(None, rejection=Rejection.MALFORMED)
@@ -116,7 +151,7 @@ def test_a_token_on_its_own_forces_what_it_names() -> None:
 
 def test_every_decision_is_counted_and_drained() -> None:
     gate, tokens = signed_gate()
-    token = tokens.sign(FLAG, "domain", ttl=60)
+    token = tokens.sign(FLAG, "domain", ttl=60, environment=ENV)
     for _ in range(3):
         gate.decide("force_domain", "true", token=token)
     gate.decide("force_domain", "true")

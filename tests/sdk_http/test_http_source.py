@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import select
 import threading
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -54,6 +56,30 @@ def _config_requests(url: str) -> dict[str, float]:
             ):
                 counts[sample.labels["status"]] = sample.value
     return counts
+
+
+class _Counting(httpx.HTTPTransport):
+    """A real transport that counts the answers it got (polls and stream attempts)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answers = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        self.answers += 1
+        return response
+
+
+def _stream_requests(url: str) -> float:
+    text = httpx.get(f"{url}/metrics").text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "rollwise_http_requests_total"
+        and sample.labels.get("route") == "/api/v1/sdk/stream"
+    )
 
 
 def _options(tmp_path: Path, **overrides: Any) -> HttpOptions:
@@ -156,11 +182,104 @@ def test_an_invalid_document_keeps_the_last_good_config_and_cache(tmp_path: Path
     assert json.loads((tmp_path / "cache.json").read_text())["document"]["revision"] == "good"
 
 
-def test_a_refused_token_is_reported(tmp_path: Path) -> None:
+def _refusals(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if "sdk token was refused" in r.getMessage()]
+
+
+def test_a_refused_token_is_logged_once_and_kept_in_health(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="rollwise")
     with control_plane(tmp_path) as (app, _), live_server(app) as url:
-        client = rollwise.Client(HttpSource(url, "rw_sdk_wrong", options=_options(tmp_path)))
-        assert "refused the token (401)" in (client.health().last_source_error or "")
-        assert client.revision is None
+        counting = _Counting()
+        source = HttpSource(
+            url, "rw_sdk_wrong", options=_options(tmp_path, max_backoff=0.2), transport=counting
+        )
+        with rollwise.Client(source) as client:
+            health = client.health()
+            assert health.source_status == "token_refused"
+            assert "sdk token was refused" in (health.last_source_error or "")
+            assert "(401" in (health.last_source_error or "")
+            assert client.revision is None
+            assert wait_until(lambda: counting.answers >= 8)
+            assert client.health().source_status == "token_refused"
+        refusals = _refusals(caplog)
+        assert len(refusals) == 1  # many refused polls and stream attempts, one line
+        assert refusals[0].levelno == logging.WARNING
+
+
+def test_a_refused_token_is_reported_when_starting_from_the_cache(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The disk cache serves, and health and the log still say the token is refused."""
+    caplog.set_level(logging.INFO, logger="rollwise")
+    with control_plane(tmp_path) as (app, secret), live_server(app) as url:
+        HttpSource(url, secret, options=_options(tmp_path)).initial()  # fills the cache
+        counting = _Counting()
+        source = HttpSource(
+            url, "rw_sdk_wrong", options=_options(tmp_path, max_backoff=0.2), transport=counting
+        )
+        client = rollwise.Client(source)
+        assert client.health().origin.startswith("cache:")  # type: ignore[union-attr]
+        assert client.health().source_status == "token_refused"
+        with client:
+            assert wait_until(lambda: counting.answers >= 8)
+            assert client.health().source_status == "token_refused"
+            assert client.evaluate("checkout", {"user_id": "u"}).reason == Reason.SPLIT
+        assert len(_refusals(caplog)) == 1
+
+
+def test_a_token_refused_after_an_outage_is_still_reported(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with control_plane(tmp_path) as (app, _):
+        source = HttpSource(url, "rw_sdk_wrong", options=_options(tmp_path, max_backoff=0.2))
+        client = rollwise.Client(source).start()  # the control plane is down: unreachable
+        try:
+            assert client.health().source_status == "failing"
+            with live_server(app, port):
+                assert wait_until(lambda: client.health().source_status == "token_refused")
+        finally:
+            client.close()
+
+
+def test_a_revoked_token_is_reported_by_a_running_client(tmp_path: Path) -> None:
+    """The server ends the revoked token's event stream; the SDK reconnects, is refused,
+    and says so, while it keeps evaluating with the last document."""
+    with (
+        control_plane(tmp_path) as (app, _),
+        live_server(app) as url,
+        httpx.Client(base_url=url, headers=bearer(ADMIN)) as admin,
+    ):
+        body = {"name": "doomed", "scope": "sdk", "environment": "production"}
+        created = admin.post("/api/v1/tokens", json=body).json()
+        source = HttpSource(url, created["secret"], options=_options(tmp_path, poll_interval=3600))
+        with rollwise.Client(source) as client:
+            assert wait_until(lambda: app.state.hub.streams() == 1, timeout=20)
+            assert admin.post(f"/api/v1/tokens/{created['token']['id']}/revoke").status_code == 200
+            assert wait_until(lambda: client.health().source_status == "token_refused", 20)
+            assert client.evaluate("checkout", {"user_id": "u"}).reason == Reason.SPLIT
+
+
+def test_the_stream_reconnects_after_its_lifetime_and_still_hears_changes(
+    tmp_path: Path,
+) -> None:
+    app = app_for(f"sqlite:///{tmp_path / 'cp.db'}", sse_max_lifetime_seconds=0.5)
+    with TestClient(app) as setup:
+        seed(setup)
+        secret = make_token(setup, "sdk", "production")
+    with live_server(app) as url:
+        source = HttpSource(url, secret, options=_options(tmp_path, poll_interval=3600))
+        with rollwise.Client(source) as client:
+            before = client.revision
+            assert wait_until(lambda: _stream_requests(url) >= 3, timeout=30)
+            assert client.variant("checkout", {"user_id": "u-1"}) in {"legacy", "domain"}
+            _set_share(url, 10000)
+            assert wait_until(lambda: client.revision != before, timeout=15)
+            assert client.variant("checkout", {"user_id": "u-1"}) == "domain"
+            health = client.health()
+            assert health.source_status == "ok"
+            assert "source_error" not in health.errors  # a stream's end is not a failure
 
 
 def test_a_forked_child_keeps_receiving_updates(tmp_path: Path) -> None:

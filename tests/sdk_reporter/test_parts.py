@@ -223,5 +223,33 @@ def test_wire_limits_split_windows_and_cut_samples() -> None:
         TelemetryBatch(batch_id="b" * 8, instance="i", sent_at=T0, windows=batch.windows)
 
 
+def test_a_catch_up_with_wide_sketches_is_packed_under_the_byte_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Windows are packed by size too: a catch-up after an outage whose windows carry wide
+    latency sketches would otherwise exceed the control plane's body limit (a 413: lost)."""
+    from rollwise.sdk import _reporter_build
+
+    monkeypatch.setattr(_reporter_build, "MAX_BATCH_BYTES", 64 * 1024)
+    wide = SketchData(
+        accuracy=0.01, offset=0, bins=list(range(1, 140)), zero_count=0, count=9730, sum=1.0
+    )
+    series = tuple(
+        RequestSeries(flag="f", variant="on", route=f"/r{n}", requests=1, errors=0, latency=wide)
+        for n in range(20)
+    )
+    closed = [
+        ClosedWindow(datetime.fromtimestamp(1_000_000 + 10 * n, UTC), 10, series) for n in range(60)
+    ]
+    built = build_batches(Drained(windows=closed), T0, 10, LOG)
+    assert len(built.batches) > 1
+    assert sum(len(b.windows) for b in built.batches) == 60  # nothing lost, order kept
+    starts = [w.start for b in built.batches for w in b.windows]
+    assert starts == sorted(starts)
+    for batch in built.batches:
+        body = TelemetryBatch(batch_id="b" * 8, instance="i", sent_at=T0, windows=batch.windows)
+        assert len(body.model_dump_json()) <= 64 * 1024 + 1024  # the envelope on top
+
+
 def test_nothing_drained_builds_nothing() -> None:
     assert build_batches(Drained(), T0, 10, LOG).batches == []

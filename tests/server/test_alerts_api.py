@@ -134,3 +134,22 @@ def test_events_are_listed_newest_first(client: TestClient, database_url: str) -
     assert [e["to_state"] for e in page] == ["firing"]
     rule = client.get("/api/v1/alert-rules/checkout-errors", headers=ADMIN_H).json()
     assert (rule["state"], rule["last_value"]) == ("resolved", 0.01)
+
+
+def test_a_rule_has_a_minimum_sample(client: TestClient) -> None:
+    seed(client)
+    created = client.post("/api/v1/alert-rules", json=RULE, headers=ADMIN_H)
+    assert created.status_code == 201, created.text
+    assert created.json()["min_samples"] == 100  # the documented default
+    assert created.json()["last_reason"] is None
+    url = "/api/v1/alert-rules/checkout-errors"
+    patched = client.patch(url, json={"min_samples": 500, "version": 1}, headers=ADMIN_H)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["min_samples"] == 500
+    kept = client.patch(url, json={"min_samples": None, "version": 2}, headers=ADMIN_H)
+    assert kept.json()["min_samples"] == 500  # null does not clear a required field
+    refused = client.post(
+        "/api/v1/alert-rules", json={**RULE, "name": "zero", "min_samples": 0}, headers=ADMIN_H
+    )
+    assert refused.status_code == 422, refused.text
+    assert "min_samples" in refused.json()["error"]["message"]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ._support import ADMIN, bearer, make_token, seed
+from ._support import ADMIN, app_for, bearer, make_token, seed
 
 ROLLOUT = {"flag": "checkout", "environment": "production", "variant": "domain"}
 ALERT_RULE = {"name": "r", "environment": "production", "metric": "error_rate", "threshold": 0.1}
@@ -74,3 +74,26 @@ def test_sdk_token_is_bound_to_its_environment(client: TestClient) -> None:
     reader = bearer(make_token(client, "read"))
     assert client.get("/api/v1/sdk/config", headers=reader).status_code == 400
     assert client.get("/api/v1/sdk/config?environment=nope", headers=reader).status_code == 404
+
+
+def test_wrong_and_revoked_tokens_are_401_on_every_call(database_url: str) -> None:
+    """Checked by the request guard before any body is read; the same answer everywhere
+    (the failed-authentication limit raised: this test fails 36 times on purpose)."""
+    with TestClient(app_for(database_url, auth_failure_burst=1000)) as client:
+        _every_call_refuses_wrong_tokens(client)
+
+
+def _every_call_refuses_wrong_tokens(client: TestClient) -> None:
+    seed(client)
+    created = client.post(
+        "/api/v1/tokens", json={"name": "soon-gone", "scope": "write"}, headers=bearer(ADMIN)
+    ).json()
+    revoke = f"/api/v1/tokens/{created['token']['id']}/revoke"
+    assert client.post(revoke, headers=bearer(ADMIN)).status_code == 200
+    for secret in ("rw_write_not-a-real-token-at-all", created["secret"]):
+        for _, method, url, body in CALLS:
+            kwargs: dict[str, Any] = {"json": body} if body is not None else {}
+            response = getattr(client, method)(url, headers=bearer(secret), **kwargs)
+            assert response.status_code == 401, (url, response.text)
+            assert response.json()["error"]["code"] == "unauthorized"
+            assert response.headers["WWW-Authenticate"] == "Bearer"

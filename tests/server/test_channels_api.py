@@ -123,3 +123,115 @@ def test_transitions_reach_the_outbox_and_admins_see_it(client: TestClient) -> N
     writer = bearer(make_token(client, "write"))
     error(client.get("/api/v1/outbox", headers=writer), 403, "forbidden")
     error(client.get("/api/v1/outbox?status=lost", headers=ADMIN_H), 422, "validation_error")
+
+
+def _stored(database_url: str, name: str) -> dict[str, Any]:
+    store = Store(database_url)
+    try:
+        with store.transaction("read") as tx:
+            return tx.get_channel(name).config
+    finally:
+        store.close()
+
+
+def test_a_new_destination_needs_the_secrets_again(client: TestClient, database_url: str) -> None:
+    """A write token cannot point a channel at its own receiver and keep the admin's
+    secrets by sending their masks back."""
+    assert client.post(
+        "/api/v1/notification-channels", json={"config": HOOK}, headers=ADMIN_H
+    ).is_success
+    writer = bearer(make_token(client, "write"))
+    url = "/api/v1/notification-channels/deploy-hooks"
+    shown = client.get(url, headers=writer).json()["config"]
+    stolen = {**shown, "url": "http://127.0.0.1:9/attacker"}
+    refused = error(
+        client.patch(url, json={"config": stolen, "version": 1}, headers=writer),
+        422,
+        "invalid_config",
+    )
+    paths = sorted(issue["path"] for issue in refused["details"]["issues"])
+    assert paths == ["config.headers.Authorization", "config.secret"]
+    assert "url" in refused["message"]
+    assert _stored(database_url, "deploy-hooks")["url"] == HOOK["url"]
+    # one secret re-entered is not enough; all of them are
+    half = {**stolen, "secret": "another-secret-of-16-chars"}
+    refused = error(
+        client.patch(url, json={"config": half, "version": 1}, headers=writer),
+        422,
+        "invalid_config",
+    )
+    assert [i["path"] for i in refused["details"]["issues"]] == ["config.headers.Authorization"]
+    whole = {**half, "headers": {"Authorization": "Bearer new-receiver"}}
+    moved = client.patch(url, json={"config": whole, "version": 1}, headers=writer)
+    assert moved.status_code == 200, moved.text
+    stored = _stored(database_url, "deploy-hooks")
+    assert stored["headers"] == {"Authorization": "Bearer new-receiver"}
+    assert stored["secret"] == "another-secret-of-16-chars"
+
+
+def test_same_destination_keeps_masked_secrets_of_every_type(
+    client: TestClient, database_url: str
+) -> None:
+    email = {
+        "type": "email",
+        "name": "mail",
+        "host": "smtp.example.com",
+        "from": "rollwise@example.com",
+        "to": ["team@example.com"],
+        "username": "rollwise",
+        "password": "smtp-password",
+    }
+    slack = {"type": "slack", "name": "chat", "url": "https://hooks.example.com/T0/B0/x"}
+    for config in (email, slack):
+        created = client.post(
+            "/api/v1/notification-channels", json={"config": config}, headers=ADMIN_H
+        )
+        assert created.status_code == 201, created.text
+    mail_url = "/api/v1/notification-channels/mail"
+    shown = client.get(mail_url, headers=ADMIN_H).json()["config"]
+    assert shown["password"] == "**********"
+    cosmetic = {**shown, "subject_prefix": "[deploys]", "timeout": 5}
+    kept = client.patch(mail_url, json={"config": cosmetic, "version": 1}, headers=ADMIN_H)
+    assert kept.status_code == 200, kept.text
+    assert _stored(database_url, "mail")["password"] == "smtp-password"
+    for change in ({"host": "smtp.attacker.example"}, {"port": 2525}, {"to": ["me@evil.test"]}):
+        refused = error(
+            client.patch(
+                mail_url, json={"config": {**cosmetic, **change}, "version": 2}, headers=ADMIN_H
+            ),
+            422,
+            "invalid_config",
+        )
+        assert [i["path"] for i in refused["details"]["issues"]] == ["config.password"]
+    chat_url = "/api/v1/notification-channels/chat"
+    chat = client.get(chat_url, headers=ADMIN_H).json()["config"]
+    assert chat["url"] == "**********"
+    restyled = client.patch(
+        chat_url, json={"config": {**chat, "style": "blocks"}, "version": 1}, headers=ADMIN_H
+    )
+    assert restyled.status_code == 200, restyled.text
+    elsewhere = {**chat, "channel": "#somewhere-else"}
+    refused = error(
+        client.patch(chat_url, json={"config": elsewhere, "version": 2}, headers=ADMIN_H),
+        422,
+        "invalid_config",
+    )
+    assert [i["path"] for i in refused["details"]["issues"]] == ["config.url"]
+
+
+def test_a_mask_with_nothing_to_keep_is_refused(client: TestClient) -> None:
+    email = {
+        "type": "email",
+        "name": "mail",
+        "host": "smtp.example.com",
+        "from": "rollwise@example.com",
+        "to": ["team@example.com"],
+        "username": "rollwise",
+        "password": "**********",
+    }
+    refused = error(
+        client.post("/api/v1/notification-channels", json={"config": email}, headers=ADMIN_H),
+        422,
+        "invalid_config",
+    )
+    assert [i["path"] for i in refused["details"]["issues"]] == ["config.password"]

@@ -8,10 +8,15 @@ import threading
 import time
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 import rollwise
+from rollwise.server.config_hub import ConfigHub
+from rollwise.store import Store
 
+from ..sdk._support import wait_until
 from ._support import ADMIN, app_for, bearer, live_server, make_token, seed
 
 
@@ -124,3 +129,114 @@ def test_changes_made_by_another_replica_are_announced(database_url: str) -> Non
         changed = events.get(timeout=5)  # noticed by this replica's revision poll
         assert changed["event"] == "config"
         stop.set()
+
+
+def _statements_of_one_poll(store: Store, hub: ConfigHub) -> list[str]:
+    seen: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+            seen.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", note)
+    try:
+        hub.refresh()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", note)
+    return seen
+
+
+@pytest.mark.parametrize("environments", [1, 200])
+def test_an_idle_revision_poll_is_one_statement(database_url: str, environments: int) -> None:
+    store = Store(database_url)
+    try:
+        with store.transaction("test") as tx:
+            for n in range(environments):
+                tx.create_environment(f"env-{n}")
+        hub = ConfigHub(store)
+        hub.refresh()  # builds every document once
+        assert len(hub.revisions()) == environments
+        assert len(_statements_of_one_poll(store, hub)) == 1
+    finally:
+        store.close()
+
+
+def _token(client: TestClient, environment: str) -> tuple[str, str]:
+    body = {"name": "sdk-stream", "scope": "sdk", "environment": environment}
+    created = client.post("/api/v1/tokens", json=body, headers=bearer(ADMIN))
+    assert created.status_code == 201, created.text
+    return created.json()["token"]["id"], created.json()["secret"]
+
+
+def _stream_until_it_ends(url: str, secret: str, ended: threading.Event) -> None:
+    """Sets ``ended`` when the server ends the stream cleanly (not when the test's server
+    shuts down under it)."""
+    try:
+        with (
+            httpx.Client(timeout=httpx.Timeout(10, read=30)) as http,
+            http.stream("GET", f"{url}/api/v1/sdk/stream", headers=bearer(secret)) as response,
+        ):
+            assert response.status_code == 200
+            for _ in response.iter_lines():
+                pass
+    except httpx.HTTPError:
+        return
+    ended.set()
+
+
+@pytest.mark.parametrize("token_cache_seconds", [0.0, 60.0])
+def test_revoking_a_token_ends_its_open_streams(
+    database_url: str, token_cache_seconds: float
+) -> None:
+    """Through the route (no token cache) and the fast path (a cached token) alike; the
+    stream of another token stays open."""
+    app = app_for(database_url, token_cache_seconds=token_cache_seconds)
+    with TestClient(app) as setup:
+        seed(setup)
+        revoked_id, revoked = _token(setup, "production")
+        _, kept = _token(setup, "production")
+    with live_server(app) as url:
+        ends = {secret: threading.Event() for secret in (revoked, kept)}
+        for secret, ended in ends.items():
+            threading.Thread(
+                target=_stream_until_it_ends, args=(url, secret, ended), daemon=True
+            ).start()
+        assert wait_until(lambda: app.state.hub.streams() == 2, timeout=20)
+        with httpx.Client(base_url=url, headers=bearer(ADMIN)) as admin:
+            assert admin.post(f"/api/v1/tokens/{revoked_id}/revoke").status_code == 200
+        assert ends[revoked].wait(20), "the revoked token's stream is still open"
+        assert app.state.hub.streams() == 1
+        assert not ends[kept].is_set()
+        refused = httpx.get(f"{url}/api/v1/sdk/stream", headers=bearer(revoked))
+        assert refused.status_code == 401
+
+
+def test_a_token_revoked_on_another_replica_ends_the_stream(database_url: str) -> None:
+    app = app_for(database_url)
+    other_replica = app_for(database_url)
+    with TestClient(app) as setup:
+        seed(setup)
+        token_id, secret = _token(setup, "production")
+    with live_server(app) as url, TestClient(other_replica) as other:
+        ended = threading.Event()
+        threading.Thread(
+            target=_stream_until_it_ends, args=(url, secret, ended), daemon=True
+        ).start()
+        assert wait_until(lambda: app.state.hub.streams() == 1, timeout=20)
+        revoke = other.post(f"/api/v1/tokens/{token_id}/revoke", headers=bearer(ADMIN))
+        assert revoke.status_code == 200
+        assert ended.wait(20), "the stream outlived its token's revocation on another replica"
+
+
+def test_a_stream_ends_after_its_lifetime(database_url: str) -> None:
+    app = app_for(database_url, sse_max_lifetime_seconds=0.5)
+    with TestClient(app) as setup:
+        seed(setup)
+        _, secret = _token(setup, "production")
+    with live_server(app) as url:
+        ended = threading.Event()
+        threading.Thread(
+            target=_stream_until_it_ends, args=(url, secret, ended), daemon=True
+        ).start()
+        assert ended.wait(20), "the stream outlived its maximum lifetime"
+        assert wait_until(lambda: app.state.hub.streams() == 0)

@@ -388,3 +388,38 @@ def test_retention_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch
         ServerSettings.from_env()
     assert long.value.path == "ROLLWISE_RETENTION_BATCH_IDS"
     assert "must not exceed ROLLWISE_RETENTION_10S" in long.value.reason
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "1" + "]" * depth
+
+
+def test_deeply_nested_samples_are_capped_and_never_break_the_list(
+    client: TestClient, store: Store
+) -> None:
+    sdk = bearer(make_token(client, "sdk", "production"))
+    reader = bearer(make_token(client, "read"))
+    sample = json.dumps(mismatch_sample(0)).replace('{"order": 0}', _nested(300))
+    sent = json.dumps(body()).replace('"samples": []', f'"samples": [{sample}]')
+    headers = sdk | {"Content-Type": "application/json"}
+    posted = client.post("/api/v1/sdk/telemetry", content=sent, headers=headers)
+    assert posted.status_code == 202, posted.text
+    url = "/api/v1/mismatch-samples"
+    listed = client.get(url, params={"environment": "production"}, headers=reader)
+    assert listed.status_code == 200, listed.text
+    assert listed.json()[0]["input"] == {"rollwise_omitted": "nested deeper than 32 levels"}
+    assert listed.json()[0]["control"] == {"value": 0}  # the other sides are kept
+    # A row stored before the cap existed (written directly, as the old ingest did).
+    from rollwise.store.tables import mismatch_samples
+
+    with store.engine.begin() as connection:
+        row = connection.execute(mismatch_samples.select()).mappings().one()
+        connection.execute(
+            mismatch_samples.insert(),
+            {**{k: v for k, v in row.items() if k != "id"}, "input": json.loads(_nested(900))},
+        )
+    listed = client.get(url, params={"environment": "production"}, headers=reader)
+    assert listed.status_code == 200, listed.text
+    assert [s["input"] for s in listed.json()] == [
+        {"rollwise_omitted": "nested deeper than 32 levels"}
+    ] * 2

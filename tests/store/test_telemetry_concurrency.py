@@ -148,7 +148,7 @@ def test_retention_purges_each_resolution_at_its_age(database_url: str, clock: F
         assert _totals(tx) == (20, 2)
     clock.advance(days=2)  # 3 days: 10 s buckets and samples gone, 5 min and 1 h answer
     deleted = purge()
-    assert deleted["request_buckets"] == 3 + 4  # 10 s rows: legacy at 3 starts, 4 domain routes
+    assert deleted["request_buckets"] == 3 + 3  # 10 s rows (every route in one): 3 starts each
     assert deleted["mismatch_samples"] == 1
     with store.transaction("judge") as tx:
         assert _totals(tx) == (20, 2)

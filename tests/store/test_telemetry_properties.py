@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from rollwise.stats.sketch import LatencySketch
 from rollwise.store import Store
+from rollwise.store._telemetry_sketch import merge_sketch_data
 
 from ._telemetry import T0, FakeClock, batch, series, window
 
@@ -83,3 +84,33 @@ def test_totals_and_sketches_survive_any_split(
 
 
 _names = itertools.count()
+
+
+latency_values = st.lists(
+    st.one_of(
+        st.floats(min_value=1e-4, max_value=30.0),
+        st.floats(min_value=0.0, max_value=1e12),  # wide ranges fold beyond 800 bins
+        st.just(0.0),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(first=latency_values, second=latency_values)
+def test_stored_sketches_merge_exactly_as_sketch_objects_do(
+    first: list[float], second: list[float]
+) -> None:
+    """Ingest merges stored sketches in their JSON form: same result as LatencySketch."""
+    a, b = LatencySketch(), LatencySketch()
+    for value in first:
+        a.add(value)
+    for value in second:
+        b.add(value)
+    expected = a.copy()
+    expected.merge(b)
+    got = merge_sketch_data(a.to_dict(), b.to_dict())
+    want = expected.to_dict()
+    if not want["bins"]:  # where an empty range starts means nothing
+        got, want = {**got, "offset": 0}, {**want, "offset": 0}
+    assert got == want

@@ -7,6 +7,7 @@ Settings come from the environment (see :mod:`camera_service.settings`); ``--hos
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -25,6 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--log-level", default="info")
     options = parser.parse_args(argv)
+    _log_to_stderr(options.log_level)
     try:
         settings = Settings.from_env()
     except SettingsError as error:
@@ -39,6 +41,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         timeout_graceful_shutdown=5,
     )
     return 0
+
+
+def _log_to_stderr(level: str) -> None:
+    """uvicorn configures its own loggers only: show the service's and rollwise's (a refused
+    sdk token, an unreachable control plane, reporting) on stderr, at the same level."""
+    # rollwise's messages start with "rollwise:" already
+    for name, shown in (("camera_service", "%(name)s: %(message)s"), ("rollwise", "%(message)s")):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     " + shown))
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(level.upper())
+        logger.propagate = False
 
 
 if __name__ == "__main__":

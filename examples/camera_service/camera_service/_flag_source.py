@@ -50,6 +50,16 @@ class WithFallbackFlag:
         data, origin = first
         return self.with_flag(data), origin
 
+    def startup_problem(self) -> SourceError | None:
+        """Why the first document is not the inner source's own (it failed, or served its
+        disk cache), handed over once: the client reports it when it is built, so that
+        ``health()`` says so (a refused sdk token above all) before anything starts."""
+        error, self._initial_error = self._initial_error, None
+        if error is None and self._inner is not None:
+            inner_problem = getattr(self._inner, "startup_problem", None)
+            error = inner_problem() if callable(inner_problem) else None
+        return error
+
     def start(self, listener: ConfigListener) -> None:
         if self._inner is None:
             return
@@ -91,3 +101,8 @@ class _Listener:
 
     def source_failed(self, error: SourceError) -> None:
         self._listener.source_failed(error)
+
+    def source_recovered(self) -> None:
+        recovered = getattr(self._listener, "source_recovered", None)
+        if callable(recovered):
+            recovered()

@@ -98,8 +98,36 @@ class Services:
 
     def start(self) -> None:
         self.flags.start()
+        health = self.flags.health()
+        if health.source_status == "token_refused":  # loud: otherwise every request is legacy
+            logger.warning(
+                "ROLLWISE_SDK_TOKEN is refused by the control plane at %s; "
+                "%s decides from %s until the token is fixed: %s",
+                self.settings.control_plane_url,
+                FLAG,
+                health.origin or "nothing",
+                health.last_source_error,
+            )
         if self.settings.autostart_on_boot:
             self.reconcile()
+
+    def health(self) -> dict[str, Any]:
+        """``GET /api/v1/health``: up, and whether the flag source works (``degraded`` with
+        the reason when it does not: the service still answers, from its last or fallback
+        configuration)."""
+        flags = self.flags.health()
+        problems = []
+        if flags.source_status == "token_refused":
+            problems.append(f"flag source: {flags.last_source_error}")
+        return {
+            "status": "degraded" if problems else "ok",
+            "problems": problems,
+            "flag_source": {
+                "status": flags.source_status,
+                "revision": flags.revision,
+                "last_error": flags.last_source_error,
+            },
+        }
 
     def reconcile(self) -> None:
         """Start-up reconciliation: the domain service, legacy if the domain cannot."""
@@ -147,6 +175,7 @@ class Services:
             else "none",
             "environment": settings.environment,
             "revision": health.revision,
+            "status": health.source_status,
             "last_source_error": health.last_source_error,
             "use_domain_service": settings.use_domain_service,
             "rollout_percent": settings.rollout_percent,

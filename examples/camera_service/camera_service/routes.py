@@ -155,4 +155,4 @@ async def internal_stats(request: Request) -> JSONResponse:
 
 @router.get("/health")
 async def health(request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
+    return JSONResponse(request.app.state.services.health())

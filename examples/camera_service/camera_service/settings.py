@@ -27,21 +27,25 @@ Invalid values raise :class:`~camera_service.errors.SettingsError` naming the va
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic_settings import SettingsConfigDict
+
+from rollwise.env_settings import EnvSettings, Number, Switch, Text, read_env, whole_number
+from rollwise.errors import ConfigError
+from rollwise.sdk.override_tokens import OverrideSigner
 
 from .errors import SettingsError
 from .faults import FaultSpec
 from .processes import WorkerSettings
 
 __all__ = ["Settings", "default_config_dir"]
-
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
 
 
 def default_config_dir() -> Path:
@@ -91,6 +95,11 @@ class Settings:
                 "ROLLWISE_REPORT_WINDOW",
                 f"must be a whole number of seconds from 1 to 3600, got {self.report_window!r}",
             )
+        if self.override_keys:
+            try:
+                OverrideSigner(list(self.override_keys))
+            except ConfigError as error:
+                raise SettingsError("ROLLWISE_OVERRIDE_KEYS", error.reason) from None
         if not 0.0 <= self.compare_sample <= 1.0:
             raise SettingsError(
                 "CAMERA_SERVICE_COMPARE_SAMPLE",
@@ -107,62 +116,76 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-
-        def text(name: str) -> str | None:
-            value = env.get(name, "").strip()
-            return value or None
-
-        def number(name: str, default: float, *, positive: bool = True) -> float:
-            raw = text(name)
-            if raw is None:
-                return default
-            try:
-                value = float(raw)
-            except ValueError:
-                raise SettingsError(name, f"{raw!r} is not a number") from None
-            if not math.isfinite(value) or (positive and not value > 0):
-                raise SettingsError(name, f"must be a positive number, got {raw}")
-            return value
-
-        def flag(name: str) -> bool | None:
-            raw = text(name)
-            if raw is None:
-                return None
-            if raw.lower() in _TRUE:
-                return True
-            if raw.lower() in _FALSE:
-                return False
-            raise SettingsError(name, f"{raw!r} is not true or false")
-
-        config_dir = text("CAMERA_SERVICE_CONFIG_DIR")
-        state_dir = text("CAMERA_SERVICE_STATE_DIR")
-        flags_file = text("ROLLWISE_FLAGS_FILE")
-        percent = text("ROLLOUT_PERCENT")
-        keys = text("ROLLWISE_OVERRIDE_KEYS")
-        window = text("ROLLWISE_REPORT_WINDOW")
-        if window is not None and not window.isdigit():
-            raise SettingsError(
-                "ROLLWISE_REPORT_WINDOW", f"{window!r} is not a whole number of seconds"
-            )
-        autostart = flag("CAMERA_SERVICE_AUTOSTART")
+        """The settings the variables describe (rollwise's settings models read them)."""
+        try:
+            rollwise = read_env(_RollwiseEnv, environ)
+            camera = read_env(_CameraEnv, environ)
+            rollout = read_env(_RolloutEnv, environ)
+        except ConfigError as error:
+            raise SettingsError(error.path, error.reason) from None
+        keys = rollwise.override_keys
         return cls(
-            config_dir=Path(config_dir) if config_dir else default_config_dir(),
-            state_dir=Path(state_dir) if state_dir else _default_state_dir(),
+            config_dir=camera.config_dir or default_config_dir(),
+            state_dir=camera.state_dir or _default_state_dir(),
             worker=WorkerSettings(
-                fps=number("CAMERA_SERVICE_FPS", 10.0),
-                heartbeat_interval=number("CAMERA_SERVICE_HEARTBEAT_SECONDS", 1.0),
-                stop_timeout=number("CAMERA_SERVICE_STOP_TIMEOUT", 5.0),
+                fps=camera.fps,
+                heartbeat_interval=camera.heartbeat_seconds,
+                stop_timeout=camera.stop_timeout,
             ),
-            autostart_on_boot=True if autostart is None else autostart,
-            fault=FaultSpec.parse(text("CAMERA_SERVICE_FAULT")),
-            compare_sample=number("CAMERA_SERVICE_COMPARE_SAMPLE", 1.0, positive=False),
-            flags_file=Path(flags_file) if flags_file else None,
-            control_plane_url=text("ROLLWISE_URL"),
-            sdk_token=text("ROLLWISE_SDK_TOKEN"),
-            environment=text("ROLLWISE_ENVIRONMENT") or "production",
-            report_window=int(window) if window is not None else 10,
+            autostart_on_boot=camera.autostart,
+            fault=FaultSpec.parse(camera.fault),
+            compare_sample=camera.compare_sample,
+            flags_file=rollwise.flags_file,
+            control_plane_url=rollwise.url,
+            sdk_token=rollwise.sdk_token,
+            environment=rollwise.environment,
+            report_window=rollwise.report_window,
             override_keys=tuple(k.strip() for k in keys.split(",") if k.strip()) if keys else (),
-            use_domain_service=flag("USE_DOMAIN_SERVICE"),
-            rollout_percent=number("ROLLOUT_PERCENT", 0.0, positive=False) if percent else None,
+            use_domain_service=rollout.use_domain_service,
+            rollout_percent=rollout.rollout_percent,
         )
+
+
+def _positive(value: float) -> float:
+    if not value > 0:
+        raise ValueError(f"must be a positive number, got {value:g}")
+    return value
+
+
+Positive = Annotated[Number, AfterValidator(_positive)]
+ReportWindow = Annotated[int, BeforeValidator(whole_number(1, 3600))]
+
+
+class _RollwiseEnv(EnvSettings):
+    """The ``ROLLWISE_*`` variables of the SDK inside the service."""
+
+    flags_file: Path | None = None
+    url: Text | None = None
+    sdk_token: Text | None = None
+    environment: Text = "production"
+    report_window: ReportWindow = 10
+    override_keys: Text | None = None
+
+
+class _CameraEnv(EnvSettings):
+    """``CAMERA_SERVICE_*``: the service's own settings."""
+
+    model_config = SettingsConfigDict(env_prefix="CAMERA_SERVICE_")
+
+    config_dir: Path | None = None
+    state_dir: Path | None = None
+    fps: Positive = 10.0
+    heartbeat_seconds: Positive = 1.0
+    stop_timeout: Positive = 5.0
+    autostart: Switch = True
+    fault: Text | None = None
+    compare_sample: Annotated[Number, Field(ge=0.0, le=1.0)] = 1.0
+
+
+class _RolloutEnv(EnvSettings):
+    """The legacy switches, unprefixed (``USE_DOMAIN_SERVICE``, ``ROLLOUT_PERCENT``)."""
+
+    model_config = SettingsConfigDict(env_prefix="")
+
+    use_domain_service: Switch | None = None
+    rollout_percent: Number | None = None

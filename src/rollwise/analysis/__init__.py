@@ -7,7 +7,13 @@ See docs/judging.md for the statistics and why they stay valid when the controll
 at a step every tick.
 """
 
-from .data import ComparisonCounts, CustomValue, InvalidMetricsError, VariantMetrics
+from .data import (
+    ComparisonCounts,
+    CustomValue,
+    InvalidMetricsError,
+    VariantMetrics,
+    WindowCounts,
+)
 from .judge import judge_gate, judge_step
 from .providers import MetricProvider, MetricQuery, ProviderConfig, ProviderRegistry, StepMetrics
 from .verdicts import Decision, GateResult, StepJudgement, Verdict
@@ -26,6 +32,7 @@ __all__ = [
     "StepMetrics",
     "VariantMetrics",
     "Verdict",
+    "WindowCounts",
     "judge_gate",
     "judge_step",
 ]

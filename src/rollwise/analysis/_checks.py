@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.gates import Gate
+from ..core.gates import Gate, PromotionRule, PromotionRuleKind
 from .verdicts import GateResult, Verdict
 
 BOUND_NAMES = ("max", "min", "max_increase", "max_difference")
@@ -77,3 +77,33 @@ def secs(value: float | None) -> str:
     if value is None:
         return "n/a"
     return f"{value * 1000:.4g} ms"
+
+
+def strict(promotion: PromotionRule | None) -> PromotionRule | None:
+    """The rule when it asks for a confidence bound, None for the point-estimate rule."""
+    if promotion is None or promotion.rule is PromotionRuleKind.ESTIMATE:
+        return None
+    return promotion
+
+
+def promotion_evidence(
+    promotion: PromotionRule, confirmed: bool, statistic: float | None, threshold: float | None
+) -> dict[str, Any]:
+    """What a check shows about the promotion rule (``upper_bound``)."""
+    return {
+        "promotion": {
+            "rule": promotion.rule.value,
+            "tolerance": promotion.tolerance,
+            "alpha": promotion.alpha,
+            "confirmed": confirmed,
+            "statistic": num(statistic),
+            "threshold": num(threshold),
+        }
+    }
+
+
+def unconfirmed(what: str, promotion: PromotionRule) -> str:
+    return (
+        f"{what}: not yet shown below {(1 + promotion.tolerance):.3g}x the allowed value "
+        f"(promotion rule upper_bound, alpha {promotion.alpha:g})"
+    )

@@ -9,15 +9,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.gates import Gate
+from ..core.gates import Gate, PromotionRule
 from ..stats.quantile_test import (
     QuantileTest,
     quantile_bound_test,
     quantile_comparison_test,
     quantile_min_samples,
+    quantile_within,
 )
 from ..stats.sketch import LatencySketch
-from ._checks import Check, bounds_of, check_alpha, combine, no_data, num, secs
+from ._checks import (
+    Check,
+    bounds_of,
+    check_alpha,
+    combine,
+    no_data,
+    num,
+    promotion_evidence,
+    secs,
+    strict,
+    unconfirmed,
+)
 from .data import VariantMetrics
 from .verdicts import GateResult, Verdict
 
@@ -38,7 +50,11 @@ def _describe(sketch: LatencySketch | None, q: float) -> dict[str, Any] | None:
 
 
 def judge_latency(
-    gate: Gate, baseline: VariantMetrics | None, canary: VariantMetrics, min_samples: int
+    gate: Gate,
+    baseline: VariantMetrics | None,
+    canary: VariantMetrics,
+    min_samples: int,
+    promotion: PromotionRule | None = None,
 ) -> GateResult:
     q = gate.metric.quantile
     assert q is not None
@@ -70,11 +86,17 @@ def judge_latency(
     alpha = check_alpha(gate)
     estimate = c_sketch.quantile(q)
     assert estimate is not None
+    rule = strict(promotion)
     checks: list[Check] = []
     for name, limit in bounds:
         if name == "max":
             test = quantile_bound_test(c_sketch, q, limit, alpha)
-            checks.append(_check(name, limit, test, estimate, limit, None, alpha))
+            check = _check(name, limit, test, estimate, limit, None, alpha)
+            if rule is not None and check.verdict is Verdict.PASS:
+                factor = 1.0 + rule.tolerance
+                sure = quantile_within(c_sketch, q, limit, rule.alpha, factor=factor)
+                check = _confirm(check, rule, sure)
+            checks.append(check)
         elif b_sketch is not None:
             increase, difference = (limit, 0.0) if name == "max_increase" else (0.0, limit)
             test, upper = quantile_comparison_test(
@@ -88,8 +110,28 @@ def judge_latency(
             base = b_sketch.quantile(q)
             assert base is not None
             allowed = (1.0 + increase) * base + difference
-            checks.append(_check(name, limit, test, estimate, allowed, upper, alpha))
+            check = _check(name, limit, test, estimate, allowed, upper, alpha)
+            if rule is not None and check.verdict is Verdict.PASS:
+                sure = quantile_within(
+                    c_sketch, q, 0.0, rule.alpha, b_sketch,
+                    max_increase=increase, max_difference=difference,
+                    factor=1.0 + rule.tolerance,
+                )  # fmt: skip
+                check = _confirm(check, rule, sure)
+            checks.append(check)
     return combine(gate, checks, evidence)
+
+
+def _confirm(
+    check: Check, rule: PromotionRule, sure: tuple[bool, float | None, float | None]
+) -> Check:
+    """A passing check under the ``upper_bound`` rule: it holds until the bound is shown."""
+    confirmed, upper, allowed = sure
+    evidence = check.evidence | promotion_evidence(rule, confirmed, upper, allowed)
+    if confirmed:
+        return Check(check.bound, check.limit, Verdict.PASS, check.reason, evidence)
+    reason = unconfirmed(check.reason, rule)
+    return Check(check.bound, check.limit, Verdict.HOLD, reason, evidence)
 
 
 def _check(

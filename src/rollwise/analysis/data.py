@@ -15,20 +15,35 @@ counts from a fixed start; a sliding window ("the last five minutes") would brea
   error), the numerator of the mismatch rate.
 - ``custom``: the value of each custom gate's query for this variant, keyed by the gate's
   key (:attr:`rollwise.core.gates.Gate.key`), with the number of samples behind it.
+- ``windows``: optionally, the same traffic cut into consecutive windows of the step
+  (:class:`WindowCounts`, oldest first, the same bounds for the canary and the baseline).
+  Relative rate tests and the sample-ratio check judge each window against its own split,
+  so that a split that drifts in phase with the error rate (a daily pattern) cannot
+  confound them (Simpson's paradox); without windows they pool the step as one window.
+  The contract for providers is in docs/judging.md ("Per-window counts").
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import pairwise
 from types import MappingProxyType
 from typing import Any
 
 from ..errors import ProviderError
 from ..stats.sketch import LatencySketch
 
-__all__ = ["ComparisonCounts", "CustomValue", "InvalidMetricsError", "VariantMetrics"]
+__all__ = [
+    "ComparisonCounts",
+    "CustomValue",
+    "InvalidMetricsError",
+    "VariantMetrics",
+    "WindowCounts",
+    "windows_aligned",
+]
 
 
 class InvalidMetricsError(ProviderError):
@@ -80,6 +95,51 @@ class CustomValue:
 
 
 @dataclass(frozen=True, slots=True)
+class WindowCounts:
+    """One variant's counts in one window ``[start, end)`` of the step.
+
+    Windows are fixed from the step's start (``start + k * length``), so a window's counts
+    only grow while it is open and never move to another window between looks: the judge's
+    per-window martingale is over a fixed sequence of windows. The last window may be open
+    (``end`` is the look's end). Counts follow the same definitions as
+    :class:`VariantMetrics` (server errors, compared calls); latency stays cumulative.
+    """
+
+    start: datetime
+    end: datetime
+    requests: int = 0
+    errors: int = 0
+    comparisons: ComparisonCounts = field(default_factory=ComparisonCounts)
+
+    def __post_init__(self) -> None:
+        _require(self.end >= self.start, "windows.end", "must not be before the window's start")
+        _require(self.requests >= 0, "windows.requests", "must not be negative")
+        _require(
+            0 <= self.errors <= self.requests,
+            "windows.errors",
+            f"must be between 0 and requests ({self.requests})",
+        )
+
+    def __add__(self, other: WindowCounts) -> WindowCounts:
+        if (self.start, self.end) != (other.start, other.end):
+            raise ValueError("only windows with the same bounds add up")
+        return WindowCounts(
+            self.start,
+            self.end,
+            self.requests + other.requests,
+            self.errors + other.errors,
+            self.comparisons + other.comparisons,
+        )
+
+
+def windows_aligned(a: Sequence[WindowCounts], b: Sequence[WindowCounts]) -> bool:
+    """Whether two variants' windows have the same bounds, in the same order."""
+    return len(a) == len(b) and all(
+        (x.start, x.end) == (y.start, y.end) for x, y in zip(a, b, strict=True)
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class VariantMetrics:
     """One variant's traffic over the step's cumulative window (see the module docs)."""
 
@@ -90,6 +150,8 @@ class VariantMetrics:
     latency: LatencySketch | None = None
     comparisons: ComparisonCounts = field(default_factory=ComparisonCounts)
     custom: Mapping[str, CustomValue] = field(default_factory=dict)
+    windows: tuple[WindowCounts, ...] | None = None
+    """Per-window counts (module docs); None: the provider has none, the judge pools."""
 
     def __post_init__(self) -> None:
         _require(self.requests >= 0, "requests", "must not be negative", variant=self.variant)
@@ -106,6 +168,16 @@ class VariantMetrics:
             variant=self.variant,
         )
         object.__setattr__(self, "custom", MappingProxyType(dict(self.custom)))
+        if self.windows is not None:
+            windows = tuple(self.windows)
+            object.__setattr__(self, "windows", windows)
+            for before, after in pairwise(windows):
+                _require(
+                    after.start >= before.end,
+                    "windows",
+                    "must be consecutive and not overlap (oldest first)",
+                    variant=self.variant,
+                )
 
     @property
     def error_rate(self) -> float | None:
@@ -126,6 +198,13 @@ class VariantMetrics:
                 latency.merge(other.latency)
         custom = dict(self.custom)
         custom.update(other.custom)  # a custom value is not additive: the newer one wins
+        windows = None
+        if (
+            self.windows is not None
+            and other.windows is not None
+            and windows_aligned(self.windows, other.windows)
+        ):
+            windows = tuple(a + b for a, b in zip(self.windows, other.windows, strict=True))
         return VariantMetrics(
             variant=self.variant,
             requests=self.requests + other.requests,
@@ -134,6 +213,7 @@ class VariantMetrics:
             latency=latency,
             comparisons=self.comparisons + other.comparisons,
             custom=custom,
+            windows=windows,
         )
 
     def summary(self) -> dict[str, Any]:
@@ -162,4 +242,5 @@ class VariantMetrics:
                 key: {"value": value.value, "samples": value.samples}
                 for key, value in sorted(self.custom.items())
             },
+            "windows": len(self.windows) if self.windows is not None else None,
         }

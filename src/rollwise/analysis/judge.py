@@ -13,19 +13,24 @@ gate's ``alpha`` over the whole step (see docs/judging.md).
   failure) or brings the estimate back within the bound.
 - It has **no data** below its sample minimum: never a pass, never a failure.
 
-A step is rolled back when any gate fails, promoted when its bake time is over, each
-variant has ``min_samples`` requests and every gate passes; otherwise it holds, or reports
-no data, which the controller handles with the rollout's NoDataPolicy.
+A step is rolled back when any gate fails, paused when the canary's share of requests is
+significantly off the configured one (sample-ratio mismatch), promoted when its bake time
+is over, each variant has ``min_samples`` requests and every gate passes; otherwise it
+holds, or reports no data, which the controller handles with the rollout's NoDataPolicy.
+
+``settings`` (:class:`~rollwise.core.gates.JudgeSettings`) carry the promotion rule, the
+sample-ratio check and the step's configured canary share.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..core.gates import Gate, GateMetric
+from ..core.gates import Gate, GateMetric, JudgeSettings, PromotionRule
 from ._custom import judge_custom
 from ._latency import judge_latency
 from ._rates import judge_rate
+from ._sample_ratio import sample_ratio_check
 from .data import VariantMetrics
 from .verdicts import Decision, GateResult, StepJudgement, Verdict
 
@@ -38,15 +43,18 @@ def judge_gate(
     canary: VariantMetrics,
     *,
     min_samples: int,
+    promotion: PromotionRule | None = None,
 ) -> GateResult:
-    """Judge one gate; ``gate.min_samples`` overrides the rollout's ``min_samples``."""
+    """Judge one gate; ``gate.min_samples`` overrides the rollout's ``min_samples``.
+
+    ``promotion``: what a pass needs (None: the point estimate within the bound)."""
     needed = gate.min_samples if gate.min_samples is not None else min_samples
     if needed < 1:
         raise ValueError(f"min_samples must be at least 1, got {needed}")
     if gate.metric.is_rate:
-        return judge_rate(gate, baseline, canary, needed)
+        return judge_rate(gate, baseline, canary, needed, promotion)
     if gate.metric.is_latency:
-        return judge_latency(gate, baseline, canary, needed)
+        return judge_latency(gate, baseline, canary, needed, promotion)
     assert gate.metric is GateMetric.CUSTOM
     return judge_custom(gate, baseline, canary, needed)
 
@@ -58,22 +66,33 @@ def judge_step(
     *,
     min_samples: int,
     bake_elapsed: bool,
+    settings: JudgeSettings | None = None,
 ) -> StepJudgement:
     """Decide a step from every gate's verdict (``baseline`` None: no relative bounds)."""
     if min_samples < 1:
         raise ValueError(f"min_samples must be at least 1, got {min_samples}")
-    results = tuple(judge_gate(g, baseline, canary, min_samples=min_samples) for g in gates)
+    settings = settings or JudgeSettings()
+    results = tuple(
+        judge_gate(g, baseline, canary, min_samples=min_samples, promotion=settings.promotion)
+        for g in gates
+    )
     samples: dict[str, int | None] = {
         "baseline": baseline.requests if baseline is not None else None,
         "canary": canary.requests,
     }
+    ratio = sample_ratio_check(settings, baseline, canary)
 
     def judgement(decision: Decision, summary: str) -> StepJudgement:
-        return StepJudgement(decision, summary, results, bake_elapsed, min_samples, samples)
+        return StepJudgement(
+            decision, summary, results, bake_elapsed, min_samples, samples,
+            ratio.evidence if ratio is not None else None,
+        )  # fmt: skip
 
     failed = [r for r in results if r.verdict is Verdict.FAIL]
     if failed:
         return judgement(Decision.ROLLBACK, "rollback: " + _list(failed))
+    if ratio is not None and ratio.mismatch:
+        return judgement(Decision.PAUSE, f"pause: {ratio.reason}")
     short = [
         f"{name} has {count} of {min_samples} requests"
         for name, count in samples.items()

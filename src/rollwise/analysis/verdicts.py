@@ -24,6 +24,9 @@ class Decision(StrEnum):
     ROLLBACK = "rollback"
     NO_DATA = "no_data"
     """Some gate lacks data: the controller applies the rollout's NoDataPolicy."""
+    PAUSE = "pause"
+    """Sample-ratio mismatch: the split is not what the step configures, so the comparison
+    cannot be trusted; a person should look (no gate failed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,9 @@ class StepJudgement:
     min_samples: int
     samples: dict[str, int | None]
     """Requests per variant (``baseline`` is None when there is no baseline)."""
+    sample_ratio: dict[str, Any] | None = None
+    """The sample-ratio check's evidence (None when it did not run: no configured share,
+    no baseline, or disabled)."""
 
     @property
     def failed(self) -> tuple[GateResult, ...]:
@@ -66,11 +72,14 @@ class StepJudgement:
     def verdict(self) -> Verdict:
         """What the data alone shows, bake time aside (for a controller that times steps).
 
-        FAIL when the decision is a rollback, NO_DATA when data is missing, HOLD when a gate
-        holds, PASS when every gate passes with its minimum samples (even while baking).
+        FAIL when the decision is a rollback, SAMPLE_RATIO_MISMATCH when the split is off (and
+        no gate failed), NO_DATA when data is missing, HOLD when a gate holds, PASS when every
+        gate passes with its minimum samples (even while baking).
         """
         if self.decision is Decision.ROLLBACK:
             return Verdict.FAIL
+        if self.decision is Decision.PAUSE:
+            return Verdict.SAMPLE_RATIO_MISMATCH
         if self.decision is Decision.NO_DATA:
             return Verdict.NO_DATA
         if any(g.verdict is Verdict.HOLD for g in self.gates):
@@ -85,5 +94,6 @@ class StepJudgement:
             "bake_elapsed": self.bake_elapsed,
             "min_samples": self.min_samples,
             "samples": dict(self.samples),
+            "sample_ratio": self.sample_ratio,
             "gates": [gate.to_dict() for gate in self.gates],
         }

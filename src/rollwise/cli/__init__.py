@@ -18,4 +18,10 @@ def main() -> None:
             f"rollwise: the command line needs `pip install rollwise[cli]` ({error})\n"
         )
         raise SystemExit(2) from None
-    app()
+    from ..errors import ConfigError
+
+    try:
+        app()
+    except ConfigError as error:  # a setting no command could use: one line, never a traceback
+        sys.stderr.write(f"rollwise: {error}\n")
+        raise SystemExit(2) from None

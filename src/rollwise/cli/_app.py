@@ -12,8 +12,34 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"rollwise {installed_version()}")
+        raise typer.Exit()
+
+
+def installed_version() -> str:
+    """The version of the installed distribution (its metadata), as ``pip`` shows it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rollwise")
+    except PackageNotFoundError:  # a source tree on sys.path, not installed
+        from .. import __version__
+
+        return __version__
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    _version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print rollwise's version and exit.",
+    ),
+) -> None:
     """Progressive delivery for Python services."""
 
 

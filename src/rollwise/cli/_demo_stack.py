@@ -203,7 +203,10 @@ class Stack:
     def set_up_flag(self) -> None:
         """Environment, flag (everyone on legacy, sticky per client id), sdk token."""
         with self.client() as plane:
-            plane.post("/api/v1/environments", {"key": ENVIRONMENT, "name": "Production"})
+            plane.post(
+                "/api/v1/environments",
+                {"key": ENVIRONMENT, "name": "Production", "production": True},
+            )
             plane.post(
                 "/api/v1/flags",
                 {

@@ -7,12 +7,12 @@ reached, so commands print one line a person can act on.
 
 from __future__ import annotations
 
-import os
 from types import TracebackType
 from typing import Any
 
 import httpx
 
+from ..env_settings import EnvSettings, Text, read_env
 from ..errors import RollwiseError
 
 __all__ = ["DEFAULT_URL", "ControlPlane", "ControlPlaneError", "resolve"]
@@ -43,12 +43,17 @@ class ControlPlaneError(RollwiseError):
         return self.status is None or self.status >= 500 or self.status == 429
 
 
+class ClientEnv(EnvSettings):
+    """``ROLLWISE_URL`` and ``ROLLWISE_TOKEN``: the control plane a command talks to."""
+
+    url: Text = DEFAULT_URL
+    token: Text | None = None
+
+
 def resolve(url: str | None, token: str | None) -> tuple[str, str | None]:
     """The URL and token from the options, else ``ROLLWISE_URL`` / ``ROLLWISE_TOKEN``."""
-    return (
-        (url or os.environ.get("ROLLWISE_URL") or DEFAULT_URL).rstrip("/"),
-        token or os.environ.get("ROLLWISE_TOKEN") or None,
-    )
+    env = read_env(ClientEnv)
+    return (url or env.url).rstrip("/"), token or env.token
 
 
 class ControlPlane:

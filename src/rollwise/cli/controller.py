@@ -32,8 +32,9 @@ def controller(
 ) -> None:
     """Run the rollout controller: judge rollouts, evaluate alerts, send notifications."""
     from ..controller import Controller, ControllerSettings
+    from ..env_settings import database_url_from_env
     from ..errors import ConfigError
-    from ..store import Store, default_database_url
+    from ..store import Store
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -42,7 +43,7 @@ def controller(
         settings = ControllerSettings.from_env()
         if tick is not None:
             settings = replace(settings, tick_seconds=tick)
-        store = Store(database_url or default_database_url())
+        store = Store(database_url_from_env(database_url))
     except ConfigError as error:
         typer.echo(f"rollwise: {error}", err=True)
         raise typer.Exit(2) from None

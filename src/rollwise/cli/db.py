@@ -15,9 +15,10 @@ URL = typer.Option(None, help="SQLAlchemy URL [env ROLLWISE_DATABASE_URL, sqlite
 @db.command()
 def upgrade(database_url: str = URL) -> None:
     """Apply every migration not applied yet (safe to run again)."""
-    from ..store import Store, default_database_url
+    from ..env_settings import database_url_from_env
+    from ..store import Store
 
-    store = Store(database_url or default_database_url())
+    store = Store(database_url_from_env(database_url))
     try:
         store.upgrade()
         status = store.status()
@@ -29,9 +30,10 @@ def upgrade(database_url: str = URL) -> None:
 @db.command()
 def status(database_url: str = URL) -> None:
     """Show the applied migration; exit 1 when the database is behind or unreachable."""
-    from ..store import Store, default_database_url
+    from ..env_settings import database_url_from_env
+    from ..store import Store
 
-    store = Store(database_url or default_database_url())
+    store = Store(database_url_from_env(database_url))
     try:
         current = store.status()
     finally:

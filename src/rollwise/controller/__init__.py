@@ -1,7 +1,7 @@
 """The rollout controller: judges progressing rollouts, evaluates alerts, delivers notifications.
 
 Runs inside ``rollwise serve`` (default) or alone as ``rollwise controller``; with
-PostgreSQL several replicas may run it and exactly one leads (an advisory lock). ::
+PostgreSQL several replicas may run it and exactly one leads (a fenced lease). ::
 
     with Controller(store, ControllerSettings.from_env()) as controller:
         controller.tick()          # one round, synchronously
@@ -13,7 +13,16 @@ See docs/controller.md.
 from .alerts import AlertEvaluator, AlertOutcome, Observation
 from .controller import Controller, TickReport
 from .dispatch import Delivery, OutboxDispatcher
-from .leader import AlwaysLeader, FileLock, LeaderElector, PostgresAdvisoryLock, elector_for
+from .fencing import FencedStore
+from .leader import (
+    AlwaysLeader,
+    FileLock,
+    LeaderElector,
+    LeaseElector,
+    LeaseLost,
+    PostgresAdvisoryLock,
+    elector_for,
+)
 from .provider import build_provider, store_window_reader
 from .reconcile import Look, Reconciler, RolloutOutcome
 from .settings import DEFAULT_LOCK_KEY, ControllerSettings, DeliveryPolicy
@@ -27,8 +36,11 @@ __all__ = [
     "ControllerSettings",
     "Delivery",
     "DeliveryPolicy",
+    "FencedStore",
     "FileLock",
     "LeaderElector",
+    "LeaseElector",
+    "LeaseLost",
     "Look",
     "Observation",
     "OutboxDispatcher",

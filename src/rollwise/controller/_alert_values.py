@@ -10,7 +10,7 @@ from ..core.durations import format_duration
 from ..core.gates import GateMetric
 from ..store import AlertComparison, AlertRuleRecord
 
-__all__ = ["condition_holds", "describe", "merged_metrics", "metric_value"]
+__all__ = ["condition_holds", "describe", "merged_metrics", "metric_value", "waiting_for"]
 
 
 def merged_metrics(name: str, windows: Iterable[VariantWindowLike]) -> VariantMetrics:
@@ -61,6 +61,19 @@ def condition_holds(rule: AlertRuleRecord, value: float, baseline_value: float |
         return value < rule.threshold
     assert baseline_value is not None
     return value > baseline_value * (1.0 + rule.threshold)
+
+
+def waiting_for(rule: AlertRuleRecord, samples: int, baseline_samples: int | None) -> str | None:
+    """Why the rule cannot be judged yet (fewer than ``min_samples``), or None."""
+    window = format_duration(rule.window)
+    if samples < rule.min_samples:
+        return f"waiting for samples: {samples} of {rule.min_samples} in the last {window}"
+    if baseline_samples is not None and baseline_samples < rule.min_samples:
+        return (
+            f"waiting for samples: the baseline has {baseline_samples} of "
+            f"{rule.min_samples} in the last {window}"
+        )
+    return None
 
 
 def _format(metric: GateMetric, value: float) -> str:

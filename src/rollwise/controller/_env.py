@@ -1,76 +1,25 @@
-"""Reading typed values from ``ROLLWISE_*`` variables, each error naming the variable."""
+"""A structured value given in one variable: inline JSON, or the path of a YAML/JSON file.
+
+The variables themselves are read by :mod:`rollwise.env_settings`; this interprets the text
+of one (``ROLLWISE_METRICS_PROVIDER_CONFIG``), each error naming the variable.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ..core.durations import parse_duration
 from ..errors import ConfigError
 
-__all__ = ["env_bool", "env_duration", "env_int", "env_mapping"]
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
+__all__ = ["read_mapping"]
 
 
-def _text(environ: Mapping[str, str], name: str) -> str | None:
-    value = environ.get(name)
-    if value is None or not value.strip():
-        return None
-    return value.strip()
-
-
-def env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
-    text = _text(environ, name)
-    if text is None:
-        return default
-    lowered = text.lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ConfigError.single(None, name, f"expected on or off (1/0, true/false), got {text!r}")
-
-
-def env_duration(
-    environ: Mapping[str, str], name: str, default: float, *, positive: bool = True
-) -> float:
-    """Seconds: a number (``0.2``) or a duration (``5s``, ``2m``)."""
-    text = _text(environ, name)
-    if text is None:
-        return default
-    try:
-        seconds = parse_duration(text)
-    except ValueError as error:
-        raise ConfigError.single(None, name, str(error)) from None
-    if positive and seconds <= 0:
-        raise ConfigError.single(None, name, f"must be more than 0 seconds, got {text!r}")
-    return seconds
-
-
-def env_int(environ: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
-    text = _text(environ, name)
-    if text is None:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise ConfigError.single(None, name, f"expected a whole number, got {text!r}") from None
-    if value < minimum:
-        raise ConfigError.single(None, name, f"must be at least {minimum}, got {value}")
-    return value
-
-
-def env_mapping(environ: Mapping[str, str], name: str) -> dict[str, Any] | None:
+def read_mapping(name: str, text: str) -> dict[str, Any]:
     """A JSON object given inline (``{"type": ...}``), or a YAML/JSON file's path."""
-    text = _text(environ, name)
-    if text is None:
-        return None
+    text = text.strip()
     if text.startswith("{"):
         try:
             data: Any = json.loads(text)

@@ -7,7 +7,9 @@ calls, or a latency quantile of the merged sketches. ``increase_above`` compares
 the same metric of the baseline variant (the rule's ``baseline``, default the flag's off
 variant) in the same window; without a ``variant``, every other variant counts as the
 subject. The result goes to :meth:`~rollwise.store.Tx.observe_alert`: breached, not
-breached, or no data (no requests in the window, or none on the baseline). The store
+breached, no data (no requests in the window, or none on the baseline), or waiting for
+samples (fewer than the rule's ``min_samples``, on the subject or the baseline: the rule
+stays in its state). The store
 runs the state machine (inactive → pending → firing → resolved) and queues the
 ``alert.firing`` / ``alert.resolved`` notifications in the same transaction.
 
@@ -28,7 +30,13 @@ from ..core.gates import Gate, GateMetric
 from ..core.rollout import CONTROLLER_ACTOR
 from ..errors import ProviderError
 from ..store import AlertComparison, AlertRuleRecord, AlertState, Store
-from ._alert_values import condition_holds, describe, merged_metrics, metric_value
+from ._alert_values import (
+    condition_holds,
+    describe,
+    merged_metrics,
+    metric_value,
+    waiting_for,
+)
 from ._evidence import error_evidence, jsonable
 
 __all__ = ["AlertEvaluator", "AlertOutcome", "Observation"]
@@ -36,13 +44,15 @@ __all__ = ["AlertEvaluator", "AlertOutcome", "Observation"]
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """One evaluation of a rule: breached (None: no data), the values, why."""
+    """One evaluation of a rule: breached (None: no data), the values, why. ``waiting``:
+    too few samples to judge, the rule keeps its state."""
 
     breached: bool | None
     value: float | None = None
     baseline_value: float | None = None
     reason: str = ""
     details: dict[str, Any] | None = None
+    waiting: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +97,7 @@ class AlertEvaluator:
                     baseline_value=observation.baseline_value,
                     reason=observation.reason,
                     details=observation.details,
+                    waiting=observation.waiting,
                 )
         except Exception as error:  # one bad rule must not stop the others
             self._logger.exception("rollwise: could not evaluate alert rule %r", rule.name)
@@ -167,6 +178,9 @@ class AlertEvaluator:
         if relative and baseline_value is None:
             reason = "no data for the baseline in the window"
             return Observation(None, value, None, reason, plain)
+        short = waiting_for(rule, samples, details.get("baseline_samples") if relative else None)
+        if short is not None:
+            return Observation(None, value, baseline_value, short, plain, waiting=True)
         holds = condition_holds(rule, value, baseline_value)
         reason = describe(rule, value, baseline_value, samples, holds)
         return Observation(holds, value, baseline_value, reason, plain)

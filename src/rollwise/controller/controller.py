@@ -1,10 +1,16 @@
 """The controller: leader check, rollouts judged, alerts evaluated, notifications delivered.
 
 :meth:`Controller.tick` does one round synchronously (tests drive it with a fake clock).
-:meth:`Controller.start` runs it in the background on two daemon threads — the
-reconcile loop (every ``tick_seconds``: leader check, rollouts, alerts) and the dispatch
-loop (every ``dispatch_seconds``: the outbox, while leading) — until :meth:`close`.
+:meth:`Controller.start` runs it in the background on three daemon threads — the leader
+loop (every ``renew_seconds``: renew the lease, or look whether it expired), the reconcile
+loop (every ``tick_seconds``: rollouts, alerts) and the dispatch loop (every
+``dispatch_seconds``: the outbox) — until :meth:`close`. The leader loop has a thread of
+its own so that a slow round (a metric provider timing out) never costs the lease.
 :meth:`Controller.run` is the foreground form for ``rollwise controller``.
+
+With a fencing elector (the lease), everything the controller writes goes through a
+:class:`~rollwise.controller.fencing.FencedStore`: a process that lost the lease, even one
+that was frozen and does not know it yet, commits nothing.
 
 Nothing starts at construction or import. Stopping lets the round in progress finish its
 current transaction (each transition is one transaction: it commits whole or not at all),
@@ -22,13 +28,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from ..analysis.providers import MetricProvider
 from ..notifiers import NotifierRegistry
 from ..store import Store
 from .alerts import AlertEvaluator, AlertOutcome
 from .dispatch import Delivery, OutboxDispatcher
-from .leader import LeaderElector, elector_for
+from .fencing import FencedStore
+from .leader import LeaderElector, LeaseElector, LeaseLost, elector_for
 from .provider import build_provider
 from .reconcile import Reconciler, RolloutOutcome
 from .settings import ControllerSettings
@@ -75,11 +83,21 @@ class Controller:
         self._logger = logger or logging.getLogger("rollwise.controller")
         self._owns_provider = provider is None
         self.provider = provider or build_provider(store, self.settings.provider)
-        self.elector = elector or elector_for(store, self.settings.lock_key)
-        self.reconciler = Reconciler(store, self.provider, logger=self._logger)
-        self.alerts = AlertEvaluator(store, self.provider, logger=self._logger)
+        self.elector = elector or elector_for(store, self.settings.lock_key, self.settings)
+        fence = getattr(self.elector, "fence", None)
+        acting = FencedStore(store, fence) if callable(fence) else store
+        self.reconciler = Reconciler(
+            acting, self.provider, logger=self._logger, leader=self._leader_evidence
+        )
+        self.alerts = AlertEvaluator(acting, self.provider, logger=self._logger)
         self.dispatcher = OutboxDispatcher(
-            store, notifiers, self.settings.delivery, clock=self._clock, logger=self._logger
+            acting,
+            notifiers,
+            self.settings.delivery,
+            clock=self._clock,
+            logger=self._logger,
+            leading=self._still_leading,
+            records=store,
         )
         self._leading = False
         self._round = threading.Lock()  # tick() and the loops never overlap a round
@@ -95,6 +113,36 @@ class Controller:
     def is_leader(self) -> bool:
         """Whether the last leader check found this process leading."""
         return self._leading
+
+    @property
+    def replica(self) -> str | None:
+        """This controller's name in the lease (None with another kind of elector)."""
+        return self.elector.replica if isinstance(self.elector, LeaseElector) else None
+
+    def leadership(self) -> dict[str, Any]:
+        """What this process knows of leadership, without I/O (for status pages)."""
+        elector = self.elector
+        status: dict[str, Any] = {
+            "replica": self.replica,
+            "leading": self._still_leading(),
+            "elector": elector.describe(),
+        }
+        if isinstance(elector, LeaseElector):
+            status["epoch"] = elector.epoch
+            status["lease_seconds"] = elector.lease_seconds
+        return status
+
+    def _still_leading(self) -> bool:
+        """Leadership as of now without I/O: a lease that was not renewed in time ends."""
+        if isinstance(self.elector, LeaseElector):
+            return self._leading and self.elector.leading
+        return self._leading
+
+    def _leader_evidence(self) -> dict[str, Any] | None:
+        """Who decided, for the evidence of each transition."""
+        if isinstance(self.elector, LeaseElector):
+            return {"replica": self.elector.replica, "epoch": self.elector.epoch}
+        return None
 
     def check_leader(self) -> bool:
         leading = self.elector.check()
@@ -113,16 +161,29 @@ class Controller:
             if not self.check_leader():
                 return TickReport(leader=False)
             now = self._clock()
-            rollouts = self.reconciler.reconcile(now)
-            alerts = self.alerts.evaluate(now)
+            try:
+                rollouts = self.reconciler.reconcile(now)
+                alerts = self.alerts.evaluate(now) if self.check_leader() else []
+            except LeaseLost as error:
+                return self._deposed(error)
             return TickReport(True, tuple(rollouts), tuple(alerts))
 
     def dispatch_tick(self) -> tuple[Delivery, ...]:
         """Deliver due notifications, if this process leads."""
-        if not self._leading:
+        if not self._leading or not self.check_leader():
             return ()
         with self._dispatching:
-            return tuple(self.dispatcher.dispatch_once())
+            try:
+                return tuple(self.dispatcher.dispatch_once())
+            except LeaseLost as error:
+                self._deposed(error)
+                return ()
+
+    def _deposed(self, error: LeaseLost) -> TickReport:
+        """Another process leads now: stop this round where it is (nothing was written)."""
+        self._logger.warning("rollwise: controller round stopped: %s", error.message)
+        self._leading = False
+        return TickReport(leader=False)
 
     def tick(self) -> TickReport:
         """One full round: :meth:`reconcile_tick`, then :meth:`dispatch_tick`."""
@@ -149,6 +210,12 @@ class Controller:
             self._leading = False
         self._stopping = threading.Event()
         self._threads = [
+            threading.Thread(
+                target=self._loop,
+                args=("leader", self.settings.renew_seconds, self.check_leader),
+                name="rollwise-leader",
+                daemon=True,
+            ),
             threading.Thread(
                 target=self._loop,
                 args=("reconcile", self.settings.tick_seconds, self.reconcile_tick),

@@ -17,6 +17,12 @@ transaction that records them (``rollwise.store.outbox``). The dispatcher delive
 pending; it becomes due again when its lease ends and is sent again, with the same
 notification id (``X-Rollwise-Event-Id``, the e-mail ``Message-ID``), so receivers drop
 the duplicate. Nothing is lost: a row leaves ``pending`` only when its outcome is recorded.
+
+**Only the leader sends.** The claim runs in the controller's fenced store (a deposed
+leader claims nothing), and before each send the dispatcher asks ``leading`` (no I/O):
+a leader that lost the lease mid-batch stops; what it had claimed becomes due again when
+the claim's lease ends. An outcome is recorded in ``records`` (the plain store) by the
+process that sent it, even if it lost the lease meanwhile: what it did is a fact.
 """
 
 from __future__ import annotations
@@ -70,8 +76,12 @@ class OutboxDispatcher:
         *,
         clock: Callable[[], datetime] | None = None,
         logger: logging.Logger | None = None,
+        leading: Callable[[], bool] | None = None,
+        records: Store | None = None,
     ) -> None:
         self.store = store
+        self.records = records or store
+        self._leading = leading or _always
         self.registry = registry or default_notifiers()
         self.policy = policy or DeliveryPolicy()
         self._clock = clock or _utcnow
@@ -97,6 +107,12 @@ class OutboxDispatcher:
         budget = self.policy.lease_seconds * 0.75
         deliveries: list[Delivery] = []
         for row in rows:
+            if not self._leading():
+                self._logger.warning(
+                    "rollwise: no longer leading; %d claimed notification(s) wait for the leader",
+                    len(rows) - len(deliveries),
+                )
+                break
             if time.monotonic() - started > budget:
                 # the rest stay leased and become due again when the lease ends
                 self._logger.warning(
@@ -127,7 +143,7 @@ class OutboxDispatcher:
         except Exception as error:  # a notifier's bug: retried, then given up
             self._logger.exception("rollwise: notifier for channel %r failed", channel.name)
             return self._retry(row, f"{type(error).__name__}: {error}", None)
-        with self.store.transaction(CONTROLLER_ACTOR) as tx:
+        with self.records.transaction(CONTROLLER_ACTOR) as tx:
             tx.mark_delivered(row.id, at=self._clock())
         self._logger.debug("rollwise: delivered %s to %s", row.id, row.channel)
         return Delivery(row.id, row.channel, "delivered", row.attempts)
@@ -137,7 +153,7 @@ class OutboxDispatcher:
             return self._fail(row, f"gave up after {row.attempts} attempts: {error}")
         delay = self.policy.retry_delay(row.attempts, retry_after)
         when = self._clock() + timedelta(seconds=delay)
-        with self.store.transaction(CONTROLLER_ACTOR) as tx:
+        with self.records.transaction(CONTROLLER_ACTOR) as tx:
             tx.mark_retry(row.id, when, error)
         self._logger.warning(
             "rollwise: notification %s to %s failed (attempt %d), retrying in %.0fs: %s",
@@ -150,7 +166,7 @@ class OutboxDispatcher:
         return Delivery(row.id, row.channel, "retry", row.attempts, error, when)
 
     def _fail(self, row: OutboxRecord, error: str) -> Delivery:
-        with self.store.transaction(CONTROLLER_ACTOR) as tx:
+        with self.records.transaction(CONTROLLER_ACTOR) as tx:
             tx.mark_failed(row.id, error)
         self._logger.error("rollwise: notification %s to %s failed: %s", row.id, row.channel, error)
         return Delivery(row.id, row.channel, "failed", row.attempts, error)
@@ -173,6 +189,10 @@ class OutboxDispatcher:
         notifiers, self._notifiers = self._notifiers, {}
         for _, notifier in notifiers.values():
             _close_quietly(notifier)
+
+
+def _always() -> bool:
+    return True
 
 
 def _close_quietly(notifier: Notifier) -> None:

@@ -24,7 +24,7 @@ flag gone, a bug) is logged and recorded as an ``error`` judgement; the others g
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -39,10 +39,12 @@ from ..core.rollout import (
     StepDecision,
     decide,
     gates_for_step,
+    judge_settings,
     step_clock,
 )
 from ..errors import ConflictError, JudgeError, ProviderError, RollwiseError
 from ..store import RolloutRecord, Store
+from ..store.leases import LeaseLost
 from ._evidence import error_evidence, jsonable, no_data_judgement
 
 __all__ = ["Look", "Reconciler", "RolloutOutcome"]
@@ -82,10 +84,16 @@ class Reconciler:
     """Judges and moves progressing rollouts; one instance per controller."""
 
     def __init__(
-        self, store: Store, provider: MetricProvider, *, logger: logging.Logger | None = None
+        self,
+        store: Store,
+        provider: MetricProvider,
+        *,
+        logger: logging.Logger | None = None,
+        leader: Callable[[], dict[str, Any] | None] | None = None,
     ) -> None:
         self.store = store
         self.provider = provider
+        self._leader = leader
         self._logger = logger or logging.getLogger("rollwise.controller")
         self._failing: set[int] = set()  # rollouts whose failure was logged in full already
 
@@ -113,6 +121,8 @@ class Reconciler:
         try:
             look = self.look(record, now)
             outcome = self._commit(record, look, now)
+        except LeaseLost:  # another process leads: this round ends here, nothing written
+            raise
         except ConflictError as error:
             self._logger.info(
                 "rollwise: rollout %s changed while it was judged (%s); judging it again next tick",
@@ -163,7 +173,7 @@ class Reconciler:
             try:
                 judgement = judge_step(
                     gates, metrics.baseline, metrics.canary, min_samples=spec.min_samples,
-                    bake_elapsed=baked,
+                    bake_elapsed=baked, settings=judge_settings(spec, state.step),
                 )  # fmt: skip
             except Exception as error:  # a value no check foresaw: judged as "no data"
                 self._logger.warning(
@@ -193,6 +203,9 @@ class Reconciler:
         }
         if failure is not None:
             evidence["provider_error"] = error_evidence(failure)
+        leader = self._leader() if self._leader is not None else None
+        if leader is not None:
+            evidence["leader"] = leader  # who decided: the replica and its lease epoch
         return Look(judgement, decision, metrics, jsonable(evidence))
 
     def _commit(self, record: RolloutRecord, look: Look, now: datetime) -> RolloutOutcome:

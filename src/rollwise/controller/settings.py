@@ -26,14 +26,24 @@ variable                               default   meaning
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..analysis.providers import default_registry
+from ..env_settings import (
+    EnvField,
+    EnvSettings,
+    Seconds,
+    Text,
+    WholeNumber,
+    build_dataclass,
+    dataclass_env_fields,
+    env_model,
+    read_env,
+)
 from ..errors import ConfigError
-from ._env import env_duration, env_int, env_mapping
+from ._env import read_mapping
 
 __all__ = ["DEFAULT_LOCK_KEY", "ControllerSettings", "DeliveryPolicy"]
 
@@ -93,45 +103,80 @@ class ControllerSettings:
     provider: Mapping[str, Any] = field(default_factory=_builtin, repr=False)
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     lock_key: int = DEFAULT_LOCK_KEY
+    lease_seconds: float = 10.0
+    """How long a leader that stopped renewing (frozen, cut off) keeps the lease."""
+    renew_seconds: float = 2.0
+    """How often the leader renews the lease, and followers look whether it expired."""
+    replica: str = ""
+    """This controller's name in the lease (default ``<hostname>:<pid>:<random>``)."""
 
     def __post_init__(self) -> None:
         if self.tick_seconds <= 0 or self.dispatch_seconds <= 0:
             raise ValueError("tick_seconds and dispatch_seconds must be positive")
+        if not 0 < self.renew_seconds < self.lease_seconds:
+            raise ValueError("renew_seconds must be positive and below lease_seconds")
         if not -(2**63) <= self.lock_key < 2**63:
             raise ValueError("lock_key must fit PostgreSQL's bigint")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ControllerSettings:
-        env = os.environ if environ is None else environ
-        delivery = DeliveryPolicy(
-            batch_size=env_int(env, "ROLLWISE_OUTBOX_BATCH", 10),
-            lease_seconds=env_duration(env, "ROLLWISE_OUTBOX_LEASE", 120.0),
-            max_attempts=env_int(env, "ROLLWISE_OUTBOX_MAX_ATTEMPTS", 10),
-            backoff_seconds=env_duration(env, "ROLLWISE_OUTBOX_BACKOFF", 5.0),
-            max_backoff_seconds=env_duration(env, "ROLLWISE_OUTBOX_BACKOFF_MAX", 3600.0),
-        )
-        return cls(
-            tick_seconds=env_duration(env, "ROLLWISE_CONTROLLER_TICK", 5.0),
-            dispatch_seconds=env_duration(env, "ROLLWISE_DISPATCH_INTERVAL", 1.0),
-            provider=provider_from_env(env),
-            delivery=delivery,
-            lock_key=_lock_key(env),
-        )
+        """The settings the ``ROLLWISE_*`` variables describe (see the module's table)."""
+        fields = env_fields()
+        values = read_env(_env_model(fields), environ)
+        lock_key = values.controller_lock_key  # type: ignore[attr-defined]
+        if lock_key is not None and not -(2**63) <= lock_key < 2**63:
+            raise ConfigError.single(
+                None, "ROLLWISE_CONTROLLER_LOCK_KEY", "must fit PostgreSQL's bigint (|key| < 2^63)"
+            )
+        return build_dataclass(cls, fields, values, provider=provider_from_env(values))
 
 
-def _lock_key(env: Mapping[str, str]) -> int:
-    name = "ROLLWISE_CONTROLLER_LOCK_KEY"
-    key = env_int(env, name, DEFAULT_LOCK_KEY, minimum=-(2**63))
-    if key >= 2**63:
-        raise ConfigError.single(None, name, "must fit PostgreSQL's bigint (below 2^63)")
-    return key
+_NAMES = {  # the documented variables of fields whose name is not the variable's
+    "tick_seconds": "controller_tick",
+    "dispatch_seconds": "dispatch_interval",
+    "lock_key": "controller_lock_key",
+    "delivery.batch_size": "outbox_batch",
+    "delivery.lease_seconds": "outbox_lease",
+    "delivery.max_attempts": "outbox_max_attempts",
+    "delivery.backoff_seconds": "outbox_backoff",
+    "delivery.max_backoff_seconds": "outbox_backoff_max",
+    "delivery.max_retry_after_seconds": "outbox_max_retry_after",
+}
 
 
-def provider_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+def env_fields() -> dict[str, EnvField]:
+    """Every ``ROLLWISE_*`` variable of the controller's settings, by suffix."""
+    fields = dataclass_env_fields(
+        ControllerSettings, skip=("provider",), names=_NAMES, nested=("delivery",)
+    )
+    for suffix, found in fields.items():  # every duration of the controller is positive
+        if found.path[-1].endswith("_seconds"):
+            fields[suffix] = EnvField(found.path, Seconds(positive=True))
+    for whole in ("outbox_batch", "outbox_max_attempts"):
+        fields[whole] = EnvField(fields[whole].path, WholeNumber(minimum=1))
+    lock = fields["controller_lock_key"]
+    fields["controller_lock_key"] = EnvField(lock.path, WholeNumber(minimum=None))
+    return fields
+
+
+class _ProviderEnv(EnvSettings):
+    metrics_provider: Text | None = None
+    prometheus_url: Text | None = None
+    metrics_provider_config: Text | None = None
+
+
+def _env_model(fields: Mapping[str, EnvField]) -> type[EnvSettings]:
+    kinds = {suffix: found.kind for suffix, found in fields.items()}
+    return env_model("ControllerEnv", kinds, base=_ProviderEnv)
+
+
+def provider_from_env(values: EnvSettings | Mapping[str, str]) -> dict[str, Any]:
     """The metric provider config the variables describe, validated (builtin by default)."""
-    config = env_mapping(env, _PROVIDER_CONFIG)
-    kind = (env.get(_PROVIDER) or "").strip() or None
-    url = (env.get(_PROMETHEUS_URL) or "").strip() or None
+    env = values if isinstance(values, EnvSettings) else read_env(_ProviderEnv, values)
+    kind: str | None = getattr(env, "metrics_provider", None)
+    url: str | None = getattr(env, "prometheus_url", None)
+    text: str | None = getattr(env, "metrics_provider_config", None)
+    config = None if text is None else read_mapping(_PROVIDER_CONFIG, text)
     path = _PROVIDER_CONFIG
     if config is None:
         path = _PROVIDER

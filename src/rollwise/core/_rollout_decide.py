@@ -16,14 +16,16 @@ from ._rollout_phases import RolloutAction, RolloutPhase
 from ._rollout_spec import RolloutSpec
 from ._rollout_state import RolloutState
 from .durations import format_duration
-from .gates import Gate, NoDataPolicy, Verdict
+from .gates import Gate, JudgeSettings, NoDataPolicy, Verdict
 
 __all__ = [
     "MIN_MAX_STEP_DURATION",
     "StepClock",
     "StepDecision",
     "decide",
+    "gate_alphas",
     "gates_for_step",
+    "judge_settings",
     "step_clock",
     "step_max_duration",
 ]
@@ -66,21 +68,61 @@ def step_clock(spec: RolloutSpec, state: RolloutState) -> StepClock | None:
     return StepClock(started, started + bake, started + longest)
 
 
+def _judged_steps(spec: RolloutSpec) -> int:
+    """Steps the judge can roll back: any below 100%, and a 100% step with a bake."""
+    return sum(1 for step in spec.steps if step.percent < 100 or step.bake > 0) or 1
+
+
+def gate_alphas(spec: RolloutSpec) -> dict[str, float]:
+    """Each gate's alpha per step: its own, or its part of ``alpha_budget``.
+
+    With a budget ``B``, ``S`` judged steps and gates of alphas ``a_g``, gate ``g`` gets
+    ``B * a_g / sum(a) / S`` at every step, so the sum over gates and steps is ``B``: by the
+    union bound, a rollout whose canary is never worse than any bound is rolled back with
+    probability at most ``B`` over its whole life.
+    """
+    if spec.alpha_budget is None or not spec.gates:
+        return {gate.key: gate.alpha for gate in spec.gates}
+    total = sum(gate.alpha for gate in spec.gates)
+    steps = _judged_steps(spec)
+    return {gate.key: spec.alpha_budget * gate.alpha / total / steps for gate in spec.gates}
+
+
 def gates_for_step(spec: RolloutSpec, step: int) -> list[Gate]:
     """The gates the judge applies at ``step``.
 
     At a 100% step (blue-green's verify window, a canary's final verification) the baseline
     has no traffic in the same window, so relative bounds are dropped and gates left without
-    a bound are skipped; absolute bounds still decide.
+    a bound are skipped; absolute bounds still decide. With an ``alpha_budget`` each gate
+    carries its share of it (:func:`gate_alphas`).
     """
+    alphas = gate_alphas(spec)
+    budgeted = [
+        gate
+        if alphas[gate.key] == gate.alpha
+        else gate.model_copy(update={"alpha": alphas[gate.key]})
+        for gate in spec.gates
+    ]
     if spec.steps[step].percent < 100:
-        return list(spec.gates)
+        return budgeted
     kept: list[Gate] = []
-    for gate in spec.gates:
+    for gate in budgeted:
         if not gate.has_absolute_bound:
             continue
         kept.append(gate.model_copy(update={"max_increase": None, "max_difference": None}))
     return kept
+
+
+def judge_settings(spec: RolloutSpec, step: int) -> JudgeSettings:
+    """What the judge needs of the rollout at ``step`` besides the gates: the promotion
+    rule, the sample-ratio check and the canary's configured share of the pool (None at a
+    100% step, which has no baseline traffic)."""
+    percent = spec.steps[step].percent
+    return JudgeSettings(
+        promotion=spec.promotion,
+        sample_ratio=spec.sample_ratio,
+        canary_share=percent / 100 if percent < 100 else None,
+    )
 
 
 def decide(
@@ -93,6 +135,12 @@ def decide(
     step = state.step + 1
     if judgement is Verdict.FAIL:
         return StepDecision(RolloutAction.ROLLBACK, f"step {step}: a gate failed")
+    if judgement is Verdict.SAMPLE_RATIO_MISMATCH:
+        return StepDecision(
+            RolloutAction.PAUSE,
+            f"step {step}: sample ratio mismatch: the canary's share of requests is not the "
+            "configured one, so the comparison cannot be trusted (see the evidence)",
+        )
     baked = now >= clock.bake_ends_at
     expired = now >= clock.expires_at
     limit = format_duration(step_max_duration(spec, state.step))

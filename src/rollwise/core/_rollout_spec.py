@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..errors import ConfigError, ConfigIssue, issues_error, validation_issues
 from ._rollout_issues import dotted
 from .durations import Duration, format_duration
-from .gates import Gate, NoDataPolicy
+from .gates import Gate, NoDataPolicy, PromotionRule, SampleRatioCheck
 from .model import BUCKETS, FLAG_KEY_PATTERN, NAME_PATTERN, Flag
 
 __all__ = [
@@ -152,6 +152,13 @@ class RolloutSpec(_Model):
     min_samples: Annotated[int, Field(ge=1)] = DEFAULT_MIN_SAMPLES
     max_step_duration: Annotated[Duration, Field(gt=0)] | None = None
     on_no_data: NoDataPolicy = NoDataPolicy.HOLD
+    promotion: PromotionRule = Field(default_factory=PromotionRule)
+    """What a gate must show to pass: the point estimate (default) or a confidence bound."""
+    sample_ratio: SampleRatioCheck = Field(default_factory=SampleRatioCheck)
+    """The sample-ratio-mismatch check on steps with a baseline (pauses on a mismatch)."""
+    alpha_budget: Annotated[float, Field(gt=0, lt=0.5)] | None = None
+    """The rollout's whole false-rollback budget, split across gates x judged steps (in
+    proportion to each gate's ``alpha``); None: each gate's ``alpha`` per step."""
 
     @field_validator("strategy", mode="before")
     @classmethod

@@ -5,6 +5,10 @@ closure; evaluation then does no parsing, no validation and no dispatch on the o
 A predicate never raises: a context value of the wrong type simply does not match.
 When the context value is a list or tuple, the condition matches if any element does; the
 negative operators (``neq``, ``not_in``) and ``negate`` invert that: no element does.
+
+Booleans are not numbers: ``eq true`` does not match ``1`` and ``eq 1`` does not match
+``true`` (nor ``in``, ``neq``, ``not_in``, or the numeric comparisons), although Python's
+``True == 1``. JSON, YAML and most languages keep the two apart, and so does every client.
 """
 
 from __future__ import annotations
@@ -80,6 +84,10 @@ def _exists(attribute: str, negate: bool) -> Predicate:
 
 def _equals(attribute: str, value: Any, negate: bool) -> Predicate:
     # The most common condition gets its own closure: no test call for scalar values.
+    # A string equals only a string, whatever Python's ``True == 1`` says of the rest.
+    if value.__class__ is not str:
+        return _on_attribute(attribute, _same(value), negate)
+
     def equals(context: Context) -> bool:
         actual = context.get(attribute)
         if actual is None:
@@ -129,12 +137,24 @@ def _scalar(value: Any) -> Any:
     return value
 
 
+def _same(value: Any) -> _Test:
+    """Equality that keeps booleans and numbers apart (``True == 1`` in Python)."""
+    if value.__class__ is bool:
+        return lambda actual: actual is value
+    return lambda actual: actual.__class__ is not bool and actual == value
+
+
 def _membership(value: Any) -> _Test:
     if not isinstance(value, list) or not value:
         raise ConditionValueError("needs a non-empty list of values")
-    members = frozenset(_scalar(item) for item in value)
+    scalars = [_scalar(item) for item in value]
+    # Kept apart: in one set True and 1 are the same member.
+    booleans = tuple(item for item in scalars if item.__class__ is bool)
+    members = frozenset(item for item in scalars if item.__class__ is not bool)
 
     def is_member(actual: Any) -> bool:
+        if actual.__class__ is bool:
+            return actual in booleans
         try:
             return actual in members
         except TypeError:  # unhashable context value: not one of the values

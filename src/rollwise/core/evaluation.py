@@ -2,6 +2,9 @@
 
 An evaluator is a closure ``context -> Evaluation``. Every possible result is built once at
 compile time (per variant and reason), so evaluating allocates nothing but the hash key.
+The key goes straight to mmh3 only when it is ASCII (an O(1) check); any other key goes
+through :func:`.bucketing.hash_key`, which encodes it first, so that a lone surrogate in a
+unit cannot crash the interpreter (mmh3 5.x segfaults on one).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 import mmh3
 
+from .bucketing import hash_key
 from .conditions import compile_conditions
 from .model import BUCKETS, Flag, FlagEnvironment
 
@@ -136,6 +140,7 @@ def _split(
     unit_attribute = state.unit
     find_unit = _unit_finder(state.unit_fallbacks)
     hash32 = mmh3.hash
+    safe_hash = hash_key
     buckets = BUCKETS
 
     if len(results) == 2:
@@ -148,7 +153,9 @@ def _split(
                 unit = find_unit(context, unit)
                 if unit is None:
                     return missing
-            return low if hash32(f"{prefix}{unit}", 0, False) % buckets < cut else high
+            key = f"{prefix}{unit}"
+            number = hash32(key, 0, False) if key.isascii() else safe_hash(key)
+            return low if number % buckets < cut else high
 
         return evaluate_two
 
@@ -161,7 +168,9 @@ def _split(
             unit = find_unit(context, unit)
             if unit is None:
                 return missing
-        return choices[bisect_right(bounds, hash32(f"{prefix}{unit}", 0, False) % buckets)]
+        key = f"{prefix}{unit}"
+        number = hash32(key, 0, False) if key.isascii() else safe_hash(key)
+        return choices[bisect_right(bounds, number % buckets)]
 
     return evaluate_many
 

@@ -21,7 +21,16 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Gate", "GateMetric", "NoDataPolicy", "Verdict"]
+__all__ = [
+    "Gate",
+    "GateMetric",
+    "JudgeSettings",
+    "NoDataPolicy",
+    "PromotionRule",
+    "PromotionRuleKind",
+    "SampleRatioCheck",
+    "Verdict",
+]
 
 GATE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 
@@ -59,6 +68,9 @@ class Verdict(StrEnum):
     """Enough data, not significant, but an estimate is outside its bound: keep watching."""
     NO_DATA = "no_data"
     """Fewer samples than required in a variant the gate needs: never a pass or a failure."""
+    SAMPLE_RATIO_MISMATCH = "sample_ratio_mismatch"
+    """A whole step only: the canary's share of requests is significantly off the share the
+    step configures, so the comparison with the baseline cannot be trusted (pause)."""
 
 
 class NoDataPolicy(StrEnum):
@@ -73,6 +85,59 @@ Fraction = Annotated[float, Field(gt=0, le=1)]
 
 MAX_INCREASE = 100.0
 """A relative bound beyond +10,000% bounds nothing; larger is refused as a likely typo."""
+
+
+class PromotionRuleKind(StrEnum):
+    """What a gate must show to pass (see docs/judging.md, "Promotion")."""
+
+    ESTIMATE = "estimate"
+    """The point estimate within the bound (fast; no error control on promotion)."""
+    UPPER_BOUND = "upper_bound"
+    """An anytime-valid confidence bound of the harm within the bound plus a tolerance."""
+
+
+class PromotionRule(BaseModel):
+    """When a gate passes. ``upper_bound`` guarantees: a canary worse than its bound by more
+    than ``tolerance`` (relative: the allowed value times ``1 + tolerance``) passes a gate,
+    and so is promoted, with probability at most ``alpha``, however often the judge looks.
+    Steps take longer: the data must show the canary is not that bad, not only fail to show
+    that it is."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    rule: PromotionRuleKind = PromotionRuleKind.ESTIMATE
+    tolerance: Annotated[float, Field(gt=0, le=10)] = 0.25
+    """Relative margin over the allowed value that counts as "too bad" (0.25: 25% above)."""
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05
+    """Largest rate at which a too-bad canary passes a gate."""
+
+
+class SampleRatioCheck(BaseModel):
+    """The sample-ratio-mismatch check on every step with a baseline: the canary's share of
+    the canary's and the baseline's requests against the share the step configures.
+
+    It pauses the rollout when the share is significantly outside ``[w / (1 + tolerance),
+    w * (1 + tolerance)]`` (anytime-valid at ``alpha``). Targeting rules or overrides that
+    serve the canary or the baseline outside the split move the share too: widen the
+    tolerance or disable the check for such flags."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    enabled: bool = True
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.001
+    tolerance: Annotated[float, Field(ge=0, le=10)] = 0.2
+
+
+class JudgeSettings(BaseModel):
+    """The step-wide settings the judge needs besides the gates (built from the rollout)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    promotion: PromotionRule = Field(default_factory=PromotionRule)
+    sample_ratio: SampleRatioCheck = Field(default_factory=SampleRatioCheck)
+    canary_share: Annotated[float, Field(gt=0, lt=1)] | None = None
+    """The canary's configured share of the canary's and the baseline's traffic in this step
+    (None: unknown, or no baseline; the sample-ratio check is then skipped)."""
 
 
 class Gate(BaseModel):

@@ -16,6 +16,7 @@ __all__ = [
     "BUCKETS",
     "Condition",
     "ConfigDocument",
+    "EnvironmentInfo",
     "Flag",
     "FlagEnvironment",
     "Operator",
@@ -113,16 +114,33 @@ class Flag(_Model):
         return self.key
 
 
+class EnvironmentInfo(_Model):
+    """What a configuration says of an environment itself (not of a flag in it).
+
+    ``production`` marks an environment where testers' shortcuts are refused (unsigned
+    per-request overrides); unmarked environments are not production.
+    """
+
+    production: bool = False
+
+
 class ConfigDocument(_Model):
     """A whole configuration: the unit a source delivers and a client swaps atomically.
 
     A file usually holds every environment; the control plane sends one environment's
-    document to an SDK (``environment`` names it, ``revision`` identifies the version).
+    document to an SDK (``environment`` names it, ``revision`` identifies the version,
+    ``environments`` carries that environment's attributes).
     """
 
     revision: str | None = None
     environment: str | None = None
+    environments: dict[str, EnvironmentInfo] = Field(default_factory=dict)
     flags: list[Flag] = Field(default_factory=list)
 
     def flag_map(self) -> dict[str, Flag]:
         return {flag.key: flag for flag in self.flags}
+
+    def is_production(self, environment: str) -> bool:
+        """Whether the document marks ``environment`` as production (unmarked: no)."""
+        info = self.environments.get(environment)
+        return info is not None and info.production

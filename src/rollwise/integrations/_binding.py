@@ -142,9 +142,13 @@ class Plan:
             client.environment,
             signer,
             override_counter if override_counter is not None else OverrideCounter(),
+            production=lambda: client.production,  # asked again if the mark arrives later
         )
         self._check_override_variants()
-        self.read_overrides = compile_overrides(self.gate) if self.gate.parameters else None
+        # Parameters are looked for even when the policy is disabled (no signing keys, say):
+        # a ``?force_domain=true`` that is ignored is then counted as rejected (``disabled``)
+        # instead of vanishing. Without parameters nothing is read at all.
+        self.read_overrides = compile_overrides(self.gate) if self.gate.policy.parameters else None
         if self.read_overrides is not None:  # the client's reporter ships what the gate counts
             client.add_override_counter(self.gate.counter)
 

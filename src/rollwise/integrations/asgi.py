@@ -295,8 +295,9 @@ def _compile_overrides(gate: OverrideGate) -> OverrideReader:
     """Read force parameters and the token of a request: the first query value of each, else
     its header (one decision per parameter and request)."""
     policy = gate.policy
-    by_query = {p.name: p for p in gate.parameters}
-    by_header = {p.header.lower().encode("latin-1"): p for p in gate.parameters}
+    parameters = gate.policy.parameters  # a disabled policy's too: their use is counted
+    by_query = {p.name: p for p in parameters}
+    by_header = {p.header.lower().encode("latin-1"): p for p in parameters}
     token_query = policy.token_parameter
     token_header = policy.token_header.lower().encode("latin-1")
 

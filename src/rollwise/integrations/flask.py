@@ -298,7 +298,7 @@ def _compile_context(builder: ContextBuilder) -> ContextBuilder:
 
 def _compile_overrides(gate: OverrideGate) -> OverrideReader:
     """Read force parameters (the query value, else the header) and the token of a request."""
-    parameters = gate.parameters
+    parameters = gate.policy.parameters  # a disabled policy's too: their use is counted
     token_query = gate.policy.token_parameter
     token_header = gate.policy.token_header
 

@@ -4,6 +4,8 @@ A sample leaves the process (the reporter ships it to the control plane), so eve
 goes through the redaction hook first and is then bounded: containers are cut to a number
 of items and a depth, strings to a length, and a value whose JSON is still too long is
 replaced by a truncated preview. Anything that is not a JSON type becomes its ``repr``.
+A string holding a lone surrogate (``json.loads('"\\ud800"')``), which UTF-8 cannot encode
+and which would make the whole telemetry batch unsendable, keeps it as the text ``\\ud800``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.text import printable
 from ._compare_types import Observation, Run
 
 __all__ = ["SampleOptions", "bounded", "build_sample", "jsonable"]
@@ -48,12 +51,16 @@ def jsonable(value: Any, max_chars: int, depth: int = 0) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else repr(value)
     if isinstance(value, str):
-        return value if len(value) <= max_chars else value[:max_chars] + "..."
+        text = printable(value)
+        return text if len(text) <= max_chars else text[:max_chars] + "..."
     if depth >= _MAX_DEPTH:
         return _safe_repr(value, max_chars)
     if isinstance(value, Mapping):
         items = list(value.items())
-        out = {str(key): jsonable(item, max_chars, depth + 1) for key, item in items[:_MAX_ITEMS]}
+        out = {
+            printable(str(key)): jsonable(item, max_chars, depth + 1)
+            for key, item in items[:_MAX_ITEMS]
+        }
         if len(items) > _MAX_ITEMS:
             out["..."] = f"{len(items) - _MAX_ITEMS} more"
         return out

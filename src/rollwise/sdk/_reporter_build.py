@@ -36,6 +36,10 @@ __all__ = ["Batch", "Built", "Drained", "build_batches"]
 MAX_SERIES = 10_000
 MAX_SAMPLES = 1_000
 MAX_OVERRIDES = 10_000
+MAX_BATCH_BYTES = 16 * 1024 * 1024
+"""Windows are packed into batches of at most this much JSON: half the control plane's
+default body limit for telemetry (32 MiB), so that a catch-up after an outage, whose
+windows carry wide latency sketches, is never refused as too large."""
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -88,15 +92,31 @@ def build_batches(
         invalid.count += len(overrides) - MAX_OVERRIDES
         overrides = overrides[:MAX_OVERRIDES]
 
-    batches: list[Batch] = []
-    for index in range(0, len(windows), MAX_BATCH_WINDOWS):
-        batches.append(Batch(windows[index : index + MAX_BATCH_WINDOWS], [], []))
+    batches = [Batch(chunk, [], []) for chunk in _packed(windows)]
     if samples or overrides:
         if not batches:
             batches.append(Batch([], [], []))
         batches[0].samples = samples
         batches[0].overrides = overrides
     return Built(batches, invalid.count, cut)
+
+
+def _packed(windows: Sequence[Window]) -> list[list[Window]]:
+    """Consecutive windows in batches of at most MAX_BATCH_WINDOWS and MAX_BATCH_BYTES
+    (a single window larger than that still travels, alone)."""
+    chunks: list[list[Window]] = []
+    current: list[Window] = []
+    size = 0
+    for window in windows:
+        length = len(window.model_dump_json())
+        if current and (len(current) >= MAX_BATCH_WINDOWS or size + length > MAX_BATCH_BYTES):
+            chunks.append(current)
+            current, size = [], 0
+        current.append(window)
+        size += length
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def _windows(

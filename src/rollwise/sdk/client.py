@@ -66,6 +66,10 @@ class ClientHealth:
     flags: int
     errors: dict[str, int] = field(default_factory=dict)
     last_source_error: str | None = None
+    source_status: str = "ok"
+    """``ok``; ``token_refused`` (the control plane refused the sdk token: fix the token,
+    the configuration stays what it was, and none means every flag is off); ``failing``
+    (the source cannot deliver now: unreachable, unreadable, invalid)."""
     usage_counting: bool = False
     reporter: ReporterHealth | None = None
 
@@ -106,6 +110,7 @@ class Client:
         self._errors: Counter[str] = Counter()
         self._logged: set[str] = set()
         self._last_source_error: str | None = None
+        self._source_status = "ok"
         self._started = False
         self.usage = UsageCounter()
         self._counting = False
@@ -121,6 +126,10 @@ class Client:
         else:
             if first is not None:
                 self.config_received(*first)
+            startup_problem = getattr(self._source, "startup_problem", None)
+            problem = startup_problem() if callable(startup_problem) else None
+            if problem is not None:  # worked around (a cached document): said once, here
+                self.source_failed(problem)
 
     # -- evaluation: the hot path ------------------------------------------------------
 
@@ -183,6 +192,7 @@ class Client:
             reason = str(error) if isinstance(error, ConfigError) else repr(error)
             self._errors["invalid_config"] += 1
             self._last_source_error = f"{origin}: {reason}"
+            self._source_status = "failing"
             self._logger.error(
                 "rollwise: ignoring invalid configuration from %s, keeping the last good one: %s",
                 origin,
@@ -198,6 +208,8 @@ class Client:
             self._origin = origin
             self._loaded_at = time.time()
             self._publish()
+        if not origin.startswith("cache:"):
+            self._source_status = "ok"
         self._logger.info(
             "rollwise: configuration %s loaded from %s (%d flags)",
             document.revision or "(no revision)",
@@ -210,7 +222,13 @@ class Client:
         """A source could not deliver; the current configuration stays (ConfigListener)."""
         self._errors["source_error"] += 1
         self._last_source_error = str(error)
+        refused = error.details.get("reason") == "token_refused"
+        self._source_status = "token_refused" if refused else "failing"
         self._logger.warning("rollwise: %s; keeping the current configuration", error)
+
+    def source_recovered(self) -> None:
+        """The source answers again after a failure (``last_source_error`` stays)."""
+        self._source_status = "ok"
 
     def _environment_for(self, document: ConfigDocument, origin: str) -> str:
         """The environment to evaluate: the one asked for, else the one the document names
@@ -457,6 +475,12 @@ class Client:
     def revision(self) -> str | None:
         return self._document.revision if self._document is not None else None
 
+    @property
+    def production(self) -> bool:
+        """Whether the configuration marks this client's environment ``production: true``."""
+        document = self._document
+        return document is not None and document.is_production(self.environment)
+
     def health(self) -> ClientHealth:
         return ClientHealth(
             environment=self.environment,
@@ -467,6 +491,7 @@ class Client:
             flags=len(self._flags),
             errors=dict(self._errors),
             last_source_error=self._last_source_error,
+            source_status=self._source_status,
             usage_counting=self._counting,
             reporter=self.reporter.health() if self.reporter is not None else None,
         )

@@ -10,19 +10,28 @@ applies an :class:`OverridePolicy`:
   ``legacy``. Other values are rejected (``unknown_value``).
 - **Signed tokens.** Unless ``allow_unsigned`` is set, an override needs a token (parameter
   ``rollwise_token`` or header ``X-Rollwise-Override-Token``) signed for that flag and
-  variant, not expired, and, if the token names a subject, presented by that subject.
-  ``allow_unsigned`` is refused in production environments (a :class:`ConfigError` when the
-  gate is built, not a silent pass at request time).
+  variant and for the gate's environment (a token minted for ``staging`` is refused in
+  ``production``), not expired, no longer-lived than the signer's ``max_ttl`` (7 days by
+  default), and, if the token names a subject, presented by that subject.
+- **Never unsigned in production.** ``allow_unsigned`` is refused in an environment the
+  configuration marks ``production: true`` (a :class:`ConfigError` when the gate is built;
+  if the mark only arrives later, unsigned overrides are rejected as ``missing_token`` from
+  then on). As a safety net for configurations that carry no mark, the names in
+  ``OverridePolicy.production_environments`` (``production``, ``prod`` and their suffixed
+  forms) are refused too; any other name (``prd``, ``live``) is production only when marked.
 - **Counted.** Every decision, honoured or rejected (with its reason), is counted by flag in
   an :class:`OverrideCounter` that the reporter drains.
 
 A token is ``<payload>.<mac>``, both URL-safe base64 without padding: the payload is the JSON
-list ``[1, flag, variant, expires_at, subject]`` (``expires_at`` in whole Unix seconds,
-``subject`` a string or null), the MAC is HMAC-SHA256 with the signing key over
-``rollwise-override-v1.`` + the encoded payload. Verification checks the MAC against every
-key (key rotation: sign with the first key, keep the old ones listed until their tokens
-expire) in constant time before it parses anything, then the expiry, then the flag, variant
-and subject. Results are a :class:`TokenCheck` with a :class:`TokenStatus`; nothing raises.
+list ``[2, flag, variant, expires_at, subject, environment]`` (``expires_at`` in whole Unix
+seconds, ``subject`` a string or null, ``environment`` the one it was minted for), the MAC
+is HMAC-SHA256 with the signing key over ``rollwise-override-v1.`` + the encoded payload.
+Verification checks the MAC against every key (key rotation: sign with the first key, keep
+the old ones listed until their tokens expire) in constant time before it parses anything,
+then the expiry and the lifetime left (at most ``max_ttl``, plus a minute of clock skew),
+then the environment, flag, variant and subject. A version-1 token (bound to no
+environment, minted before environments were bound) is refused as ``wrong_environment``.
+Results are a :class:`TokenCheck` with a :class:`TokenStatus`; nothing raises.
 
 Usage::
 
@@ -31,7 +40,8 @@ Usage::
     )
 
     signer = OverrideSigner([os.environ["ROLLWISE_OVERRIDE_KEY"]])   # new key first
-    token = signer.sign("camera-domain-service", "domain", ttl=3600, subject="tester-7")
+    token = signer.sign("camera-domain-service", "domain", ttl=3600, subject="tester-7",
+                        environment="production")
 
     policy = OverridePolicy(
         enabled=True,
@@ -54,6 +64,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import re
 import secrets
 import threading
@@ -83,7 +94,12 @@ __all__ = [
 
 MIN_KEY_BYTES = 32
 MAX_TOKEN_CHARS = 2048
-_VERSION = 1
+DEFAULT_MAX_TTL = 7 * 24 * 3600.0
+"""The longest a token may live (seconds) unless the signer is told otherwise."""
+CLOCK_SKEW = 60.0
+"""Lifetime a verifier tolerates beyond ``max_ttl``: the minting machine's clock may be ahead."""
+_VERSION = 2
+_UNBOUND_VERSION = 1  # before tokens named their environment: refused
 _DOMAIN = b"rollwise-override-v1."
 _MAC_CHARS = 43  # 32 bytes of SHA-256 in unpadded base64
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
@@ -99,6 +115,8 @@ class TokenStatus(StrEnum):
     MALFORMED = "malformed"  # not a token at all: shape, alphabet, length, payload
     FORGED = "forged"  # well-formed, but no key produced its MAC (tampered or wrong key)
     EXPIRED = "expired"
+    TOO_LONG = "too_long"  # more lifetime left than max_ttl allows
+    WRONG_ENVIRONMENT = "wrong_environment"  # minted for another environment, or for none
     WRONG_FLAG = "wrong_flag"
     WRONG_VARIANT = "wrong_variant"
     WRONG_SUBJECT = "wrong_subject"
@@ -113,6 +131,7 @@ class TokenCheck:
     variant: str | None = None
     expires_at: int | None = None
     subject: str | None = None
+    environment: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -132,14 +151,41 @@ def _b64decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _seconds(field_name: str, value: object, limit: float | None = None) -> float:
+    """A finite, positive number of seconds (at most ``limit``), or a ConfigError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError.single(None, field_name, f"must be a number of seconds, not {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError.single(
+            None, field_name, f"must be a finite, positive number of seconds, not {value!r}"
+        )
+    if limit is not None and value > limit:
+        raise ConfigError.single(
+            None,
+            field_name,
+            f"{value!r} seconds is longer than the maximum token lifetime ({limit:g} s; "
+            "raise the signer's max_ttl to allow it)",
+        )
+    return float(value)
+
+
 class OverrideSigner:
     """Signs and verifies override tokens with HMAC-SHA256.
 
     ``keys``: one or more secrets (text or bytes, at least 32 bytes each); the first signs,
-    all verify. ``clock`` returns Unix seconds (``time.time`` unless injected).
+    all verify. ``clock`` returns Unix seconds (``time.time`` unless injected). ``max_ttl``
+    is the longest lifetime a token may be signed with, and the most lifetime a token being
+    verified may have left (plus :data:`CLOCK_SKEW`): 7 days unless set.
     """
 
-    def __init__(self, keys: Sequence[str | bytes], clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        keys: Sequence[str | bytes],
+        clock: Callable[[], float] = time.time,
+        *,
+        max_ttl: float = DEFAULT_MAX_TTL,
+    ) -> None:
+        self.max_ttl = _seconds("max_ttl", max_ttl)
         if isinstance(keys, str | bytes) or not keys:
             raise ConfigError.single(None, "keys", "give a non-empty list of signing keys")
         normalized: list[bytes] = []
@@ -156,16 +202,29 @@ class OverrideSigner:
         self._keys = tuple(normalized)
         self._clock = clock
 
-    def sign(self, flag: str, variant: str, ttl: float, subject: str | None = None) -> str:
-        """A token forcing ``variant`` of ``flag`` for ``ttl`` seconds from now.
+    def sign(
+        self,
+        flag: str,
+        variant: str,
+        ttl: float,
+        subject: str | None = None,
+        *,
+        environment: str,
+    ) -> str:
+        """A token forcing ``variant`` of ``flag`` in ``environment`` for ``ttl`` seconds.
 
         ``subject`` binds the token to one requester (the integration passes the request's
-        unit, e.g. the user id); without it anyone holding the token may use it.
+        unit, e.g. the user id); without it anyone holding the token may use it. A gate of
+        any other environment refuses the token. ``ttl`` must be finite, positive and at
+        most ``max_ttl``: anything else is a :class:`ConfigError` naming ``ttl``.
         """
-        if not ttl > 0:
-            raise ValueError(f"ttl must be positive seconds, got {ttl!r}")
-        expires_at = int(self._clock() + ttl)
-        payload = json.dumps([_VERSION, flag, variant, expires_at, subject], separators=(",", ":"))
+        lifetime = _seconds("ttl", ttl, self.max_ttl)
+        if not isinstance(environment, str) or not environment:
+            raise ConfigError.single(None, "environment", "name the environment the token is for")
+        expires_at = int(self._clock() + lifetime)
+        payload = json.dumps(
+            [_VERSION, flag, variant, expires_at, subject, environment], separators=(",", ":")
+        )
         encoded = _b64encode(payload.encode("utf-8"))
         return f"{encoded}.{self._mac(self._keys[0], encoded)}"
 
@@ -175,8 +234,10 @@ class OverrideSigner:
         flag: str,
         variant: str | None = None,
         subject: str | None = None,
+        *,
+        environment: str,
     ) -> TokenCheck:
-        """Check ``token`` for ``flag`` (and ``variant``, and the requester ``subject``).
+        """Check ``token`` for ``flag`` in ``environment`` (and ``variant``, and ``subject``).
 
         ``variant=None`` accepts whichever variant the token forces. A token bound to a
         subject only passes for that same ``subject``. Never raises.
@@ -184,6 +245,8 @@ class OverrideSigner:
         check = self.inspect(token)
         if not check.ok:
             return check
+        if check.environment != environment:
+            return _with_status(check, TokenStatus.WRONG_ENVIRONMENT)
         if check.flag != flag:
             return _with_status(check, TokenStatus.WRONG_FLAG)
         if variant is not None and check.variant != variant:
@@ -193,7 +256,7 @@ class OverrideSigner:
         return check
 
     def inspect(self, token: str) -> TokenCheck:
-        """Check the token's shape, MAC and expiry only (whatever flag it names)."""
+        """Check the token's shape, MAC, expiry and lifetime only (whatever it is for)."""
         if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
             return TokenCheck(TokenStatus.MALFORMED)
         encoded, dot, mac = token.partition(".")
@@ -210,8 +273,12 @@ class OverrideSigner:
         if not matched:
             return TokenCheck(TokenStatus.FORGED)
         check = _parse_payload(encoded)
-        if check.ok and check.expires_at is not None and self._clock() >= check.expires_at:
-            return _with_status(check, TokenStatus.EXPIRED)
+        if check.ok and check.expires_at is not None:
+            now = self._clock()
+            if now >= check.expires_at:
+                return _with_status(check, TokenStatus.EXPIRED)
+            if check.expires_at - now > self.max_ttl + CLOCK_SKEW:
+                return _with_status(check, TokenStatus.TOO_LONG)
         return check
 
     @staticmethod
@@ -226,22 +293,34 @@ def _parse_payload(encoded: str) -> TokenCheck:
         data = json.loads(_b64decode(encoded))
     except (binascii.Error, ValueError):
         return TokenCheck(TokenStatus.MALFORMED)
-    if not isinstance(data, list) or len(data) != 5 or data[0] != _VERSION:
+    if not isinstance(data, list) or not data:
         return TokenCheck(TokenStatus.MALFORMED)
-    _, flag, variant, expires_at, subject = data
+    unbound = data[0] == _UNBOUND_VERSION and len(data) == 5
+    if unbound:  # signed, but before tokens named an environment
+        data = [*data, None]
+    elif data[0] != _VERSION or len(data) != 6:
+        return TokenCheck(TokenStatus.MALFORMED)
+    _, flag, variant, expires_at, subject, environment = data
+    if unbound and environment is None:
+        environment = ""  # matches no environment: refused below, once the shape checks
     if (
         not isinstance(flag, str)
         or not isinstance(variant, str)
         or not isinstance(expires_at, int)
         or isinstance(expires_at, bool)
         or not (subject is None or isinstance(subject, str))
+        or not isinstance(environment, str)
     ):
         return TokenCheck(TokenStatus.MALFORMED)
-    return TokenCheck(TokenStatus.VALID, flag, variant, expires_at, subject)
+    if unbound:
+        return TokenCheck(TokenStatus.WRONG_ENVIRONMENT, flag, variant, expires_at, subject)
+    return TokenCheck(TokenStatus.VALID, flag, variant, expires_at, subject, environment)
 
 
 def _with_status(check: TokenCheck, status: TokenStatus) -> TokenCheck:
-    return TokenCheck(status, check.flag, check.variant, check.expires_at, check.subject)
+    return TokenCheck(
+        status, check.flag, check.variant, check.expires_at, check.subject, check.environment
+    )
 
 
 # -- policy ----------------------------------------------------------------------------
@@ -288,7 +367,8 @@ class OverridePolicy:
     """Whether and how requests may force variants (off unless ``enabled``).
 
     ``allow_unsigned`` lets a bare parameter through without a token: for development and
-    staging only, refused in ``production_environments``.
+    staging only, refused in any environment the configuration marks ``production``, and
+    in ``production_environments`` (a safety net by name for unmarked configurations).
     """
 
     enabled: bool = False
@@ -297,8 +377,9 @@ class OverridePolicy:
     token_parameter: str = "rollwise_token"
     token_header: str = "X-Rollwise-Override-Token"
     production_environments: frozenset[str] = frozenset({"production", "prod"})
-    """Names of production environments; also matched ignoring case and with a suffix after
-    ``-``, ``_`` or ``.`` (``Production``, ``prod-eu``, ``production.us``)."""
+    """Names always treated as production, marked or not; also matched ignoring case and with
+    a suffix after ``-``, ``_`` or ``.`` (``Production``, ``prod-eu``, ``production.us``).
+    Any other environment is production only when its configuration marks it so."""
 
     def is_production(self, environment: str) -> bool:
         name = environment.lower()
@@ -320,6 +401,8 @@ class Rejection(StrEnum):
     MALFORMED = "malformed"
     FORGED = "forged"
     EXPIRED = "expired"
+    TOO_LONG = "too_long"
+    WRONG_ENVIRONMENT = "wrong_environment"
     WRONG_FLAG = "wrong_flag"
     WRONG_VARIANT = "wrong_variant"
     WRONG_SUBJECT = "wrong_subject"
@@ -401,24 +484,29 @@ def _rows(items: Iterable[tuple[tuple[str, str, str, str], int]]) -> list[dict[s
 class OverrideGate:
     """Decides, per request, whether a forced variant is honoured; counts every decision.
 
-    Built once per application (by the integration) with the client's environment. Raises
-    :class:`ConfigError` at construction when the policy cannot be safe there: unsigned
-    overrides in a production environment, or signed overrides without a signer.
+    Built once per application (by the integration) with the client's environment and
+    whether its configuration marks it ``production`` (a bool, or a function asked again
+    whenever an unsigned override would be honoured: the integrations pass the client's
+    current answer). Raises :class:`ConfigError` at construction when the policy cannot be
+    safe there: unsigned overrides in a production environment, or signed overrides without
+    a signer. Tokens are verified for ``environment``.
     """
 
     policy: OverridePolicy
     environment: str
     signer: OverrideSigner | None = None
     counter: OverrideCounter = field(default_factory=OverrideCounter)
+    production: bool | Callable[[], bool] = False
     _by_name: dict[str, ForceParameter] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         policy = self.policy
-        if policy.allow_unsigned and policy.is_production(self.environment):
+        if policy.allow_unsigned and self.in_production():
             raise ConfigError.single(
                 None,
                 "overrides.allow_unsigned",
-                f"unsigned per-request overrides are not allowed in {self.environment!r}",
+                f"unsigned per-request overrides are not allowed in {self.environment!r} "
+                "(a production environment)",
             )
         if policy.enabled and not policy.allow_unsigned and self.signer is None:
             raise ConfigError.single(
@@ -428,8 +516,13 @@ class OverrideGate:
 
     @property
     def parameters(self) -> tuple[ForceParameter, ...]:
-        """The parameters an integration should look for (only when the policy is enabled)."""
+        """The parameters that can force a variant (none while the policy is disabled)."""
         return self.policy.parameters if self.policy.enabled else ()
+
+    def in_production(self) -> bool:
+        """Marked production by the configuration, or named so (the safety net)."""
+        marked = self.production() if callable(self.production) else self.production
+        return bool(marked) or self.policy.is_production(self.environment)
 
     def decide(
         self,
@@ -448,11 +541,13 @@ class OverrideGate:
         variant = bound.variant_for(value)
         if variant is None:
             return self._count(OverrideDecision(flag, rejection=Rejection.UNKNOWN_VALUE))
-        if self.policy.allow_unsigned:
+        if self.policy.allow_unsigned and not self.in_production():
             return self._count(OverrideDecision(flag, variant))
-        if not token or self.signer is None:  # (no signer only if disabled: see __post_init__)
+        if not token or self.signer is None:  # no signer: unsigned only, or disabled
             return self._count(OverrideDecision(flag, rejection=Rejection.MISSING_TOKEN))
-        check = self.signer.verify(token, bound.flag, variant, subject)
+        check = self.signer.verify(
+            token, bound.flag, variant, subject, environment=self.environment
+        )
         return self._count(self._from_check(bound.flag, check))
 
     def decide_token(self, token: str, subject: str | None = None) -> OverrideDecision:
@@ -476,7 +571,9 @@ class OverrideGate:
         }
         if check.variant not in allowed:
             return self._count(OverrideDecision(check.flag, rejection=Rejection.NOT_OVERRIDABLE))
-        check = self.signer.verify(token, check.flag, check.variant, subject)
+        check = self.signer.verify(
+            token, check.flag, check.variant, subject, environment=self.environment
+        )
         return self._count(self._from_check(check.flag, check))
 
     def _from_check(self, flag: str | None, check: TokenCheck) -> OverrideDecision:

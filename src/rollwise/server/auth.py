@@ -3,26 +3,41 @@ and reporting its telemetry).
 
 Authenticated tokens are cached for a few seconds so that the SDK config endpoint, polled
 by every application replica, costs no database round trip; a revocation made through this
-server takes effect at once, one made elsewhere within the cache time.
+server takes effect at once, one made elsewhere within the cache time. Unknown secrets are
+remembered as unknown for as long, and looking one up is a read, never a write.
+
+For ``/api/`` routes the request guard (:mod:`.guard`) authenticates before any body is
+read and hands the token to :func:`require` in the request state.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..store import Store, TokenRecord
-from ..store.tokens import hash_secret
+from ..store.tokens import TOUCH_EVERY, hash_secret
 from .errors import ApiError
 
-__all__ = ["Principal", "TokenCache", "require", "target_environment"]
+__all__ = [
+    "STATE_KEY",
+    "Principal",
+    "TokenCache",
+    "bearer_secret",
+    "require",
+    "target_environment",
+]
 
 _RANK = {"read": 1, "write": 2, "admin": 3}
 _NEEDED = {"report": "an sdk, write or admin"}
+V = TypeVar("V")
+STATE_KEY = "rollwise_token"
+"""Where the request guard leaves the token it authenticated (``request.state``)."""
 bearer = HTTPBearer(auto_error=False, description="A rollwise API or SDK token")
 
 
@@ -38,28 +53,50 @@ class Principal:
 
 
 class TokenCache:
+    """Tokens by secret, remembered ``ttl`` seconds; unknown secrets ``negative_ttl``.
+
+    A lookup that misses is a read-only transaction. Only a live token costs a write
+    (its ``last_used_at``, at most once a minute per token), so a flood of made-up tokens
+    costs reads, and the same made-up token again costs nothing until ``negative_ttl``.
+    """
+
+    MAX_ENTRIES = 10_000
+
     def __init__(
-        self, store: Store, ttl: float, clock: Callable[[], float] = time.monotonic
+        self,
+        store: Store,
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        negative_ttl: float = 30.0,
     ) -> None:
         self._store = store
         self._ttl = ttl
+        self._negative_ttl = negative_ttl
         self._clock = clock
         self._entries: dict[str, tuple[TokenRecord, float]] = {}
+        self._unknown: dict[str, float] = {}
 
     def authenticate(self, secret: str) -> TokenRecord | None:
+        """The live token with ``secret`` or None; may read the database (call it off the
+        event loop)."""
         key = hash_secret(secret)
         now = self._clock()
         cached = self._entries.get(key)
         if cached is not None and cached[1] > now:
             return cached[0]
-        with self._store.transaction("auth") as tx:
-            token = tx.authenticate(secret)
+        if self._unknown.get(key, 0.0) > now:
+            return None
+        with self._store.reading() as tx:
+            token = tx.find_token(secret)
         if token is None:
             self._entries.pop(key, None)
+            _bounded(self._unknown)[key] = now + self._negative_ttl
             return None
-        if len(self._entries) > 10_000:
-            self._entries.clear()
-        self._entries[key] = (token, now + self._ttl)
+        if token.last_used_at is None or self._store.now() - token.last_used_at >= TOUCH_EVERY:
+            with self._store.transaction("auth") as tx:
+                tx.touch_token(token)
+        _bounded(self._entries)[key] = (token, now + self._ttl)
         return token
 
     def cached(self, secret: str) -> TokenRecord | None:
@@ -69,13 +106,42 @@ class TokenCache:
             return entry[0]
         return None
 
+    def was_valid(self, secret: str) -> bool:
+        """Whether ``secret`` named a live token when last looked up (fresh or not): such a
+        token is looked up again even from a client address that failed too often."""
+        return hash_secret(secret) in self._entries
+
+    def known_unknown(self, secret: str) -> bool:
+        """Whether ``secret`` was looked up lately and named no live token."""
+        return self._unknown.get(hash_secret(secret), 0.0) > self._clock()
+
     def forget(self, token_id: str) -> None:
         for key, (token, _) in list(self._entries.items()):
             if token.id == token_id:
                 del self._entries[key]
 
 
+def _bounded(entries: dict[str, V]) -> dict[str, V]:
+    """``entries``, emptied first when full: memory stays bounded under any flood."""
+    if len(entries) >= TokenCache.MAX_ENTRIES:
+        entries.clear()
+    return entries
+
+
+def bearer_secret(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The secret of an ``Authorization: Bearer`` header, or None (as ``HTTPBearer``)."""
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, secret = value.decode("latin-1").partition(" ")
+            secret = secret.strip()
+            return secret if scheme.lower() == "bearer" and secret else None
+    return None
+
+
 def _principal(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+    checked = getattr(request.state, STATE_KEY, None)
+    if isinstance(checked, TokenRecord):  # the request guard looked it up already
+        return Principal(checked)
     if credentials is None or not credentials.credentials:
         raise ApiError(401, "unauthorized", "a bearer token is required")
     cache: TokenCache = request.app.state.tokens

@@ -9,8 +9,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
 from ..errors import ConfigError, ConflictError, NotFoundError, RollwiseError
 
@@ -114,12 +116,59 @@ def install_error_handlers(app: FastAPI) -> None:
             422, "invalid_value", f"the database cannot store a value of this request: {reason}"
         )
 
+    for unavailable in database_outages():
+        app.add_exception_handler(unavailable, _database_unavailable)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         _logger.exception("rollwise: unexpected error on %s %s", request.method, request.url.path)
         return error_response(
             500, "internal_error", "an unexpected error occurred; it was logged on the server"
         )
+
+
+RETRY_AFTER_SECONDS = 5
+"""What a 503 ``database_unavailable`` asks a client to wait before trying again."""
+
+
+def database_outages() -> tuple[type[Exception], ...]:
+    """The exceptions that mean "the database cannot be reached or used right now".
+
+    A lost or refused connection, an exhausted pool, a file the database cannot open
+    (SQLite), and a driver error raised outside SQLAlchemy (psycopg's, when installed).
+    """
+    found: list[type[Exception]] = [
+        OperationalError,
+        InterfaceError,
+        DisconnectionError,
+        PoolTimeout,
+    ]
+    try:
+        import psycopg
+    except ImportError:  # SQLite only
+        pass
+    else:
+        found += [psycopg.OperationalError, psycopg.InterfaceError]
+    return tuple(found)
+
+
+async def _database_unavailable(request: Request, error: Exception) -> Response:
+    """503 with ``Retry-After``: an outage is the server's problem and passes; a 500 would
+    say the request is at fault and not worth retrying."""
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+    _logger.warning(
+        "rollwise: database unavailable on %s %s: %s",
+        request.method,
+        request.url.path,
+        reason[0] if reason else type(error).__name__,
+    )
+    return error_response(
+        503,
+        "database_unavailable",
+        "the database is unavailable; try again shortly",
+        {"retry_after_seconds": RETRY_AFTER_SECONDS},
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -36,6 +36,43 @@ class ServerMetrics:
         self.sse_clients = Gauge(
             "rollwise_sdk_stream_clients", "Connected SDK event streams", registry=self.registry
         )
+        self.controller_leader = Gauge(
+            "rollwise_controller_leader",
+            "1 for the controller replica holding a valid lease; 0 for this process's own"
+            " controller while it follows",
+            ["replica"],
+            registry=self.registry,
+        )
+        self.controller_led = Gauge(
+            "rollwise_controller_led",
+            "1 while some controller replica holds a valid lease, 0 while none leads",
+            registry=self.registry,
+        )
+        self.lease_age = Gauge(
+            "rollwise_controller_lease_age_seconds",
+            "Seconds since the leader last renewed its lease (NaN: no lease)",
+            registry=self.registry,
+        )
+        self.lease_epoch = Gauge(
+            "rollwise_controller_lease_epoch",
+            "The lease's epoch (fencing token): it grows at every change of leader",
+            registry=self.registry,
+        )
+
+    def set_controller(self, status: dict[str, Any]) -> None:
+        """Set the controller gauges from a status (``routers.health.controller_status``)."""
+        self.controller_leader.clear()
+        leader = status.get("leader") or {}
+        local = status.get("this_replica") or {}
+        if local.get("replica"):
+            self.controller_leader.labels(local["replica"]).set(0)
+        if leader.get("replica"):
+            self.controller_leader.labels(leader["replica"]).set(1)
+        if status.get("status") != "unknown":
+            self.controller_led.set(1 if status.get("status") == "led" else 0)
+        lease = status.get("lease") or {}
+        self.lease_age.set(lease.get("age_seconds", float("nan")))
+        self.lease_epoch.set(lease.get("epoch", float("nan")))
 
 
 class MetricsMiddleware:

@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 import os
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from ..controller import ControllerSettings
-from ..core.durations import parse_duration
-from ..errors import ConfigError, ConfigIssue
-from ..store import TelemetryPolicy, default_database_url
+from ..env_settings import (
+    DatabaseUrl,
+    EnvField,
+    EnvSettings,
+    Switch,
+    WholeNumber,
+    build_dataclass,
+    dataclass_env_fields,
+    env_model,
+    read_env,
+    variable_of,
+)
+from ..store import TelemetryPolicy
+from .routers._telemetry_models import MAX_TELEMETRY_BATCH_BYTES
 
 __all__ = ["HealthThresholds", "ServerSettings"]
-
-_RETENTION_VARIABLES = {
-    "ROLLWISE_RETENTION_10S": "keep_10s",
-    "ROLLWISE_RETENTION_5M": "keep_5m",
-    "ROLLWISE_RETENTION_1H": "keep_1h",
-    "ROLLWISE_RETENTION_BATCH_IDS": "keep_batch_ids",
-    "ROLLWISE_RETENTION_SAMPLES": "keep_samples",
-    "ROLLWISE_RETENTION_NOTIFICATIONS": "keep_notifications",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +59,14 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8000
     sse_keepalive_seconds: float = 15.0
+    sse_max_lifetime_seconds: float = 3600.0
+    keep_alive_seconds: int = 75
     revision_poll_seconds: float = 1.0
     token_cache_seconds: float = 5.0
+    max_body_bytes: int = 1_048_576
+    max_telemetry_body_bytes: int = MAX_TELEMETRY_BATCH_BYTES
+    auth_failure_burst: int = 20
+    auth_failure_per_second: float = 1.0
     telemetry: TelemetryPolicy = field(default_factory=TelemetryPolicy)
     retention_interval_seconds: float = 300.0
     health: HealthThresholds = field(default_factory=HealthThresholds)
@@ -67,69 +74,66 @@ class ServerSettings:
 
     @classmethod
     def from_env(
-        cls, *, controller_enabled: bool | None = None, **overrides: object
+        cls,
+        *,
+        controller_enabled: bool | None = None,
+        environ: Mapping[str, str] | None = None,
+        **overrides: object,
     ) -> ServerSettings:
+        """The settings the ``ROLLWISE_*`` variables describe (docs/control-plane.md).
+
+        ``overrides`` (``serve``'s options, by field name) win over the variables and are
+        checked the same way; a bad value is a ConfigError naming the variable.
+        """
+        env = dict(os.environ if environ is None else environ)
+        fields = env_fields()
+        by_field = {found.path: suffix for suffix, found in fields.items()}
+        explicit: dict[str, object] = {}
+        for name, value in overrides.items():
+            if value is None:
+                continue
+            if (name,) in by_field:  # a scalar: checked like its variable
+                env[variable_of(EnvSettings, by_field[(name,)])] = str(value)
+            else:  # a structured one (telemetry, health, controller): taken as built
+                explicit[name] = value
+        values = read_env(_env_model(fields), env)
+        enabled: bool | None = values.controller  # type: ignore[attr-defined]
         if controller_enabled is None:
-            controller_enabled = _controller_from_env()
-        values: dict[str, object] = {
-            "database_url": default_database_url(),
-            "admin_token": os.environ.get("ROLLWISE_ADMIN_TOKEN") or None,
-            "host": os.environ.get("ROLLWISE_HOST", "127.0.0.1"),
-            "port": int(os.environ.get("ROLLWISE_PORT", "8000")),
-            "telemetry": _telemetry_from_env(),
-            "controller": ControllerSettings.from_env() if controller_enabled else None,
-        }
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]
-
-
-def _controller_from_env() -> bool:
-    """``ROLLWISE_CONTROLLER``: on (default) or off."""
-    text = (os.environ.get("ROLLWISE_CONTROLLER") or "on").strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError.single(None, "ROLLWISE_CONTROLLER", f"expected on or off, got {text!r}")
-
-
-def _telemetry_from_env() -> TelemetryPolicy:
-    """The retention policy, with each ``ROLLWISE_RETENTION_*`` variable that is set."""
-    changes: dict[str, object] = {}
-    for variable, name in _RETENTION_VARIABLES.items():
-        text = os.environ.get(variable)
-        if text:
-            try:
-                changes[name] = timedelta(seconds=parse_duration(text))
-            except ValueError as error:
-                raise ConfigError.single(None, variable, str(error)) from None
-    samples = os.environ.get("ROLLWISE_SAMPLES_PER_NAME")
-    if samples:
-        if not samples.isdigit():
-            raise ConfigError.single(
-                None, "ROLLWISE_SAMPLES_PER_NAME", f"expected a whole number, got {samples!r}"
+            controller_enabled = True if enabled is None else enabled
+        if "controller" not in explicit:
+            explicit["controller"] = (
+                ControllerSettings.from_env(env) if controller_enabled else None
             )
-        changes["samples_per_name"] = int(samples)
-    try:
-        return TelemetryPolicy(**changes)  # type: ignore[arg-type]
-    except ConfigError as error:  # name the variables the operator set, not our fields
-        raise ConfigError(
-            [
-                ConfigIssue(issue.flag, _variable_of(issue.path), _variables_in(issue.reason))
-                for issue in error.issues
-            ]
-        ) from None
+        return build_dataclass(cls, fields, values, **explicit)
 
 
-_VARIABLE_OF_FIELD = {
-    **{name: variable for variable, name in _RETENTION_VARIABLES.items()},
-    "samples_per_name": "ROLLWISE_SAMPLES_PER_NAME",
+_NAMES = {  # the documented variables of fields whose name is not the variable's
+    "telemetry.keep_10s": "retention_10s",
+    "telemetry.keep_5m": "retention_5m",
+    "telemetry.keep_1h": "retention_1h",
+    "telemetry.keep_batch_ids": "retention_batch_ids",
+    "telemetry.keep_samples": "retention_samples",
+    "telemetry.keep_notifications": "retention_notifications",
+    "telemetry.samples_per_name": "samples_per_name",
 }
 
 
-def _variable_of(field: str) -> str:
-    return _VARIABLE_OF_FIELD.get(field, field)
+def env_fields() -> dict[str, EnvField]:
+    """Every ``ROLLWISE_*`` variable of the server's own settings, by suffix (the
+    controller's are :func:`rollwise.controller.settings.env_fields`)."""
+    fields = dataclass_env_fields(
+        ServerSettings, skip=("controller",), names=_NAMES, nested=("telemetry", "health")
+    )
+    fields["database_url"] = EnvField(("database_url",), DatabaseUrl)
+    fields["port"] = EnvField(("port",), WholeNumber(minimum=0, maximum=65_535))
+    return fields
 
 
-def _variables_in(text: str) -> str:
-    return re.sub(r"\b(keep_\w+|samples_per_name)\b", lambda m: _variable_of(m[1]), text)
+class _ServerEnv(EnvSettings):
+    controller: Switch | None = None
+    """``ROLLWISE_CONTROLLER``: run the controller in the process (on by default)."""
+
+
+def _env_model(fields: Mapping[str, EnvField]) -> type[EnvSettings]:
+    kinds = {suffix: found.kind for suffix, found in fields.items()}
+    return env_model("ServerEnv", kinds, base=_ServerEnv)

@@ -1,13 +1,32 @@
 """Pure statistics: sketches and tests. No I/O, no global state, no threads."""
 
-from .proportions import MarginTest, RatioTest, margin_test, ratio_test
+from .onesided import (
+    TiltMixture,
+    default_mixture,
+    log_e_above,
+    one_sided_lower,
+    one_sided_upper,
+    rate_above,
+    rate_below,
+)
+from .proportions import (
+    MarginTest,
+    RatioTest,
+    Within,
+    margin_test,
+    margin_within,
+    ratio_test,
+    ratio_within,
+)
 from .quantile_test import (
     QuantileTest,
     count_above,
     quantile_bound_test,
     quantile_comparison_test,
+    quantile_lower_bound,
     quantile_min_samples,
     quantile_upper_bound,
+    quantile_within,
 )
 from .sequential import (
     JEFFREYS,
@@ -33,17 +52,29 @@ __all__ = [
     "RatioTest",
     "SequentialTest",
     "SketchError",
+    "TiltMixture",
+    "Within",
     "confidence_sequence",
     "count_above",
+    "default_mixture",
     "exceeds",
     "falls_below",
+    "log_e_above",
     "log_mixture_ratio",
     "lower_bound",
     "margin_test",
+    "margin_within",
+    "one_sided_lower",
+    "one_sided_upper",
     "quantile_bound_test",
     "quantile_comparison_test",
+    "quantile_lower_bound",
     "quantile_min_samples",
     "quantile_upper_bound",
+    "quantile_within",
+    "rate_above",
+    "rate_below",
     "ratio_test",
+    "ratio_within",
     "upper_bound",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,20 +22,29 @@ from ._telemetry_plan import align_down
 from .telemetry_types import RESOLUTIONS, IgnoredTelemetry
 
 __all__ = [
+    "ALL_ROUTES",
     "OTHER",
     "ComparisonDelta",
     "Deltas",
     "RequestDelta",
     "aggregate",
+    "bounded",
     "epoch",
     "epoch_end",
     "label",
 ]
 
 OTHER = "~other"
+ALL_ROUTES = "~all"
+"""The route of 10-second request buckets: they hold every route of a (flag, variant) in
+one row. Per-route rows start at 5 minutes (a route's query is read from those), which
+divides the rows the finest resolution stores by the number of routes."""
 _LABEL = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 _MAX_OUTCOMES = 32
 _MAX_SAMPLE_BYTES = 16_384
+MAX_SAMPLE_DEPTH = 32
+"""Nesting levels of a mismatch sample value kept (deeper ones are replaced by a marker):
+far beyond real payloads, far below what JSON encoders and serializers recurse through."""
 _LISTED = 20
 MAX_COUNT = 2**63 - 1
 
@@ -109,12 +118,15 @@ def aggregate(
     newest: int,
     route_of: Callable[[str, str], str],
     name_of: Callable[[str, str], str],
+    continued: Collection[int] = (),
 ) -> Deltas:
     """Deltas for every bucket the batch touches.
 
     ``known`` maps each flag the control plane knows to its variants; windows starting
     before ``oldest`` or after ``newest`` are ignored; ``route_of`` / ``name_of`` map a
-    (flag, route | comparison name) to what is stored (itself or ``OTHER``).
+    (flag, route | comparison name) to what is stored (itself or ``OTHER``). Windows at
+    the positions in ``continued`` continue a window of an earlier part of the same batch:
+    their entries are stored, the window is not counted again.
     """
     batch = parsed.batch
     deltas = Deltas()
@@ -133,15 +145,16 @@ def aggregate(
         counts[kind] = counts.get(kind, 0) + 1
         return False
 
-    for window, sketches in zip(batch.windows, parsed.sketches, strict=True):
+    for position, (window, sketches) in enumerate(zip(batch.windows, parsed.sketches, strict=True)):
         start = epoch(window.start)
+        counted = 0 if position in continued else 1
         if start < oldest:
-            counts["windows_too_old"] = counts.get("windows_too_old", 0) + 1
+            counts["windows_too_old"] = counts.get("windows_too_old", 0) + counted
             continue
         if start > newest:
-            counts["windows_in_future"] = counts.get("windows_in_future", 0) + 1
+            counts["windows_in_future"] = counts.get("windows_in_future", 0) + counted
             continue
-        deltas.windows += 1
+        deltas.windows += counted
         buckets = _buckets(start)
         for series, sketch in zip(window.series, sketches, strict=True):
             if not admitted(series.flag, series.variant, "series"):
@@ -151,7 +164,8 @@ def aggregate(
             if route == OTHER and series.route != OTHER:
                 counts["folded_routes"] = counts.get("folded_routes", 0) + 1
             for resolution, bucket in buckets:
-                key = (series.flag, resolution, bucket, series.variant, route)
+                stored = ALL_ROUTES if resolution == RESOLUTIONS[0] else route
+                key = (series.flag, resolution, bucket, series.variant, stored)
                 delta = deltas.requests.get(key)
                 if delta is None:
                     delta = deltas.requests[key] = RequestDelta()
@@ -219,9 +233,9 @@ def aggregate(
                 "primary_side": sample.primary,
                 "outcome": sample.outcome,
                 "at": _sample_time(sample.at, now, newest),
-                "input": _bounded(sample.input),
-                "control": _bounded(sample.control),
-                "candidate": _bounded(sample.candidate),
+                "input": bounded(sample.input),
+                "control": bounded(sample.control),
+                "candidate": bounded(sample.candidate),
             }
         )
     deltas.ignored = IgnoredTelemetry(
@@ -265,14 +279,39 @@ def _sample_time(at: float, now: int, newest: int) -> datetime:
     return datetime.fromtimestamp(now, UTC)
 
 
-def _bounded(value: Any) -> Any:
-    """The value as reported when it is small and plain JSON, else a marker saying why not."""
+def bounded(value: Any) -> Any:
+    """The value as reported when it is small, shallow and plain JSON, else a marker saying
+    why not (``{"rollwise_omitted": reason}``). Used at ingest and again on every read, so
+    a sample stored before the depth cap existed cannot break the API."""
     if value is None:
         return None
+    depth = _depth(value)
+    if depth > MAX_SAMPLE_DEPTH:
+        return {"rollwise_omitted": f"nested deeper than {MAX_SAMPLE_DEPTH} levels"}
     try:
         text = json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return {"rollwise_omitted": "not storable as JSON (NaN or infinity)"}
     if len(text) > _MAX_SAMPLE_BYTES:
         return {"rollwise_omitted": f"{len(text)} bytes; at most {_MAX_SAMPLE_BYTES} are kept"}
     return value
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of lists and dicts, iteratively (no recursion, whatever the input);
+    stops counting past :data:`MAX_SAMPLE_DEPTH`."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_SAMPLE_DEPTH:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest

@@ -1,12 +1,12 @@
 """Adding deltas to bucket rows so that concurrent ingests never lose an update.
 
-For each table: ``INSERT ... ON CONFLICT DO NOTHING RETURNING key`` (one executemany, rows
-in key order) creates the rows that
-did not exist yet with the delta as their value; the others are read ``FOR UPDATE`` (a row
-lock on PostgreSQL; SQLite already serialises writers with ``BEGIN IMMEDIATE``), merged in
-Python (a latency sketch cannot be added in SQL) and written back. Keys are processed in
-sorted order in every transaction, so two ingests touching the same buckets lock them in
-the same order and cannot deadlock each other.
+For each table: ``INSERT ... ON CONFLICT DO NOTHING RETURNING key`` (rows in key order)
+creates the rows that did not exist yet with the delta as their value; the others are read
+``FOR UPDATE`` (found through the primary key's leading columns; a row lock on PostgreSQL;
+SQLite already serialises writers with ``BEGIN IMMEDIATE``), merged in Python and written
+back with one executemany. Keys are processed in sorted order in every transaction, so two
+ingests touching the same buckets lock them in the same order and cannot deadlock each
+other.
 """
 
 from __future__ import annotations
@@ -14,13 +14,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, and_, bindparam, select, tuple_, update
+from sqlalchemy import Connection, Table, and_, bindparam, case, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-__all__ = ["insert_ignoring_conflicts", "merge_rows"]
+__all__ = ["add_counts_to_rows", "insert_ignoring_conflicts", "merge_rows"]
 
 _CHUNK = 200
+_PREFIX = ("environment", "flag", "resolution", "bucket_start")
+"""The leading key columns every bucket table shares: existing rows are looked up with
+``IN`` lists on these (an index range scan of the primary key) and filtered exactly in
+Python. A row-value ``IN`` on the whole key was planned as a scan of every row of the
+environment, which made each ingest slower as the table grew."""
 K = TypeVar("K", bound=tuple[Any, ...])
 
 
@@ -64,20 +69,53 @@ def merge_rows(
         .where(and_(*(column == bindparam(f"k_{column.name}") for column in keys)))
         .values({name: bindparam(f"v_{name}") for name in value_columns})
     )
+    prefix = len(_PREFIX)
     for chunk in _chunks(existing):
+        wanted = set(chunk)
         locked = connection.execute(
             select(table)
-            .where(tuple_(*keys).in_([tuple(key) for key in chunk]))
+            .where(and_(*(keys[i].in_(sorted({key[i] for key in chunk})) for i in range(prefix))))
             .order_by(*keys)
             .with_for_update()
         ).all()
         updates = []
         for row in locked:
             key = tuple(getattr(row, name) for name in key_columns)
-            values = combine(row, key)  # type: ignore[arg-type]
+            if key not in wanted:  # in the same buckets, not in this delta: left as it is
+                continue
+            values = combine(row, key)
             updates.append(
                 {f"k_{name}": value for name, value in zip(key_columns, key, strict=True)}
                 | {f"v_{name}": values[name] for name in value_columns}
             )
         if updates:
             connection.execute(write, updates)
+
+
+def add_counts_to_rows(
+    connection: Connection,
+    table: Table,
+    key_columns: Sequence[str],
+    counts: Mapping[tuple[Any, ...], int],
+    cap: int,
+) -> None:
+    """Add each count to the ``count`` column of its key's row (created when missing), in
+    one ``INSERT ... ON CONFLICT DO UPDATE`` per chunk: a count adds up in SQL, so there is
+    nothing to read first. Rows in key order (the same lock order as :func:`merge_rows`);
+    sums saturate at ``cap`` instead of overflowing."""
+    if not counts:
+        return
+    dialect = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = dialect(table)
+    current, added = table.c["count"], statement.excluded["count"]
+    upsert = statement.on_conflict_do_update(
+        index_elements=[table.c[name] for name in key_columns],
+        set_={"count": case((current > cap - added, cap), else_=current + added)},
+    )
+    ordered = sorted(counts)
+    rows = [
+        dict(zip(key_columns, key, strict=True)) | {"count": min(counts[key], cap)}
+        for key in ordered
+    ]
+    for index in range(0, len(rows), _CHUNK * 5):
+        connection.execute(upsert, rows[index : index + _CHUNK * 5])

@@ -1,11 +1,15 @@
 """Alert rules: a metric condition over a window, held for a duration; and their states.
 
 A rule fires when its condition has held for ``for`` (``pending`` until then) and resolves
-when it no longer holds. :func:`next_alert_state` is that state machine, pure, so the
-controller and the tests share it; the store records each change as an event and queues
-``alert.firing`` / ``alert.resolved`` notifications. No data is never a breach: a pending
-rule without data goes back to ``inactive``, a firing one stays firing until data shows
-the condition no longer holds.
+when it no longer holds. It is judged only on at least ``min_samples`` samples (requests,
+compared calls, latency observations; default :data:`DEFAULT_MIN_SAMPLES`): below that it
+neither fires nor resolves, it stays where it is, "waiting for samples", so that one failed
+request of eight is not an incident and eight good ones do not end one.
+:func:`next_alert_state` is that state machine, pure, so the controller and the tests
+share it; the store records each change as an event and queues ``alert.firing`` /
+``alert.resolved`` notifications. No data is never a breach: a pending rule without data
+goes back to ``inactive``, a firing one stays firing until data shows the condition no
+longer holds.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from ..core.model import FLAG_KEY_PATTERN, NAME_PATTERN
 from ..errors import ConfigError, issues_error, validation_issues
 
 __all__ = [
+    "DEFAULT_MIN_SAMPLES",
     "AlertComparison",
     "AlertEventRecord",
     "AlertRuleFields",
@@ -36,6 +41,8 @@ __all__ = [
 ]
 
 MAX_WINDOW = 7 * 86_400.0
+DEFAULT_MIN_SAMPLES = 100
+"""Samples a rule's window must hold before it is judged (each side, for increase_above)."""
 
 
 class AlertState(StrEnum):
@@ -79,6 +86,7 @@ class AlertRuleFields(BaseModel):
     threshold: float
     window: Annotated[Duration, Field(gt=0, le=MAX_WINDOW)] = 300.0
     for_: Annotated[Duration, Field(ge=0, le=MAX_WINDOW, alias="for")] = 0.0
+    min_samples: Annotated[int, Field(ge=1, le=1_000_000_000)] = DEFAULT_MIN_SAMPLES
     severity: AlertSeverity = AlertSeverity.WARNING
     query: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
     description: Annotated[str, Field(max_length=10_000)] = ""
@@ -126,6 +134,9 @@ class AlertRuleRecord(AlertRuleSpec):
     state: AlertState
     state_since: datetime | None
     last_value: float | None
+    last_reason: str | None = None
+    """What the last evaluation saw (the value, or why it could not judge: no data,
+    waiting for samples)."""
     evaluated_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -171,12 +182,17 @@ def next_alert_state(
     breached: bool | None,
     hold_for: float,
     now: datetime,
+    *,
+    waiting: bool = False,
 ) -> AlertState:
     """The state after one evaluation at ``now``: ``breached`` is None when there was no data.
 
     ``since`` is when ``state`` began (a pending rule fires once it has been pending for
     ``hold_for`` seconds). ``resolved`` behaves as ``inactive`` until the next breach.
+    ``waiting`` (fewer samples than the rule's minimum): the state stays as it is.
     """
+    if waiting:
+        return state
     if breached is None:
         return AlertState.INACTIVE if state is AlertState.PENDING else state
     if not breached:

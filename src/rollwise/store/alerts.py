@@ -60,6 +60,7 @@ def _record(row: Any) -> AlertRuleRecord:
         threshold=row.threshold,
         window=row.window_seconds,
         for_=row.for_seconds,
+        min_samples=row.min_samples,
         severity=AlertSeverity(row.severity),
         query=row.query,
         description=row.description,
@@ -68,6 +69,7 @@ def _record(row: Any) -> AlertRuleRecord:
         state=AlertState(row.state),
         state_since=aware(row.state_since),
         last_value=row.last_value,
+        last_reason=row.last_reason,
         evaluated_at=aware(row.evaluated_at),
         created_at=aware(row.created_at),
         updated_at=aware(row.updated_at),
@@ -105,6 +107,7 @@ def _columns(spec: AlertRuleSpec) -> dict[str, Any]:
         "threshold": spec.threshold,
         "window_seconds": spec.window,
         "for_seconds": spec.for_,
+        "min_samples": spec.min_samples,
         "severity": spec.severity.value,
         "query": spec.query,
         "description": spec.description,
@@ -258,15 +261,21 @@ class AlertOperations(FlagOperations, OutboxOperations):
         baseline_value: float | None = None,
         reason: str = "",
         details: Mapping[str, Any] | None = None,
+        waiting: bool = False,
     ) -> AlertEventRecord | None:
-        """One evaluation of the rule: ``breached`` None means no data. Returns the event
-        when the state changed (see :func:`next_alert_state`), else None."""
+        """One evaluation of the rule: ``breached`` None means no data; ``waiting``, fewer
+        samples than the rule's minimum (the state stays). Returns the event when the state
+        changed (see :func:`next_alert_state`), else None."""
         moment = at if at is not None else self._now()
         value, baseline_value = _finite(value), _finite(baseline_value)
         rule = self._locked(name)
-        target = next_alert_state(rule.state, rule.state_since, breached, rule.for_, moment)
+        target = next_alert_state(
+            rule.state, rule.state_since, breached, rule.for_, moment, waiting=waiting
+        )
         self._conn.execute(
-            update(_T).where(_T.c.name == name).values(last_value=value, evaluated_at=moment)
+            update(_T)
+            .where(_T.c.name == name)
+            .values(last_value=value, last_reason=reason[:2000] or None, evaluated_at=moment)
         )
         return self._change(rule, target, moment, value, baseline_value, reason, details)
 

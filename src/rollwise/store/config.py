@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Collection
 
-from ..core.model import ConfigDocument, Flag, FlagEnvironment
+from sqlalchemy import Integer, literal, select, union_all
+
+from ..core.model import ConfigDocument, EnvironmentInfo, Flag, FlagEnvironment
 from .environments import EnvironmentOperations
-from .tables import flag_states, flags
+from .tables import environments, flag_states, flags, tokens
 
 __all__ = ["ConfigOperations"]
 
 
 class ConfigOperations(EnvironmentOperations):
     def config_document(self, environment: str) -> ConfigDocument:
-        revision = self.config_revision(environment)
+        """The environment's flags, and its own attributes under ``environments``."""
+        row = self._conn.execute(
+            select(environments.c.config_revision, environments.c.production).where(
+                environments.c.key == environment
+            )
+        ).first()
+        if row is None:
+            raise self._not_found("environment", environment)
+        revision = int(row.config_revision)
+        production = bool(row.production)
         states = {
             row.flag: FlagEnvironment.model_validate(row.state)
             for row in self._conn.execute(
@@ -35,5 +46,31 @@ class ConfigOperations(EnvironmentOperations):
                 )
             )
         return ConfigDocument(
-            revision=f"{environment}:{revision}", environment=environment, flags=documents
+            revision=f"{environment}:{revision}",
+            environment=environment,
+            environments={environment: EnvironmentInfo(production=production)},
+            flags=documents,
         )
+
+    def config_revisions(self, token_ids: Collection[str] = ()) -> tuple[dict[str, int], set[str]]:
+        """Every environment's config revision and which of ``token_ids`` are still live.
+
+        One statement whatever the number of environments: the control plane runs it every
+        second (its revision poll, which also ends the event streams of revoked tokens).
+        """
+        query = select(
+            environments.c.key, environments.c.config_revision, literal(0, Integer).label("kind")
+        )
+        if token_ids:
+            live = select(tokens.c.id, literal(0, Integer), literal(1, Integer)).where(
+                tokens.c.id.in_(sorted(token_ids)), tokens.c.revoked.is_(False)
+            )
+            query = union_all(query, live)  # type: ignore[assignment]
+        revisions: dict[str, int] = {}
+        alive: set[str] = set()
+        for key, revision, kind in self._conn.execute(query):
+            if kind:
+                alive.add(key)
+            else:
+                revisions[key] = int(revision)
+        return revisions, alive

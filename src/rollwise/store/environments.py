@@ -1,4 +1,9 @@
-"""Environments: staging, production, ... (each flag has a state per environment)."""
+"""Environments: staging, production, ... (each flag has a state per environment).
+
+``production`` is an explicit attribute (false unless set): SDKs receive it in their
+configuration document and refuse unsigned per-request overrides where it is true. The key
+means nothing: ``prd`` or ``live`` is production only when marked so.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ def _record(row: Any) -> EnvironmentRecord:
         key=row.key,
         name=row.name,
         description=row.description,
+        production=bool(row.production),
         version=row.version,
         created_at=aware(row.created_at),
         updated_at=aware(row.updated_at),
@@ -40,7 +46,7 @@ class EnvironmentOperations(Operations):
         return _record(row)
 
     def create_environment(
-        self, key: str, name: str = "", description: str = ""
+        self, key: str, name: str = "", description: str = "", production: bool = False
     ) -> EnvironmentRecord:
         if not KEY.match(key):
             raise ConfigError.single(
@@ -61,6 +67,7 @@ class EnvironmentOperations(Operations):
                 key=key,
                 name=name or key,
                 description=description,
+                production=production,
                 version=1,
                 config_revision=0,
                 created_at=now,
@@ -84,6 +91,7 @@ class EnvironmentOperations(Operations):
         *,
         name: str | None = None,
         description: str | None = None,
+        production: bool | None = None,
     ) -> EnvironmentRecord:
         before = self.get_environment(key)
         changes: dict[str, Any] = {}
@@ -91,6 +99,8 @@ class EnvironmentOperations(Operations):
             changes["name"] = name
         if description is not None:
             changes["description"] = description
+        if production is not None:
+            changes["production"] = production
         result = self._conn.execute(
             update(environments)
             .where(environments.c.key == key, environments.c.version == expected_version)
@@ -100,6 +110,8 @@ class EnvironmentOperations(Operations):
             raise self._stale(
                 "environment", key, expected_version, self.get_environment(key).version
             )
+        if production is not None and production != before.production:
+            self._bump_config(key)  # the SDKs' document carries the attribute
         after = self.get_environment(key)
         self._audit(
             "environment.update",

@@ -30,6 +30,7 @@ class EnvironmentRecord(_Record):
     key: str
     name: str
     description: str
+    production: bool = False
     version: int
     created_at: datetime
     updated_at: datetime
@@ -63,7 +64,6 @@ class TokenRecord(_Record):
     name: str
     scope: Scope
     environment: str | None
-    prefix: str
     revoked: bool
     created_at: datetime
     last_used_at: datetime | None

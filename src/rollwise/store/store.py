@@ -7,10 +7,10 @@ guarded by its version column, so two writers never both win.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,15 +21,19 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from ..core.telemetry import TelemetryBatch
 from ..sdk import _fork
+from ._telemetry_aggregate import Deltas
+from ._telemetry_parts import combine_results, part_deltas, part_result
+from ._write_gate import WriteGate
 from .alerts import AlertOperations
 from .audit import AuditOperations
 from .channels import ChannelOperations
 from .config import ConfigOperations
 from .records import StoreStatus
 from .rollouts import RolloutOperations
-from .telemetry import TelemetryOperations
-from .telemetry_types import TelemetryPolicy
+from .telemetry import BatchPart, ParsedBatch, TelemetryOperations, parse_batch, split_batch
+from .telemetry_types import IngestResult, TelemetryPolicy
 from .tokens import TokenOperations
 
 __all__ = ["Store", "Tx", "default_database_url"]
@@ -40,7 +44,10 @@ _RETRYABLE = {"40P01", "40001"}  # deadlock_detected, serialization_failure
 
 
 def default_database_url() -> str:
-    return os.environ.get("ROLLWISE_DATABASE_URL", "sqlite:///./rollwise.db")
+    """``ROLLWISE_DATABASE_URL`` (checked: ConfigError naming it), else SQLite in the cwd."""
+    from ..env_settings import database_url_from_env
+
+    return database_url_from_env()
 
 
 class Tx(
@@ -82,12 +89,15 @@ class Store:
         self._clock = clock or _utcnow
         self.telemetry = telemetry or TelemetryPolicy()
         self.engine = _engine(url)
+        self._gate = WriteGate() if self.engine.dialect.name == "sqlite" else None
         _fork.track(self)
 
     def _after_fork_in_child(self) -> None:
         """A forked child must not share the parent's pooled connections (SQLAlchemy's
         advice): forget them without closing them under the parent."""
         self.engine.dispose(close=False)
+        if self._gate is not None:
+            self._gate = WriteGate()
 
     def now(self) -> datetime:
         """The store's clock (injected in tests): what retention and queries call now."""
@@ -119,9 +129,49 @@ class Store:
 
     @contextmanager
     def transaction(self, actor: str) -> Iterator[Tx]:
-        """One database transaction: committed when the block ends, rolled back on error."""
-        with self.engine.begin() as connection:
+        """One database transaction: committed when the block ends, rolled back on error.
+
+        On SQLite, write transactions of this process queue for the one write lock in
+        arrival order (:class:`WriteGate`), so a long series of short ones (a large
+        telemetry batch) cannot starve a flag change.
+        """
+        if self._gate is None:
+            with self.engine.begin() as connection:
+                yield Tx(connection, actor, self._clock, self.telemetry)
+            return
+        with self._gate.held(), self.engine.begin() as connection:
             yield Tx(connection, actor, self._clock, self.telemetry)
+
+    @contextmanager
+    def reading(self) -> Iterator[Tx]:
+        """A transaction for reads only: on SQLite a deferred ``BEGIN``, which neither takes
+        nor waits for the write lock (token lookups on every request use it)."""
+        with self.engine.connect() as connection:
+            connection.execution_options(rollwise_read_only=True)
+            with connection.begin():
+                yield Tx(connection, "read", self._clock, self.telemetry)
+
+    def ingest_telemetry(
+        self, environment: str, batch: TelemetryBatch | ParsedBatch, actor: str = "sdk"
+    ) -> IngestResult:
+        """Store a telemetry batch once, one short transaction per part: however large the
+        batch, no transaction holds the write lock for long (SQLite has one writer), and a
+        retried batch still stores each part exactly once (see ``Tx.ingest_telemetry``)."""
+        parsed = batch if isinstance(batch, ParsedBatch) else parse_batch(batch)
+        parts = split_batch(parsed)
+        if len(parts) == 1:  # the usual batch: one short transaction does it all
+            return self.retrying(actor, lambda tx: tx.ingest_telemetry(environment, parsed))
+        admission = self.retrying(actor, lambda tx: tx.admit_telemetry(environment, parsed))
+        results = []
+        for part in parts:
+            if part.index in admission.stored:  # a retry: this part was stored before
+                results.append(part_result(part, Deltas(), environment, stored=False))
+                continue
+            deltas = part_deltas(part, admission, self.telemetry)
+            store_part = partial(_store_part, environment, part, deltas, admission.now)
+            stored = self.retrying(actor, store_part)
+            results.append(part_result(part, deltas, environment, stored))
+        return combine_results(results)
 
     def retrying(self, actor: str, work: Callable[[Tx], T], attempts: int = 3) -> T:
         """``work`` in a transaction, run again when PostgreSQL aborted it for a deadlock
@@ -140,6 +190,10 @@ class Store:
     def close(self) -> None:
         _fork.untrack(self)
         self.engine.dispose()
+
+
+def _store_part(environment: str, part: BatchPart, deltas: Deltas, now: datetime, tx: Tx) -> bool:
+    return tx.store_telemetry_part(environment, part, deltas, now)
 
 
 def _alembic_config() -> Config:
@@ -163,7 +217,8 @@ def _engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            read_only = connection.get_execution_options().get("rollwise_read_only", False)
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     text,
 )
 
@@ -40,6 +41,7 @@ environments = Table(
     Column("config_revision", Integer, nullable=False, default=0),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("production", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 flags = Table(
@@ -113,6 +115,18 @@ telemetry_batches = Table(
     Column("dropped_windows", BigInteger, nullable=False),
     Column("dropped_samples", BigInteger, nullable=False),
     Index("ix_telemetry_batches_environment_received_at", "environment", "received_at"),
+)
+
+# A batch too large for one short transaction is stored in parts: part 0 is recorded by the
+# batch's row above, each further part by a row here (in the transaction storing it).
+telemetry_batch_parts = Table(
+    "telemetry_batch_parts",
+    metadata,
+    Column("environment", String(64), primary_key=True),
+    Column("batch_id", String(64), primary_key=True),
+    Column("part", Integer, primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ix_telemetry_batch_parts_received_at", "received_at"),
 )
 
 
@@ -282,6 +296,7 @@ alert_rules = Table(
     Column("threshold", Float, nullable=False),
     Column("window_seconds", Float, nullable=False),
     Column("for_seconds", Float, nullable=False),
+    Column("min_samples", Integer, nullable=False, server_default="100"),
     Column("severity", String(16), nullable=False),
     Column("query", Text, nullable=True),
     Column("description", Text, nullable=False),
@@ -290,6 +305,7 @@ alert_rules = Table(
     Column("state", String(16), nullable=False),
     Column("state_since", DateTime(timezone=True), nullable=True),
     Column("last_value", Float, nullable=True),
+    Column("last_reason", Text, nullable=True),
     Column("evaluated_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -342,4 +358,22 @@ outbox = Table(
     Column("delivered_at", DateTime(timezone=True), nullable=True),
     Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
     Index("ix_outbox_created_at", "created_at"),
+)
+
+# -- the controller's leader lease (see rollwise.store.leases) ----------------------------
+# One row per lease name: who holds it, under which epoch (the fencing token), and until
+# when; times are seconds since the epoch on the database's clock. ``hinted``: the holder
+# also holds the liveness lock (a PostgreSQL advisory lock, a SQLite flock), so a free
+# liveness lock means the holder died and its lease may be taken at once.
+
+controller_lease = Table(
+    "controller_lease",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("epoch", BigInteger, nullable=False),
+    Column("acquired_at", Float, nullable=False),
+    Column("renewed_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("hinted", Boolean, nullable=False, default=False),
 )

@@ -25,11 +25,12 @@ Idempotent
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, distinct, func, insert, select
+from sqlalchemy import Table, Text, and_, cast, delete, distinct, func, insert, select
 
 from ..core.telemetry import TelemetryBatch
 from ..stats.sketch import LatencySketch
@@ -39,16 +40,24 @@ from ._telemetry_aggregate import (
     OTHER,
     ComparisonDelta,
     Deltas,
-    RequestDelta,
     add_counts,
     add_durations,
-    aggregate,
+    bounded,
     epoch,
     epoch_end,
 )
 from ._telemetry_batch import ParsedBatch, parse_batch
+from ._telemetry_parts import (
+    Admission,
+    BatchPart,
+    combine_results,
+    part_deltas,
+    part_result,
+    split_batch,
+)
 from ._telemetry_plan import Segment, cover, series_plan
-from ._telemetry_upsert import insert_ignoring_conflicts, merge_rows
+from ._telemetry_sketch import merge_sketch_data
+from ._telemetry_upsert import add_counts_to_rows, insert_ignoring_conflicts, merge_rows
 from .tables import (
     comparison_buckets,
     environments,
@@ -56,6 +65,7 @@ from .tables import (
     mismatch_samples,
     override_buckets,
     request_buckets,
+    telemetry_batch_parts,
     telemetry_batches,
     telemetry_keys,
     usage_buckets,
@@ -73,7 +83,7 @@ from .telemetry_types import (
     VariantWindow,
 )
 
-__all__ = ["ParsedBatch", "TelemetryOperations", "parse_batch"]
+__all__ = ["BatchPart", "ParsedBatch", "TelemetryOperations", "parse_batch", "split_batch"]
 
 _BUCKET_TABLES: tuple[Table, ...] = (
     request_buckets,
@@ -82,6 +92,10 @@ _BUCKET_TABLES: tuple[Table, ...] = (
     override_buckets,
 )
 _KEY = ("environment", "flag", "resolution", "bucket_start")
+_SAMPLE_VALUES = ("input", "control", "candidate")
+ROUTE_RESOLUTION = 300
+"""The finest buckets kept per route (10-second ones hold every route of a variant)."""
+_NEVER = 2**62
 MAX_DROPPED = 2**40  # per batch: a day of sums stays far inside 64 bits (SQLite's sum())
 
 
@@ -97,56 +111,92 @@ class TelemetryOperations(Operations):
     ) -> IngestResult:
         """Store ``batch`` for ``environment`` once; a repeated batch id counts nothing.
 
+        Everything in this one transaction (tests, small batches); the server stores
+        batches in short transactions with :meth:`Store.ingest_telemetry` instead. Both
+        record the same parts, so either path stores each part of a batch exactly once.
         Raises :class:`~rollwise.errors.ConfigError` naming each invalid field (a sketch
         that does not parse, errors above requests, ...) and ``NotFoundError`` for an
         unknown environment.
         """
         parsed = batch if isinstance(batch, ParsedBatch) else parse_batch(batch)
-        wire = parsed.batch
-        now_moment = self._now()
-        policy = self.telemetry_policy
+        parts = split_batch(parsed)
+        admission = self.admit_telemetry(environment, parsed, check_stored=len(parts) > 1)
+        results = []
+        for part in parts:
+            if part.index in admission.stored:
+                results.append(part_result(part, Deltas(), environment, stored=False))
+                continue
+            deltas = part_deltas(part, admission, self.telemetry_policy)
+            stored = self.store_telemetry_part(environment, part, deltas, admission.now)
+            results.append(part_result(part, deltas, environment, stored))
+        return combine_results(results)
+
+    def admit_telemetry(
+        self, environment: str, parsed: ParsedBatch, *, check_stored: bool = True
+    ) -> Admission:
+        """What of ``parsed`` may be stored: its known flags, its route templates and
+        comparison names (new ones registered up to the caps, the others folded), and
+        (``check_stored``) which of its parts a previous attempt already stored."""
         if not self._exists(environment):
             raise self._not_found("environment", environment)
-        fresh = self._conn.execute(
-            insert_ignoring_conflicts(self._conn, telemetry_batches)
-            .values(
-                environment=environment,
-                batch_id=wire.batch_id,
-                instance=wire.instance,
-                received_at=now_moment,
-                dropped_batches=min(wire.dropped.batches, MAX_DROPPED),
-                dropped_windows=min(wire.dropped.windows, MAX_DROPPED),
-                dropped_samples=min(wire.dropped.samples, MAX_DROPPED),
-            )
-            .returning(telemetry_batches.c.batch_id)
-        ).first()
-        if fresh is None:
-            return IngestResult(duplicate=True, batch_id=wire.batch_id, environment=environment)
-        now = epoch(now_moment)
+        wire, policy = parsed.batch, self.telemetry_policy
         known = self._known_flags(_flags_in(wire))
         routes = self._admit(environment, "route", policy.max_routes_per_flag, _routes(wire, known))
         names = self._admit(
             environment, "comparison", policy.max_comparisons_per_flag, _names(wire, known)
         )
-        deltas = aggregate(
-            parsed,
+        return Admission(
+            self._now(),
             known,
-            now=now,
-            oldest=now - int(min(policy.keep_batch_ids, policy.keep_10s).total_seconds()),
-            newest=now + int(policy.future_tolerance.total_seconds()),
-            route_of=lambda flag, route: route if (flag, route) in routes else OTHER,
-            name_of=lambda flag, name: name if (flag, name) in names else OTHER,
+            frozenset(routes),
+            frozenset(names),
+            self._stored_parts(environment, wire.batch_id) if check_stored else frozenset(),
         )
-        self._store(environment, wire.instance, deltas)
-        return IngestResult(
-            duplicate=False,
-            batch_id=wire.batch_id,
-            environment=environment,
-            windows=deltas.windows,
-            series=deltas.series,
-            samples=len(deltas.samples),
-            ignored=deltas.ignored,
-        )
+
+    def _stored_parts(self, environment: str, batch_id: str) -> frozenset[int]:
+        """The parts of this batch already stored (none for a new batch id)."""
+        b, p = telemetry_batches.c, telemetry_batch_parts.c
+        first = self._conn.execute(
+            select(b.batch_id).where(b.environment == environment, b.batch_id == batch_id)
+        ).first()
+        if first is None:
+            return frozenset()
+        others = self._conn.execute(
+            select(p.part).where(p.environment == environment, p.batch_id == batch_id)
+        ).scalars()
+        return frozenset({0, *others})
+
+    def store_telemetry_part(
+        self, environment: str, part: BatchPart, deltas: Deltas, now: datetime
+    ) -> bool:
+        """Add one part's deltas unless that part was already stored (then False)."""
+        if not self._claim(environment, part, now):
+            return False
+        self._store(environment, part.parsed.batch.instance, deltas)
+        return True
+
+    def _claim(self, environment: str, part: BatchPart, now: datetime) -> bool:
+        """Record this part as stored, first thing in its transaction; False when it
+        already was (a retry, or its twin won the race: PostgreSQL waits for the twin's
+        transaction and then sees its row)."""
+        wire = part.parsed.batch
+        if part.index == 0:
+            statement = insert_ignoring_conflicts(self._conn, telemetry_batches).values(
+                environment=environment,
+                batch_id=wire.batch_id,
+                instance=wire.instance,
+                received_at=now,
+                dropped_batches=min(wire.dropped.batches, MAX_DROPPED),
+                dropped_windows=min(wire.dropped.windows, MAX_DROPPED),
+                dropped_samples=min(wire.dropped.samples, MAX_DROPPED),
+            )
+            key = telemetry_batches.c.batch_id
+        else:
+            statement = insert_ignoring_conflicts(self._conn, telemetry_batch_parts).values(
+                environment=environment, batch_id=wire.batch_id, part=part.index, received_at=now
+            )
+            key = telemetry_batch_parts.c.batch_id
+        return self._conn.execute(statement.returning(key)).first() is not None
 
     def _exists(self, environment: str) -> bool:
         row = self._conn.execute(
@@ -204,29 +254,28 @@ class TelemetryOperations(Operations):
 
     def _store(self, environment: str, instance: str, deltas: Deltas) -> None:
         conn = self._conn
-        requests = {(environment, *key): delta for key, delta in deltas.requests.items()}
+        requests = {
+            (environment, *key): {
+                "requests": min(delta.requests, MAX_COUNT),
+                "errors": min(delta.errors, MAX_COUNT),
+                "client_errors": min(delta.client_errors, MAX_COUNT),
+                "latency": delta.latency.to_dict(),
+            }
+            for key, delta in deltas.requests.items()
+        }
         merge_rows(
             conn,
             request_buckets,
             (*_KEY, "variant", "route"),
-            {
-                key: {
-                    "requests": min(delta.requests, MAX_COUNT),
-                    "errors": min(delta.errors, MAX_COUNT),
-                    "client_errors": min(delta.client_errors, MAX_COUNT),
-                    "latency": delta.latency.to_dict(),
-                }
-                for key, delta in requests.items()
-            },
+            requests,
             lambda row, key: _combine_requests(row, requests[key]),
         )
-        usage = {(environment, *key): count for key, count in deltas.usage.items()}
-        merge_rows(
+        add_counts_to_rows(
             conn,
             usage_buckets,
             (*_KEY, "variant"),
-            {key: {"count": min(count, MAX_COUNT)} for key, count in usage.items()},
-            lambda row, key: _combine_count(row, usage[key]),
+            {(environment, *key): count for key, count in deltas.usage.items()},
+            MAX_COUNT,
         )
         comparisons = {(environment, *key): delta for key, delta in deltas.comparisons.items()}
         merge_rows(
@@ -239,13 +288,12 @@ class TelemetryOperations(Operations):
             },
             lambda row, key: _combine_comparisons(row, comparisons[key]),
         )
-        overrides = {(environment, *key): count for key, count in deltas.overrides.items()}
-        merge_rows(
+        add_counts_to_rows(
             conn,
             override_buckets,
             (*_KEY, "outcome", "variant", "reason"),
-            {key: {"count": min(count, MAX_COUNT)} for key, count in overrides.items()},
-            lambda row, key: _combine_count(row, overrides[key]),
+            {(environment, *key): count for key, count in deltas.overrides.items()},
+            MAX_COUNT,
         )
         if deltas.samples:
             received = self._now()
@@ -305,7 +353,7 @@ class TelemetryOperations(Operations):
         Variants with no data at all are absent; an unknown flag or
         environment gives ``{}``.
         """
-        segments = cover(epoch(start), epoch_end(end), self._oldest())
+        segments = cover(epoch(start), epoch_end(end), self._oldest(route))
         windows: dict[str, VariantWindow] = {}
 
         def window(variant: str) -> VariantWindow:
@@ -347,13 +395,16 @@ class TelemetryOperations(Operations):
             for flag in sorted(result)
         }
 
-    def plan_series(self, start: datetime, end: datetime, step: int | None = None) -> SeriesPlan:
+    def plan_series(
+        self, start: datetime, end: datetime, step: int | None = None, route: str | None = None
+    ) -> SeriesPlan:
         """How :meth:`variant_series` would read ``[start, end)`` in steps of ``step`` s.
 
         ``step`` is rounded up to what the buckets allow (see ``SeriesPlan``); ``None``
-        picks a round step giving at most 240 points.
+        picks a round step giving at most 240 points. One route's series (``route``) is
+        read from 5-minute buckets at the finest (10-second buckets hold every route).
         """
-        return series_plan(epoch(start), epoch_end(end), step, self._oldest())
+        return series_plan(epoch(start), epoch_end(end), step, self._oldest(route))
 
     def variant_series(
         self, environment: str, flag: str, plan: SeriesPlan, route: str | None = None
@@ -362,6 +413,8 @@ class TelemetryOperations(Operations):
 
         Reads ``plan.rows_per_series`` buckets per (variant, route); callers bound that.
         """
+        if route is not None and plan.resolution < ROUTE_RESOLUTION:
+            raise ValueError("a route's series needs a plan made with plan_series(route=...)")
         segments = [(plan.resolution, plan.start, plan.end)]
         series: dict[str, list[VariantWindow]] = {}
 
@@ -432,8 +485,10 @@ class TelemetryOperations(Operations):
     ) -> list[MismatchSampleRecord]:
         """Kept mismatch samples, newest first (``before_id``: the next page)."""
         c = mismatch_samples.c
+        values = [cast(c[name], Text).label(name) for name in ("input", "control", "candidate")]
+        plain = [column for column in mismatch_samples.c if column.name not in _SAMPLE_VALUES]
         statement = (
-            select(mismatch_samples)
+            select(*plain, *values)
             .where(c.environment == environment)
             .order_by(c.id.desc())
             .limit(max(1, min(limit, 1000)))
@@ -456,20 +511,24 @@ class TelemetryOperations(Operations):
                 at=aware(row.at),
                 received_at=aware(row.received_at),
                 instance=row.instance,
-                input=row.input,
-                control=row.control,
-                candidate=row.candidate,
+                input=_stored_value(row.input),
+                control=_stored_value(row.control),
+                candidate=_stored_value(row.candidate),
             )
             for row in self._conn.execute(statement)
         ]
 
-    def _oldest(self) -> dict[int, int]:
-        """The oldest bucket start retention keeps, per resolution."""
+    def _oldest(self, route: str | None = None) -> dict[int, int]:
+        """The oldest bucket start retention keeps, per resolution (for one route's
+        requests, none at 10 s: those buckets hold every route in one row)."""
         now = epoch(self._now())
-        return {
+        oldest = {
             resolution: now - int(self.telemetry_policy.keep(resolution).total_seconds())
             for resolution in RESOLUTIONS
         }
+        if route is not None:
+            oldest.update({r: _NEVER for r in RESOLUTIONS if r < ROUTE_RESOLUTION})
+        return oldest
 
     def _bucket_rows(
         self,
@@ -563,6 +622,11 @@ class TelemetryOperations(Operations):
                 telemetry_batches.c.received_at < now_moment - policy.keep_batch_ids
             )
         ).rowcount
+        deleted["telemetry_batch_parts"] = self._conn.execute(
+            delete(telemetry_batch_parts).where(
+                telemetry_batch_parts.c.received_at < now_moment - policy.keep_batch_ids
+            )
+        ).rowcount
         c = mismatch_samples.c
         old = self._conn.execute(
             select(c.id).where(c.received_at < now_moment - policy.keep_samples)
@@ -572,6 +636,18 @@ class TelemetryOperations(Operations):
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _stored_value(text: str | None) -> Any:
+    """A sample value as stored (JSON text), bounded again: rows stored before the depth
+    cap, or unreadable ones, become a marker instead of failing the whole page."""
+    if text is None or text == "null":
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return {"rollwise_omitted": "stored value is not readable JSON"}
+    return bounded(value)
 
 
 def _flags_in(batch: TelemetryBatch) -> set[str]:
@@ -607,19 +683,13 @@ def _names(batch: TelemetryBatch, known: Mapping[str, object]) -> dict[str, set[
     return names
 
 
-def _combine_requests(row: Any, delta: RequestDelta) -> dict[str, Any]:
-    latency = LatencySketch.from_dict(row.latency)
-    latency.merge(delta.latency)
+def _combine_requests(row: Any, delta: dict[str, Any]) -> dict[str, Any]:
     return {
-        "requests": min(row.requests + delta.requests, MAX_COUNT),
-        "errors": min(row.errors + delta.errors, MAX_COUNT),
-        "client_errors": min(row.client_errors + delta.client_errors, MAX_COUNT),
-        "latency": latency.to_dict(),
+        "requests": min(row.requests + delta["requests"], MAX_COUNT),
+        "errors": min(row.errors + delta["errors"], MAX_COUNT),
+        "client_errors": min(row.client_errors + delta["client_errors"], MAX_COUNT),
+        "latency": merge_sketch_data(row.latency, delta["latency"]),
     }
-
-
-def _combine_count(row: Any, count: int) -> dict[str, Any]:
-    return {"count": min(row._mapping["count"] + count, MAX_COUNT)}
 
 
 def _combine_comparisons(row: Any, delta: ComparisonDelta) -> dict[str, Any]:

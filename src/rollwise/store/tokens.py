@@ -1,4 +1,9 @@
-"""API tokens: scoped, stored only as a SHA-256 hash, shown once."""
+"""API tokens: scoped, stored only as a SHA-256 hash, shown once.
+
+No part of a secret is kept anywhere readable: not in the token record, not in the audit
+log (the ``prefix`` column is written empty; migration 0008 cleared what older versions
+stored there). A token is told apart by its id and name.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +19,11 @@ from ._base import Operations, aware
 from .records import Scope, TokenRecord
 from .tables import environments, tokens
 
-__all__ = ["TokenOperations", "hash_secret", "new_secret"]
+__all__ = ["TOUCH_EVERY", "TokenOperations", "hash_secret", "new_secret"]
 
 SCOPES: tuple[str, ...] = get_args(Scope)
-_TOUCH_EVERY = timedelta(minutes=1)
+TOUCH_EVERY = timedelta(minutes=1)
+"""``last_used_at`` is written at most this often per token (it costs a write)."""
 
 
 def new_secret(scope: str) -> str:
@@ -34,7 +40,6 @@ def _record(row: Any) -> TokenRecord:
         name=row.name,
         scope=row.scope,
         environment=row.environment,
-        prefix=row.prefix,
         revoked=row.revoked,
         created_at=aware(row.created_at),
         last_used_at=aware(row.last_used_at),
@@ -81,7 +86,7 @@ class TokenOperations(Operations):
                 scope=scope,
                 environment=environment,
                 secret_hash=hash_secret(secret),
-                prefix=secret[:8],
+                prefix="",
                 revoked=False,
                 created_at=self._now(),
                 last_used_at=None,
@@ -122,17 +127,35 @@ class TokenOperations(Operations):
         return after
 
     def authenticate(self, secret: str) -> TokenRecord | None:
-        """The live token with this secret, or None. Looked up by hash: no timing oracle."""
+        """The live token with this secret, or None; notes its use (a write at most every
+        :data:`TOUCH_EVERY`, and never for an unknown token)."""
+        token = self.find_token(secret)
+        if token is not None:
+            self.touch_token(token)
+        return token
+
+    def find_token(self, secret: str) -> TokenRecord | None:
+        """The live token with this secret, or None: a read only (any transaction will do).
+        Looked up by hash: no timing oracle."""
+        token = self.token_by_secret(secret)
+        return None if token is None or token.revoked else token
+
+    def token_by_secret(self, secret: str) -> TokenRecord | None:
+        """The token with this secret, revoked or not (bootstrap tells the two apart)."""
         row = self._conn.execute(
             select(tokens).where(tokens.c.secret_hash == hash_secret(secret))
         ).first()
-        if row is None or row.revoked:
-            return None
+        return None if row is None else _record(row)
+
+    def touch_token(self, token: TokenRecord) -> bool:
+        """Record that ``token`` was used now, unless that was recorded less than
+        :data:`TOUCH_EVERY` ago; whether a write was made."""
         now = self._now()
-        last = aware(row.last_used_at)
-        if last is None or now - last >= _TOUCH_EVERY:
-            self._conn.execute(update(tokens).where(tokens.c.id == row.id).values(last_used_at=now))
-        return _record(row)
+        last = token.last_used_at
+        if last is not None and now - last < TOUCH_EVERY:
+            return False
+        self._conn.execute(update(tokens).where(tokens.c.id == token.id).values(last_used_at=now))
+        return True
 
     def _get(self, token_id: str) -> TokenRecord:
         row = self._conn.execute(select(tokens).where(tokens.c.id == token_id)).first()

@@ -187,3 +187,52 @@ def test_comparison_outcomes_map_to_trials_and_bad_events() -> None:
         {"match": 90, "mismatch": 4, "candidate_error": 3, "fallback": 2, "control_error": 9}
     ) == ComparisonCounts(total=99, mismatches=9, fallbacks=2)
     assert comparison_counts({"skipped_sampling": 10, "comparator_error": 1}).total == 0
+
+
+def test_each_variant_gets_per_window_counts_fixed_from_the_step_start(
+    telemetry_store: Store,
+) -> None:
+    # two minutes and a half of traffic: windows [0, 60), [60, 120), [120, 150) seconds
+    ingest(
+        telemetry_store,
+        window(T0, series=[series("checkout", "legacy", [0.01] * 9, errors=1)]),
+        window(
+            T0 + timedelta(seconds=70),
+            series=[
+                series("checkout", "legacy", [0.01] * 5),
+                series("checkout", "domain", [0.01] * 3, errors=2),
+            ],
+        ),
+        window(T0 + timedelta(seconds=130), series=[series("checkout", "domain", [0.01] * 4)]),
+    )
+    calls: list[tuple[datetime, datetime]] = []
+    read = reader(telemetry_store)
+
+    def counting(
+        environment: str, flag: str, start: datetime, end: datetime
+    ) -> Mapping[str, VariantWindow]:
+        calls.append((start, end))
+        return read(environment, flag, start, end)
+
+    provider = BuiltinProvider(counting, settle_seconds=60)
+    end = T0 + timedelta(seconds=150)
+    metrics = provider.fetch(query(end=end))
+    legacy, domain = metrics.baseline, metrics.canary
+    assert legacy is not None
+    assert legacy.windows is not None
+    assert domain.windows is not None
+    bounds = [(w.start, w.end) for w in domain.windows]
+    assert bounds == [(w.start, w.end) for w in legacy.windows]
+    assert bounds == [
+        (T0, T0 + timedelta(seconds=60)),
+        (T0 + timedelta(seconds=60), T0 + timedelta(seconds=120)),
+        (T0 + timedelta(seconds=120), end),
+    ]
+    assert [(w.requests, w.errors) for w in legacy.windows] == [(9, 1), (5, 0), (0, 0)]
+    assert [(w.requests, w.errors) for w in domain.windows] == [(0, 0), (3, 2), (4, 0)]
+    assert sum(w.requests for w in domain.windows) == domain.requests
+    assert metrics.summary()["canary"]["windows"] == 3
+    # the first window closed more than settle_seconds before the look: read once, then cached
+    calls.clear()
+    provider.fetch(query(end=end))
+    assert (T0, T0 + timedelta(seconds=60)) not in calls

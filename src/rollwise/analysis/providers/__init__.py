@@ -17,7 +17,7 @@ See docs/judging.md, "Metric providers".
 """
 
 from ._config import ProviderConfigBase
-from .base import MetricProvider, MetricQuery, StepMetrics
+from .base import WINDOW_SECONDS, MetricProvider, MetricQuery, StepMetrics, window_bounds
 from .builtin import (
     BuiltinConfig,
     BuiltinProvider,
@@ -30,6 +30,7 @@ from .prometheus import BasicAuth, PrometheusConfig, PrometheusProvider, Prometh
 from .registry import ProviderConfig, ProviderRegistry, default_registry
 
 __all__ = [
+    "WINDOW_SECONDS",
     "BasicAuth",
     "BuiltinConfig",
     "BuiltinProvider",
@@ -48,4 +49,5 @@ __all__ = [
     "WindowReader",
     "comparison_counts",
     "default_registry",
+    "window_bounds",
 ]

@@ -1,5 +1,9 @@
 """Instant queries over Prometheus' HTTP API, every failure a ProviderError with its reason.
 
+:meth:`PrometheusHTTP.query` gives an instant vector (or a scalar); :meth:`PrometheusHTTP.matrix`
+gives the raw samples of a range selector (``metric{...}[5m]``), each series with its
+``(timestamp, value)`` points, for exact counter differences between scrapes.
+
 ``POST /api/v1/query`` (form-encoded, so long queries do not hit URL limits) with ``time``
 and a server-side ``timeout``. Prometheus' own error answers (``{"status": "error",
 "errorType": ..., "error": ...}``) keep their message; a query Prometheus refuses as
@@ -17,7 +21,7 @@ import httpx
 
 from ...errors import ProviderError
 
-__all__ = ["PrometheusHTTP", "PrometheusQueryError", "Sample"]
+__all__ = ["PrometheusHTTP", "PrometheusQueryError", "Sample", "Series"]
 
 _QUERY_ERRORS = frozenset({"bad_data", "execution"})
 
@@ -34,6 +38,15 @@ class Sample:
 
     labels: Mapping[str, str]
     value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One series of a range vector: its labels and its raw samples, oldest first."""
+
+    labels: Mapping[str, str]
+    points: tuple[tuple[float, float], ...]
+    """``(unix seconds, value)`` pairs as scraped."""
 
 
 class PrometheusHTTP:
@@ -59,6 +72,13 @@ class PrometheusHTTP:
 
     def query(self, promql: str, at: str) -> list[Sample]:
         """The instant vector (or scalar) ``promql`` evaluates to at ``at``."""
+        return _samples(*self._post(promql, at))
+
+    def matrix(self, promql: str, at: str) -> list[Series]:
+        """The range vector ``promql`` (a range selector) evaluates to at ``at``."""
+        return _series(*self._post(promql, at))
+
+    def _post(self, promql: str, at: str) -> tuple[httpx.Response, dict[str, Any]]:
         details = {"provider": "prometheus", "url": self.shown, "query": promql, "time": at}
         form = {"query": promql, "time": at, "timeout": f"{self.timeout:g}s"}
         try:
@@ -77,14 +97,15 @@ class PrometheusHTTP:
             raise ProviderError(
                 f"cannot reach prometheus at {self.shown}: {error}", **details
             ) from None
-        return _samples(response, details)
+        return response, details
 
     def close(self) -> None:
         if self._owned:
             self._client.close()
 
 
-def _samples(response: httpx.Response, details: dict[str, Any]) -> list[Sample]:
+def _data(response: httpx.Response, details: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The answer's ``data``, or the ProviderError that explains why there is none."""
     status = response.status_code
     details = {**details, "status": status}
     if status in (401, 403):
@@ -101,8 +122,30 @@ def _samples(response: httpx.Response, details: dict[str, Any]) -> list[Sample]:
         message = str(body.get("error", "no message"))
         kind = PrometheusQueryError if error_type in _QUERY_ERRORS else ProviderError
         raise kind(f"prometheus: {message} ({error_type})", error_type=error_type, **details)
+    return body.get("data"), details
+
+
+def _samples(response: httpx.Response, details: dict[str, Any]) -> list[Sample]:
+    data, details = _data(response, details)
     try:
-        return _parse(body["data"])
+        return _parse(data)
+    except (KeyError, TypeError, ValueError, IndexError) as error:
+        reason = f"prometheus answered an unexpected shape: {error!r}"
+        raise ProviderError(reason, **details) from None
+
+
+def _series(response: httpx.Response, details: dict[str, Any]) -> list[Series]:
+    data, details = _data(response, details)
+    try:
+        if data["resultType"] != "matrix":
+            raise ValueError(f"a range selector must give a matrix, got a {data['resultType']}")
+        return [
+            Series(
+                {str(k): str(v) for k, v in item["metric"].items()},
+                tuple((float(at), float(value)) for at, value in item["values"]),
+            )
+            for item in data["result"]
+        ]
     except (KeyError, TypeError, ValueError, IndexError) as error:
         reason = f"prometheus answered an unexpected shape: {error!r}"
         raise ProviderError(reason, **details) from None

@@ -27,19 +27,42 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Protocol
 
 from ...core.gates import Gate
 from ..data import VariantMetrics
 
-__all__ = ["MetricProvider", "MetricQuery", "StepMetrics"]
+__all__ = ["WINDOW_SECONDS", "MetricProvider", "MetricQuery", "StepMetrics", "window_bounds"]
+
+WINDOW_SECONDS = 60.0
+"""Default length of the per-window counts a provider gives the judge (docs/judging.md)."""
 
 
 def _utc(value: datetime) -> datetime:
     """Naive instants are taken as UTC, as everywhere else in rollwise."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def window_bounds(
+    start: datetime, end: datetime, seconds: float = WINDOW_SECONDS
+) -> list[tuple[datetime, datetime]]:
+    """The step's windows ``[start + k L, start + (k + 1) L)`` up to ``end``, oldest first.
+
+    Fixed from the step's start, so a window never changes bounds between looks (the last
+    one is cut at ``end`` while it is open). Empty when ``end <= start``.
+    """
+    if seconds <= 0:
+        raise ValueError(f"window length must be positive, got {seconds!r}")
+    length = timedelta(seconds=seconds)
+    bounds: list[tuple[datetime, datetime]] = []
+    cursor = start
+    while cursor < end:
+        upper = min(cursor + length, end)
+        bounds.append((cursor, upper))
+        cursor += length
+    return bounds
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,14 @@ variant has no latencies) and the dual-run comparisons (:func:`comparison_counts
 store attributes its 10-second buckets by their start, so the window is read at 10-second
 resolution (see ``variant_window``).
 
+It also cuts the step into windows of ``window_seconds`` (60 s by default, fixed from the
+step's start: :func:`~rollwise.analysis.providers.base.window_bounds`) and gives each
+variant its per-window counts (:class:`~rollwise.analysis.data.WindowCounts`), one reader
+call per window. A window that closed more than ``settle_seconds`` before the look is
+kept in a small cache (telemetry arrives with the SDKs' flush delay; later reports still
+count in the cumulative figures), so a look reads the cumulative window plus the few
+recent ones.
+
 Custom gates are not served: the store has no per-request custom values. Their key is in
 :attr:`~rollwise.analysis.providers.StepMetrics.missing` with the reason (the judge reports
 them as no data), and :meth:`BuiltinProvider.validate_gates` refuses them. The reader's
@@ -23,16 +31,18 @@ own errors (a database that is down) propagate: they are the controller's to han
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from ...core.gates import Gate, GateMetric
 from ...errors import ConfigIssue, NoDataError
 from ...stats.sketch import LatencySketch
-from ..data import ComparisonCounts, VariantMetrics
+from ..data import ComparisonCounts, VariantMetrics, WindowCounts
 from ._config import ProviderConfigBase, gate_issue, raise_issues
-from .base import MetricQuery, StepMetrics
+from .base import WINDOW_SECONDS, MetricQuery, StepMetrics, window_bounds
 
 __all__ = [
     "BuiltinConfig",
@@ -96,9 +106,11 @@ def comparison_counts(outcomes: Mapping[str, int]) -> ComparisonCounts:
     return ComparisonCounts(total, mismatches, outcomes.get("fallback", 0))
 
 
-def _metrics(variant: str, window: VariantWindowLike | None) -> VariantMetrics:
+def _metrics(
+    variant: str, window: VariantWindowLike | None, windows: tuple[WindowCounts, ...] | None
+) -> VariantMetrics:
     if window is None:
-        return VariantMetrics(variant)
+        return VariantMetrics(variant, windows=windows)
     latency = window.latency.copy() if window.latency.count else None
     return VariantMetrics(
         variant=variant,
@@ -107,21 +119,75 @@ def _metrics(variant: str, window: VariantWindowLike | None) -> VariantMetrics:
         client_errors=window.client_errors,
         latency=latency,
         comparisons=comparison_counts(window.comparisons),
+        windows=windows,
     )
+
+
+_Counts = dict[str, tuple[int, int, ComparisonCounts]]
+"""variant -> (requests, errors, comparisons) of one window."""
+
+_CACHE_SIZE = 20_000
 
 
 class BuiltinProvider:
     """Metrics from the store's ingested windows, read through ``reader``."""
 
-    def __init__(self, reader: WindowReader, config: BuiltinConfig | None = None) -> None:
+    def __init__(
+        self,
+        reader: WindowReader,
+        config: BuiltinConfig | None = None,
+        *,
+        window_seconds: float = WINDOW_SECONDS,
+        settle_seconds: float = 120.0,
+    ) -> None:
+        if window_seconds <= 0:
+            raise ValueError(f"window_seconds must be positive, got {window_seconds!r}")
         self.reader = reader
         self.config = config or BuiltinConfig()
+        self.window_seconds = window_seconds
+        self.settle = timedelta(seconds=max(0.0, settle_seconds))
+        self._settled: OrderedDict[tuple[str, str, datetime, datetime], _Counts] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _window(self, query: MetricQuery, start: datetime, end: datetime) -> _Counts:
+        key = (query.environment, query.flag, start, end)
+        with self._lock:
+            cached = self._settled.get(key)
+            if cached is not None:
+                self._settled.move_to_end(key)
+                return cached
+        read = self.reader(query.environment, query.flag, start, end)
+        counts: _Counts = {
+            variant: (w.requests, w.errors, comparison_counts(w.comparisons))
+            for variant, w in read.items()
+        }
+        if end + self.settle <= query.end:
+            with self._lock:
+                self._settled[key] = counts
+                while len(self._settled) > _CACHE_SIZE:
+                    self._settled.popitem(last=False)
+        return counts
+
+    def _windows(self, query: MetricQuery) -> dict[str, tuple[WindowCounts, ...]]:
+        per_window = [
+            (start, end, self._window(query, start, end))
+            for start, end in window_bounds(query.start, query.end, self.window_seconds)
+        ]
+        result: dict[str, tuple[WindowCounts, ...]] = {}
+        for variant in query.variants:
+            found: list[WindowCounts] = []
+            for start, end, counts in per_window:
+                requests, errors, comparisons = counts.get(variant, (0, 0, ComparisonCounts()))
+                found.append(WindowCounts(start, end, requests, errors, comparisons))
+            result[variant] = tuple(found)
+        return result
 
     def fetch(self, query: MetricQuery) -> StepMetrics:
         if query.seconds <= 0:
             raise NoDataError("the step's window is empty", provider="builtin", **query.describe())
         windows = self.reader(query.environment, query.flag, query.start, query.end)
-        canary = _metrics(query.canary, windows.get(query.canary))
+        per_window = self._windows(query)
+        canary = _metrics(query.canary, windows.get(query.canary), per_window[query.canary])
         if canary.requests == 0:
             raise NoDataError(
                 f"no requests for canary {query.canary!r} of flag {query.flag!r} in "
@@ -131,7 +197,9 @@ class BuiltinProvider:
             )
         baseline = None
         if query.baseline is not None:
-            baseline = _metrics(query.baseline, windows.get(query.baseline))
+            baseline = _metrics(
+                query.baseline, windows.get(query.baseline), per_window[query.baseline]
+            )
         missing = {g.key: CUSTOM_UNSUPPORTED for g in query.gates if g.metric is GateMetric.CUSTOM}
         return StepMetrics(canary, baseline, missing, {"provider": "builtin"})
 

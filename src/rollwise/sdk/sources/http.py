@@ -8,7 +8,12 @@ restarted while the control plane is down starts from it.
 
 Start-up never blocks longer than ``startup_timeout``; outages are reported once and
 retried with capped, jittered exponential backoff; after ``fork()`` the child gets fresh
-threads and a fresh connection pool.
+threads and a fresh connection pool. A token the control plane refuses (401/403) is its own
+kind of problem, reported once (a WARNING naming it, ``health().source_status ==
+"token_refused"``) even when the source was already failing for another reason. The server
+ends event streams now and then (their maximum lifetime, a revoked token): the source
+reconnects, the first event names the current version, and the last document serves
+meanwhile.
 """
 
 from __future__ import annotations
@@ -74,7 +79,9 @@ class HttpSource:
         self._client: httpx.Client | None = None
         self._pid = os.getpid()
         self._fetch_lock = threading.Lock()
-        self._outage: str | None = None
+        self._outage: str | None = None  # the last problem's kind, while problems last
+        self._reported: set[str] = set()  # the kinds of problem reported since the last answer
+        self._startup_problem: SourceError | None = None
         self._poll = PollingLoop(
             "rollwise-http-poll", self.options.poll_interval, self.refresh, self._logger
         )
@@ -96,14 +103,14 @@ class HttpSource:
             document = _usable(received) if received is not None else None
         except (httpx.HTTPError, SourceError) as error:
             problem = self._problem(error)
+            self._outage = _kind(problem)
+            self._reported = {self._outage}  # raised to the client now, or handed over later
             cached = self._cache.load() if self._cache is not None else None
             if cached is None:
                 raise problem from None
-            self._outage = str(problem)
-            self._logger.warning(
-                "rollwise: %s; starting from the cached configuration %s",
-                problem,
-                self._cache.path if self._cache else "",
+            path = self._cache.path if self._cache else ""
+            self._startup_problem = SourceError(
+                f"{problem}; started from the cached configuration {path}", **problem.details
             )
             document, self._etag = cached
             return document, f"cache:{self._cache.path if self._cache else ''}"
@@ -141,10 +148,19 @@ class HttpSource:
             raise self._problem(result)
         return result
 
+    def startup_problem(self) -> SourceError | None:
+        """What ``initial()`` worked around by serving the disk cache, handed over once (the
+        client reports it at construction; otherwise ``start()`` does)."""
+        problem, self._startup_problem = self._startup_problem, None
+        return problem
+
     def start(self, listener: ConfigListener) -> None:
         if self._pid != os.getpid():  # a forked child: nothing of the parent's is usable
             self._after_fork()
         self._listener = listener
+        problem = self.startup_problem()
+        if problem is not None:
+            listener.source_failed(problem)
         if self._client is None:
             self._client = self._new_client(httpx.Timeout(self.options.request_timeout))
         self._poll.start()
@@ -205,11 +221,7 @@ class HttpSource:
         if response.status_code == 304:
             return None
         if response.status_code in (401, 403):
-            raise SourceError(
-                f"the control plane refused the token ({response.status_code}): "
-                f"{_message(response)}",
-                status=response.status_code,
-            )
+            raise self._refused(response)
         if response.status_code != 200:
             raise SourceError(
                 f"the control plane answered {response.status_code}: {_message(response)}",
@@ -249,12 +261,15 @@ class HttpSource:
                     self._stream_response = response
                     if response.status_code != 200:
                         response.read()
+                        if response.status_code in (401, 403):
+                            raise self._refused(response)
                         raise SourceError(
                             f"the event stream answered {response.status_code}: "
                             f"{_message(response)}",
                             status=response.status_code,
                         )
                     delay = 1.0
+                    self._recovered()
                     for event in parse_events(response.iter_lines()):
                         if event.retry is not None:
                             delay = max(0.1, event.retry / 1000)
@@ -303,16 +318,32 @@ class HttpSource:
             url=self.base_url,
         )
 
+    def _refused(self, response: httpx.Response) -> SourceError:
+        return SourceError(
+            f"the sdk token was refused by the control plane at {self.base_url} "
+            f"({response.status_code}: {_message(response)}): check the token and the "
+            "environment it is bound to",
+            status=response.status_code,
+            reason="token_refused",
+        )
+
     def _report(self, listener: ConfigListener, error: SourceError) -> None:
-        """Once per outage, not once per retry."""
-        if self._outage is None:
-            self._outage = str(error)
+        """Each kind of problem once until the control plane answers again, not once per
+        retry (a refused token after an outage is still said)."""
+        kind = _kind(error)
+        self._outage = kind
+        if kind not in self._reported:
+            self._reported.add(kind)
             listener.source_failed(error)
 
     def _recovered(self) -> None:
         if self._outage is not None:
             self._logger.info("rollwise: the control plane at %s answers again", self.base_url)
             self._outage = None
+            self._reported = set()
+            recovered = getattr(self._listener, "source_recovered", None)
+            if callable(recovered):
+                recovered()
 
     def _after_fork(self) -> None:
         self._pid = os.getpid()
@@ -321,6 +352,11 @@ class HttpSource:
         self._stream_thread = None
         self._stream_response = None
         self._stopping = threading.Event()
+
+
+def _kind(error: SourceError) -> str:
+    """What makes two failures the same problem: a refused token, a status, no answer."""
+    return str(error.details.get("reason") or error.details.get("status") or "unreachable")
 
 
 def _usable(received: Any) -> ConfigDocument:

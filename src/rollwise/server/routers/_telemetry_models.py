@@ -15,6 +15,7 @@ from ...store import VariantWindow
 from ..errors import ApiError
 
 __all__ = [
+    "MAX_TELEMETRY_BATCH_BYTES",
     "MetricPoint",
     "VariantStats",
     "VariantTotals",
@@ -23,6 +24,13 @@ __all__ = [
     "stats_of",
     "totals_of",
 ]
+
+
+MAX_TELEMETRY_BATCH_BYTES = 32 * 1024 * 1024
+"""The largest telemetry batch body (``POST /api/v1/sdk/telemetry``) the control plane
+reads: an hour of windows of a busy instance (360 windows x 200 series with full latency
+sketches is about 16 MB of JSON) with room to spare. The body limit in front of the route
+uses it; the store cuts whatever it admits into short transactions (docs/metrics-api.md)."""
 
 
 class VariantStats(BaseModel):

@@ -47,6 +47,7 @@ class AlertRulePatch(BaseModel):
     threshold: float | None = None
     window: Seconds | None = None
     for_: Seconds | None = Field(default=None, alias="for")
+    min_samples: int | None = Field(default=None, ge=1, le=1_000_000_000)
     severity: AlertSeverity | None = None
     query: str | None = Field(default=None, max_length=2000)
     description: str | None = Field(default=None, max_length=10_000)
@@ -54,7 +55,16 @@ class AlertRulePatch(BaseModel):
     version: Version | None = None
 
 
-_REQUIRED = {"environment", "metric", "comparison", "threshold", "window", "for", "severity"}
+_REQUIRED = {
+    "environment",
+    "metric",
+    "comparison",
+    "threshold",
+    "window",
+    "for",
+    "min_samples",
+    "severity",
+}
 
 
 def _etag(response: Response, version: int) -> None:

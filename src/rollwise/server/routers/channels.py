@@ -3,7 +3,8 @@
 A channel's ``config`` is the mapping of docs/notifications.md (``type``, ``name``,
 ``kinds``, ``min_severity`` and the type's fields), validated by the server's notifier
 registry. Secrets never come back in clear: they read as ``**********``, and sending that
-value back keeps the stored secret.
+value back keeps the stored secret, as long as the channel's destination (URL, host, port,
+recipients, ...) stays the same; otherwise its secrets must be given again (422).
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def create_channel(
     registry: NotifierRegistry = Depends(registry_of),
     who: Principal = Depends(require("write")),
 ) -> ChannelView:
-    config = configs.parse(registry, body.config)
+    config = configs.merge(registry, body.config, {})  # a mask here stands for nothing
     with store.transaction(who.actor) as tx:
         record = tx.create_channel(
             config.name,
@@ -143,7 +144,7 @@ def update_channel(
         if body.config is not None:
             data = {"name": name, **body.config}
             current = tx.get_channel(name)
-            config = configs.parse(registry, configs.keep_secrets(registry, data, current.config))
+            config = configs.merge(registry, data, current.config)
             if config.name != name:
                 raise ApiError(
                     400, "bad_request", f"config.name is {config.name!r}: a channel is not renamed"

@@ -22,12 +22,19 @@ class EnvironmentCreate(BaseModel):
     key: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
     name: str = Field(default="", max_length=200)
     description: str = Field(default="", max_length=10_000)
+    production: bool = Field(
+        default=False,
+        strict=True,
+        description="Marks a production environment: its SDKs refuse unsigned overrides. "
+        "The key means nothing ('prd', 'live' are production only when marked).",
+    )
 
 
 class EnvironmentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
+    production: bool | None = Field(default=None, strict=True)
     version: Version | None = None
 
 
@@ -48,7 +55,7 @@ def create_environment(
     who: Principal = Depends(require("write")),
 ) -> EnvironmentRecord:
     with store.transaction(who.actor) as tx:
-        record = tx.create_environment(body.key, body.name, body.description)
+        record = tx.create_environment(body.key, body.name, body.description, body.production)
     hub.changed()
     response.headers["ETag"] = f'"{record.version}"'
     return record
@@ -76,11 +83,16 @@ def update_environment(
     key: str = KEY,
     header_version: int | None = Depends(if_match),
     store: Store = Depends(store_of),
+    hub: ConfigHub = Depends(hub_of),
     who: Principal = Depends(require("write")),
 ) -> EnvironmentRecord:
     version = expected_version(header_version, body.version)
     assert version is not None
     with store.transaction(who.actor) as tx:
-        record = tx.update_environment(key, version, name=body.name, description=body.description)
+        record = tx.update_environment(
+            key, version, name=body.name, description=body.description, production=body.production
+        )
+    if body.production is not None:
+        hub.changed()  # the SDKs' document carries the attribute
     response.headers["ETag"] = f'"{record.version}"'
     return record

@@ -100,7 +100,7 @@ def flag_metrics(
     with store.transaction("read") as tx:
         record = tx.get_flag(flag)
         tx.get_environment(environment)
-        plan = tx.plan_series(since, until, step_seconds)
+        plan = tx.plan_series(since, until, step_seconds, route=route)
         if plan.points > MAX_POINTS:
             raise invalid("step", f"{plan.points} points; at most {MAX_POINTS}: raise the step")
         if plan.rows_per_series > MAX_ROWS_PER_SERIES:

@@ -1,17 +1,19 @@
-"""What SDKs call: the environment's config document (ETag/304) and its change stream."""
+"""What SDKs call: the environment's config document (ETag/304) and its change stream.
+
+The fast path (:mod:`..fast_config`) answers both for cached tokens before routing; these
+routes answer everything else, errors included, and document the endpoints.
+"""
 
 from __future__ import annotations
-
-import asyncio
-from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from ..auth import Principal, require, target_environment
-from ..config_hub import CachedConfig, ConfigHub
+from ..config_hub import ConfigHub
 from ..deps import hub_of
 from ..errors import error_responses
+from ..event_stream import EventStreamResponse, StreamPolicy
 
 router = APIRouter(
     prefix="/api/v1/sdk", tags=["sdk"], responses=error_responses(400, 401, 403, 404, 422)
@@ -47,8 +49,10 @@ def _etags(header: str) -> set[str]:
     responses={
         200: {
             "content": {"text/event-stream": {}},
-            "description": "Server-Sent Events: one `config` event per "
-            "new config version, `: keepalive` comments in between",
+            "description": "Server-Sent Events: one `config` event per new config version, "
+            "`: keepalive` comments in between. The stream ends when its token is revoked "
+            "and after its maximum lifetime: reconnect (the first event is the current "
+            "version).",
         }
     },
 )
@@ -57,35 +61,14 @@ async def stream(
     environment: str | None = Query(default=None, max_length=64),
     who: Principal = Depends(require("sdk")),
     hub: ConfigHub = Depends(hub_of),
-) -> StreamingResponse:
+) -> Response:
     env = target_environment(who, environment)
     first = hub.current(env)  # 404 here, before the stream starts, for an unknown environment
-    keepalive: float = request.app.state.settings.sse_keepalive_seconds
-    metrics = request.app.state.metrics
-
-    async def events() -> AsyncIterator[bytes]:
-        wake = hub.subscribe(env)
-        metrics.sse_clients.inc()
-        sent: CachedConfig = first
-        try:
-            yield b"retry: 2000\n" + first.event
-            while True:
-                try:
-                    await asyncio.wait_for(wake.wait(), keepalive)
-                except TimeoutError:
-                    yield b": keepalive\n\n"
-                    continue
-                wake.clear()
-                latest = hub.current(env)
-                if latest.revision != sent.revision:
-                    sent = latest
-                    yield latest.event
-        finally:
-            hub.unsubscribe(env, wake)
-            metrics.sse_clients.dec()
-
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    return EventStreamResponse(
+        hub,
+        env,
+        who.token.id,
+        first,
+        StreamPolicy.of(request.app.state.settings),
+        request.app.state.metrics.sse_clients,
     )

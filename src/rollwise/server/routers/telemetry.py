@@ -47,4 +47,4 @@ def ingest(
         raise ApiError(
             422, "validation_error", f"body.{error.path}: {error.reason}", errors=problems
         ) from None
-    return store.retrying(who.actor, lambda tx: tx.ingest_telemetry(target, parsed))
+    return store.ingest_telemetry(target, parsed, who.actor)

@@ -1,4 +1,5 @@
-// An environment's health now: a status per variant, flag and environment, with reasons.
+// An environment's health now: a status per variant, flag and environment, with reasons;
+// and which controller replica leads (or that none does).
 
 import {api, query} from "../api.js";
 import {badge, fill, h} from "../dom.js";
@@ -9,8 +10,9 @@ const WINDOWS = ["1m", "5m", "15m", "1h", "24h"];
 export function mount({root, query: params}) {
   const controls = h("form", {class: "controls", "aria-label": "what to show"});
   const summary = h("section", {class: "card", "aria-labelledby": "env-status"});
+  const controller = h("section", {class: "card", "aria-labelledby": "controller-status", "data-controller": ""});
   const flags = h("div");
-  fill(root, h("h1", {tabindex: "-1"}, "Health"), controls, summary, flags);
+  fill(root, h("h1", {tabindex: "-1"}, "Health"), controller, controls, summary, flags);
   let chosen = null;
 
   async function choose() {
@@ -35,6 +37,7 @@ export function mount({root, query: params}) {
 
   return {
     async refresh() {
+      await showController(controller);
       chosen = chosen || (await choose());
       if (!chosen) {
         fill(summary, h("p", {class: "muted"}, "No environments yet."));
@@ -103,4 +106,47 @@ export function mount({root, query: params}) {
       );
     },
   };
+}
+
+const LEAD = {led: ["leading", "ok"], no_leader: ["no leader", "degraded"], unknown: ["unknown", "muted"]};
+
+/** The controller card: who holds the lease, how fresh it is, and this server's own controller. */
+async function showController(card) {
+  const heading = (status) => h("h2", {id: "controller-status"}, "Controller: ", badge(...(LEAD[status] || LEAD.unknown)));
+  let status;
+  try {
+    status = await api("monitoring/controller");
+  } catch (error) {
+    fill(card, heading("unknown"), h("p", {class: "muted"}, `Leadership is unknown: ${error.message}`));
+    return;
+  }
+  const leader = status.leader;
+  const mine = status.this_replica;
+  fill(
+    card,
+    heading(status.status),
+    leader
+      ? h(
+          "p",
+          {"data-leader": leader.replica},
+          "Leader: ",
+          h("strong", {}, leader.replica),
+          leader.epoch !== null && leader.epoch !== undefined ? ` · epoch ${leader.epoch}` : "",
+          leader.age_seconds !== undefined ? ` · lease renewed ${seconds(leader.age_seconds)} ago` : "",
+        )
+      : h(
+          "p",
+          {},
+          status.status === "unknown"
+            ? `Leadership is unknown: ${status.error || "the database did not answer"}.`
+            : "No controller replica holds the lease: rollouts, alerts and notifications wait until one runs.",
+        ),
+    h(
+      "p",
+      {class: "muted"},
+      mine
+        ? `This server runs a controller (${mine.replica || "no lease"}): ${mine.leading ? "leading" : "following"}.`
+        : "This server runs no controller.",
+    ),
+  );
 }
