@@ -241,6 +241,22 @@ def test_tokens(store: Store) -> None:
         assert touched.last_used_at is not None
 
 
+def test_a_reading_transaction_sees_one_snapshot(store: Store) -> None:
+    """An SDK document is read in several statements (revision, then flag states): a commit
+    landing between them must not give a revision with another commit's states."""
+    _seed(store)
+    with store.reading() as reader:
+        before = reader.config_revision("production")
+        with store.transaction("grace") as tx:  # commits while the reader is open
+            tx.put_flag_state("checkout", "production", SPLIT, 0)
+        assert reader.config_revision("production") == before
+        document = reader.config_document("production")
+    assert document.revision == f"production:{before}"
+    assert all(flag.environments == {} for flag in document.flags)
+    with store.reading() as reader:
+        assert reader.config_revision("production") == before + 1
+
+
 def test_config_document_and_revisions(store: Store) -> None:
     _seed(store)
     with store.transaction("grace") as tx:

@@ -144,10 +144,15 @@ class Store:
 
     @contextmanager
     def reading(self) -> Iterator[Tx]:
-        """A transaction for reads only: on SQLite a deferred ``BEGIN``, which neither takes
-        nor waits for the write lock (token lookups on every request use it)."""
+        """A transaction for reads only, on one snapshot: on SQLite a deferred ``BEGIN``
+        (WAL: every read of it sees the same commit, and it neither takes nor waits for the
+        write lock — token lookups on every request use it); on PostgreSQL ``REPEATABLE
+        READ``, so that several statements (an SDK document's revision and its flag states)
+        never mix two commits."""
         with self.engine.connect() as connection:
             connection.execution_options(rollwise_read_only=True)
+            if self.dialect == "postgresql":
+                connection.execution_options(isolation_level="REPEATABLE READ")
             with connection.begin():
                 yield Tx(connection, "read", self._clock, self.telemetry)
 
