@@ -26,7 +26,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,44 +37,20 @@ from pathlib import Path
 
 import httpx
 
-ROLLWISE = Path(sys.executable).with_name("rollwise")
+from _serve import free_port, running_serve
+
 ADMIN = "bench-admin-token-0123456789"
 TARGET = 2.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager
 def serve(database_url: str, extra_env: dict[str, str]) -> Iterator[str]:
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "ROLLWISE_ADMIN_TOKEN": ADMIN, "ROLLWISE_CONTROLLER": "off"}
     env.update(extra_env)
-    command = [str(ROLLWISE), "serve", "--port", str(port), "--database-url", database_url]
-    command += ["--log-level", "warning"]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("rollwise serve did not start")
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    args = ["--port", str(port), "--database-url", database_url, "--log-level", "warning"]
+    with running_serve(args, env):
+        yield f"http://127.0.0.1:{port}"
 
 
 @contextmanager

@@ -43,7 +43,8 @@ from typing import Any
 
 import httpx
 
-ROLLWISE = Path(sys.executable).with_name("rollwise")
+from _serve import free_port, running_serve
+
 ADMIN = "bench-admin-token-0123456789"
 FLAG = "fanout"
 ENVIRONMENT = "production"
@@ -57,12 +58,6 @@ def raise_open_file_limit() -> int:
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def rss_bytes(pid: int) -> int:
@@ -92,31 +87,14 @@ def control_plane(directory: Path, database_url: str | None) -> Iterator[tuple[s
         "ROLLWISE_PORT": str(port),
         "ROLLWISE_CONTROLLER": "off",
     }
-    log = (directory / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [str(ROLLWISE), "serve", "--log-level", "warning"], env=env, stdout=log, stderr=log
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"rollwise serve did not start: {directory / 'serve.log'}")
-            time.sleep(0.1)
+    with (
+        (directory / "serve.log").open("w") as log,
+        running_serve(
+            ["--log-level", "warning"], env, log=log, what=f": {directory / 'serve.log'}"
+        ) as proc,
+    ):
         yield url, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @contextmanager
