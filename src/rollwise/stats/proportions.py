@@ -107,6 +107,13 @@ def _check(bad: int, trials: int, name: str) -> None:
         raise ValueError(f"{name}: need 0 <= bad <= trials, got {bad} of {trials}")
 
 
+def _check_pair(
+    canary_bad: int, canary_trials: int, baseline_bad: int, baseline_trials: int
+) -> None:
+    _check(canary_bad, canary_trials, "canary")
+    _check(baseline_bad, baseline_trials, "baseline")
+
+
 def _share_windows(
     pooled: WindowPair, windows: Sequence[WindowPair] | None, ratio: float
 ) -> list[tuple[int, int, float]]:
@@ -138,8 +145,7 @@ def ratio_test(
     ``windows`` (optional): the same traffic per window of the step, each judged with its
     own split; the cumulative counts then only describe the step.
     """
-    _check(canary_bad, canary_trials, "canary")
-    _check(baseline_bad, baseline_trials, "baseline")
+    _check_pair(canary_bad, canary_trials, baseline_bad, baseline_trials)
     if max_ratio <= 0:
         raise ValueError(f"max_ratio must be positive, got {max_ratio!r}")
     if canary_trials == 0 or baseline_trials == 0:
@@ -181,8 +187,7 @@ def ratio_within(
 ) -> Within:
     """Anytime-valid confirmation that ``p_c < max_ratio * p_b``: rejects "``p_c >=
     max_ratio * p_b`` in every window" at ``alpha`` (promotion with error control)."""
-    _check(canary_bad, canary_trials, "canary")
-    _check(baseline_bad, baseline_trials, "baseline")
+    _check_pair(canary_bad, canary_trials, baseline_bad, baseline_trials)
     if max_ratio <= 0:
         raise ValueError(f"max_ratio must be positive, got {max_ratio!r}")
     pooled = (canary_bad, canary_trials, baseline_bad, baseline_trials)
@@ -203,8 +208,7 @@ def margin_test(
     alpha: float,
 ) -> MarginTest:
     """Anytime-valid test of ``p_c <= slope * p_b + intercept`` (``slope >= 0``)."""
-    _check(canary_bad, canary_trials, "canary")
-    _check(baseline_bad, baseline_trials, "baseline")
+    _check_pair(canary_bad, canary_trials, baseline_bad, baseline_trials)
     if slope < 0:
         raise ValueError(f"slope must be non-negative, got {slope!r}")
     mixture = default_mixture(MARGIN_SCALE)
@@ -232,8 +236,7 @@ def margin_within(
 ) -> Within:
     """Anytime-valid confirmation that ``p_c < factor * (slope * p_b + intercept)``: the
     canary's upper bound below it at the baseline's lower bound (each at alpha/2)."""
-    _check(canary_bad, canary_trials, "canary")
-    _check(baseline_bad, baseline_trials, "baseline")
+    _check_pair(canary_bad, canary_trials, baseline_bad, baseline_trials)
     mixture = default_mixture(MARGIN_SCALE)
     canary_upper = one_sided_upper(canary_bad, canary_trials, alpha / 2, mixture)
     baseline_lower = one_sided_lower(baseline_bad, baseline_trials, alpha / 2, mixture)
