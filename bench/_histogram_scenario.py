@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from rollwise.analysis import Decision, VariantMetrics, judge_step
-from rollwise.analysis.providers._histogram import sketch_from_buckets
+from rollwise.analysis.providers.prometheus._histogram import sketch_from_buckets
 from rollwise.core.gates import Gate
 from rollwise.sdk.prometheus import DEFAULT_BUCKETS
 from rollwise.stats.sketch import LatencySketch

@@ -9,7 +9,7 @@ The same-run baseline is the machine's own load: the load average is printed per
     .venv/bin/python bench/demo_under_load.py --runs 3 --fault error-rate=0.05
     .venv/bin/python bench/demo_under_load.py --json
 
-Exit codes of the demo (``rollwise.cli._demo_run``): 0 the expected outcome (rolled back
+Exit codes of the demo (``rollwise.cli.demo._run``): 0 the expected outcome (rolled back
 with a harmful fault), 1 another outcome, 2 paused or timed out, 3 the stack failed.
 """
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from rollwise.cli._demo_scenario import Scenario, parse_fault
+from rollwise.cli.demo._scenario import Scenario, parse_fault
 
 from ..e2e._camera import processes_mentioning, wait_until
 

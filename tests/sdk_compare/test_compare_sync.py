@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from rollwise import Evaluation
-from rollwise.sdk.compare import (
+from rollwise.sdk.compare._compare import (
     ComparisonRecorder,
     DualRun,
     Observation,

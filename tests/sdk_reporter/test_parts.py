@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from rollwise import ConfigError, ReporterOptions
 from rollwise.core.telemetry import MAX_BATCH_WINDOWS, RequestSeries, SketchData, TelemetryBatch
-from rollwise.sdk._reporter_build import Drained, build_batches
-from rollwise.sdk._reporter_http import Verdict, backoff, classify
-from rollwise.sdk._reporter_queue import BatchQueue, Pending
 from rollwise.sdk.recorder import ClosedWindow
+from rollwise.sdk.reporter._build import Drained, build_batches
+from rollwise.sdk.reporter._http import Verdict, backoff, classify
+from rollwise.sdk.reporter._queue import BatchQueue, Pending
 
 from ._support import TOKEN
 
@@ -228,9 +228,9 @@ def test_a_catch_up_with_wide_sketches_is_packed_under_the_byte_limit(
 ) -> None:
     """Windows are packed by size too: a catch-up after an outage whose windows carry wide
     latency sketches would otherwise exceed the control plane's body limit (a 413: lost)."""
-    from rollwise.sdk import _reporter_build
+    from rollwise.sdk.reporter import _build as reporter_build
 
-    monkeypatch.setattr(_reporter_build, "MAX_BATCH_BYTES", 64 * 1024)
+    monkeypatch.setattr(reporter_build, "MAX_BATCH_BYTES", 64 * 1024)
     wide = SketchData(
         accuracy=0.01, offset=0, bins=list(range(1, 140)), zero_count=0, count=9730, sum=1.0
     )

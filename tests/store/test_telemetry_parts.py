@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from rollwise.core.telemetry import MAX_BATCH_WINDOWS, TelemetryBatch
 from rollwise.stats.sketch import LatencySketch
 from rollwise.store import Store, Tx
-from rollwise.store._telemetry_parts import PART_ITEMS, split_batch
 from rollwise.store._write_gate import WriteGate
 from rollwise.store.tables import telemetry_batch_parts
 from rollwise.store.telemetry import parse_batch
+from rollwise.store.telemetry._parts import PART_ITEMS, split_batch
 
 from ._telemetry import T0, FakeClock, batch, window
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rollwise.store._telemetry_plan import align_up, cover, series_plan
+from rollwise.store.telemetry._plan import align_up, cover, series_plan
 
 WEEK = 7 * 86400
 NOW = 1_800_000_000

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from rollwise.stats.sketch import LatencySketch
 from rollwise.store import Store
-from rollwise.store._telemetry_sketch import merge_sketch_data
+from rollwise.store.telemetry._sketch import merge_sketch_data
 
 from ._telemetry import T0, FakeClock, batch, series, window
 

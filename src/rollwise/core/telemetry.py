@@ -25,6 +25,7 @@ __all__ = [
     "MismatchSample",
     "OverrideCount",
     "RequestSeries",
+    "SdkInfo",
     "SketchData",
     "TelemetryBatch",
     "UsageCount",
@@ -142,6 +143,20 @@ class DropCounts(_Wire):
     samples: Count = 0
 
 
+class SdkInfo(_Wire):
+    """Who sent a batch, and what it evaluates: the fleet view ``rollwise doctor`` compares with
+    what the control plane serves (a stale revision, a process that stopped reporting)."""
+
+    version: Annotated[str, Field(min_length=1, max_length=64)]
+    host: Annotated[str, Field(min_length=1, max_length=200)]
+    pid: Annotated[int, Field(ge=0, le=2**31)]
+    config_revision: Annotated[int, Field(ge=0, le=2**53)] | None = None
+    """The revision of the SDK document the client evaluates now (None: none yet)."""
+    release: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    """The release this process runs (``ROLLWISE_RELEASE``), when it says."""
+    started_at: datetime | None = None
+
+
 class TelemetryBatch(_Wire):
     """One POST to ``/api/v1/sdk/telemetry``; idempotent by ``batch_id``."""
 
@@ -156,3 +171,4 @@ class TelemetryBatch(_Wire):
         default_factory=list
     )
     dropped: DropCounts = Field(default_factory=DropCounts)
+    sdk: SdkInfo | None = None

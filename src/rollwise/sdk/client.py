@@ -24,11 +24,11 @@ from ..core.model import ConfigDocument, Flag
 from ..core.validation import parse_document
 from ..errors import ConfigError, RollwiseError, SourceError
 from . import _fork
-from ._reporter_usage import UsageCounter
 from .compare import DualRun
 from .overrides import env_override_name, env_overrides
 from .recorder import RequestRecorder
 from .reporter import OverrideSource, Reporter, ReporterHealth, ReporterOptions
+from .reporter._usage import UsageCounter
 from .sources import ConfigSource, as_source
 
 __all__ = ["Client", "ClientHealth", "ClientOptions"]

@@ -23,7 +23,7 @@ from .records import (
 )
 from .rollout_records import JudgementRecord, RolloutHistoryRecord, RolloutRecord
 from .store import Store, Tx, default_database_url
-from .telemetry_types import (
+from .telemetry.types import (
     RESOLUTIONS,
     ComparisonDurations,
     IgnoredTelemetry,

@@ -23,8 +23,6 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..core.telemetry import TelemetryBatch
 from ..sdk import _fork
-from ._telemetry_aggregate import Deltas
-from ._telemetry_parts import combine_results, part_deltas, part_result
 from ._write_gate import WriteGate
 from .alerts import AlertOperations
 from .audit import AuditOperations
@@ -32,8 +30,16 @@ from .channels import ChannelOperations
 from .config import ConfigOperations
 from .records import StoreStatus
 from .rollouts import RolloutOperations
-from .telemetry import BatchPart, ParsedBatch, TelemetryOperations, parse_batch, split_batch
-from .telemetry_types import IngestResult, TelemetryPolicy
+from .telemetry import (
+    BatchPart,
+    ParsedBatch,
+    TelemetryOperations,
+    parse_batch,
+    split_batch,
+)
+from .telemetry._aggregate import Deltas
+from .telemetry._parts import combine_results, part_deltas, part_result
+from .telemetry.types import IngestResult, TelemetryPolicy
 from .tokens import TokenOperations
 
 __all__ = ["Store", "Tx", "default_database_url"]

@@ -19,7 +19,7 @@ from rollwise.core.gates import Gate
 from rollwise.errors import ConfigError, NoDataError
 from rollwise.stats.sketch import LatencySketch
 from rollwise.store import Store
-from rollwise.store.telemetry_types import VariantWindow
+from rollwise.store.telemetry.types import VariantWindow
 
 from ...store._telemetry import T0, FakeClock, batch, comparison, series, sketch, window
 

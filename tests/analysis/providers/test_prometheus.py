@@ -23,7 +23,7 @@ from rollwise.analysis.providers import (
     PrometheusProvider,
     PrometheusQueryError,
 )
-from rollwise.analysis.providers._promql import escape
+from rollwise.analysis.providers.prometheus._promql import escape
 from rollwise.core.gates import Gate
 from rollwise.errors import NoDataError, ProviderError
 from rollwise.sdk.recorder import RequestRecorder

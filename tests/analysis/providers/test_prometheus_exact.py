@@ -16,7 +16,10 @@ import pytest
 
 from rollwise.analysis import Decision, judge_step
 from rollwise.analysis.providers import PrometheusProvider
-from rollwise.analysis.providers._histogram import HistogramSketch, sketch_from_buckets
+from rollwise.analysis.providers.prometheus._histogram import (
+    HistogramSketch,
+    sketch_from_buckets,
+)
 from rollwise.core.gates import Gate
 from rollwise.sdk.recorder import RequestRecorder
 from rollwise.stats.quantile_test import count_above, quantile_upper_bound

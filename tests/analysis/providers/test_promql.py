@@ -10,8 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rollwise.analysis.providers._histogram import round_count, sketch_from_buckets
-from rollwise.analysis.providers._promql import (
+from rollwise.analysis.providers.prometheus._histogram import (
+    round_count,
+    sketch_from_buckets,
+)
+from rollwise.analysis.providers.prometheus._promql import (
     TemplateError,
     duration,
     escape,

@@ -26,7 +26,12 @@ from .builtin import (
     comparison_counts,
 )
 from .nop import NopConfig, NopProvider
-from .prometheus import BasicAuth, PrometheusConfig, PrometheusProvider, PrometheusQueryError
+from .prometheus._provider import (
+    BasicAuth,
+    PrometheusConfig,
+    PrometheusProvider,
+    PrometheusQueryError,
+)
 from .registry import ProviderConfig, ProviderRegistry, default_registry
 
 __all__ = [
