@@ -12,7 +12,7 @@ import logging
 import threading
 from collections import Counter
 
-from ..sdk import _fork
+from .. import _fork
 
 __all__ = ["Guard"]
 

@@ -23,7 +23,7 @@ from ..core.evaluation import Evaluation, Evaluator, Reason, compile_flag, const
 from ..core.model import ConfigDocument, Flag
 from ..core.validation import parse_document
 from ..errors import ConfigError, RollwiseError, SourceError
-from . import _fork
+from .. import _fork
 from .compare import DualRun
 from .overrides import env_override_name, env_overrides
 from .recorder import RequestRecorder

@@ -77,7 +77,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import ConfigError
-from . import _fork
+from .. import _fork
 
 __all__ = [
     "ForceParameter",

@@ -45,7 +45,7 @@ from pydantic import ValidationError
 from ..core.telemetry import RequestSeries, SketchData
 from ..errors import ConfigError
 from ..stats.sketch import DEFAULT_ACCURACY, LatencySketch, SketchError
-from . import _fork
+from .. import _fork
 
 __all__ = [
     "CLIENT_ERROR",

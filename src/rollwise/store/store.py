@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..core.telemetry import TelemetryBatch
-from ..sdk import _fork
+from .. import _fork
 from ._write_gate import WriteGate
 from .alerts import AlertOperations
 from .audit import AuditOperations

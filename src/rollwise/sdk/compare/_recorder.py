@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import _fork
+from ... import _fork
 from ._samples import SampleOptions, build_sample
 from ._types import SAMPLED_OUTCOMES, Observation, Outcome
 

@@ -66,7 +66,7 @@ import httpx
 
 from ...core.telemetry import TelemetryBatch
 from ...errors import ConfigError
-from .. import _fork
+from ... import _fork
 from ..recorder import ClosedWindow, RequestRecorder
 from ._build import Batch, Drained, build_batches
 from ._http import TELEMETRY_PATH, Answer, Verdict, backoff, post_batch

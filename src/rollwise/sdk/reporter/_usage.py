@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ...core.evaluation import Evaluation, Evaluator
-from .. import _fork
+from ... import _fork
 
 __all__ = ["UsageCounter"]
 
