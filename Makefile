@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-# `make check` is the fast tier while working: lint, types and every test not marked slow or e2e.
+# `make check` is the fast tier while working: lint, types and every test not marked slow or
+# e2e, on SQLite only and in parallel. `make test` (CI) runs everything on both databases.
 .PHONY: demo test check lint typecheck pytest bench install install-test services clean
 
 # -- environments ---------------------------------------------------------------------
@@ -38,7 +39,7 @@ demo: install
 test: install-test services lint typecheck pytest
 
 check: install-test services lint typecheck
-	$(BIN)/pytest -q -m "not slow and not e2e"
+	$(BIN)/pytest -q -m "not slow and not e2e" --databases sqlite -n auto --dist loadfile
 
 lint: install-test
 	$(BIN)/ruff check src tests bench examples

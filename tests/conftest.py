@@ -1,4 +1,9 @@
-"""Fixtures shared by every test that touches storage: each runs on SQLite and PostgreSQL."""
+"""Fixtures shared by every test that touches storage: each runs on SQLite and PostgreSQL.
+
+``--databases sqlite`` (what ``make check`` passes) keeps the fast tier on SQLite: the
+PostgreSQL cases of ``database_url`` are deselected, and reported as such. ``make test`` (CI)
+passes nothing and runs every test on both.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,46 @@ import pytest
 
 from rollwise.store import Store
 
-from ._db import empty_tables, fresh_postgres_database
+from ._db import (
+    PostgresEmptier,
+    copy_sqlite_file,
+    fresh_postgres_database,
+    migrated_sqlite_file,
+)
+
+DATABASES = ("sqlite", "postgresql")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--databases",
+        default=",".join(DATABASES),
+        help="comma-separated databases the database_url tests run on (default: all of "
+        f"{', '.join(DATABASES)}; make check: sqlite)",
+    )
+
+
+def _wanted_databases(config: pytest.Config) -> set[str]:
+    wanted = {name.strip() for name in str(config.getoption("databases")).split(",")}
+    unknown = wanted - set(DATABASES)
+    if unknown or not wanted:
+        raise pytest.UsageError(f"--databases: {sorted(unknown)} not among {DATABASES}")
+    return wanted
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = _wanted_databases(config)
+    if wanted == set(DATABASES):
+        return
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        database = callspec.params.get("database_url") if callspec is not None else None
+        (dropped if database is not None and database not in wanted else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")
@@ -22,21 +66,32 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session")
+def postgres_emptier(postgres_url: str) -> Iterator[PostgresEmptier]:
+    """Empties the session's PostgreSQL database (call ``empty()`` before using it)."""
+    emptier = PostgresEmptier(postgres_url)
+    try:
+        yield emptier
+    finally:
+        emptier.close()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with every migration applied, made once and copied for each test."""
+    return migrated_sqlite_file(tmp_path_factory.mktemp("sqlite-template") / "rollwise.db")
+
+
+@pytest.fixture(params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database: a SQLite file, or the session's PostgreSQL database."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'rollwise.db'}"
-        store = Store(url)
-        store.upgrade()
-        store.close()
-        yield url
+        path = tmp_path / "rollwise.db"
+        copy_sqlite_file(request.getfixturevalue("_sqlite_template"), path)
+        yield f"sqlite:///{path}"
     else:
-        url = request.getfixturevalue("postgres_url")
-        store = Store(url)
-        empty_tables(store)
-        store.close()
-        yield url
+        request.getfixturevalue("postgres_emptier").empty()
+        yield request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.stats import binom
 
 from rollwise.analysis import Decision, VariantMetrics, judge_step
@@ -11,6 +12,7 @@ from rollwise.core.gates import Gate, GateMetric
 ALPHA = 0.05
 
 
+@pytest.mark.slow  # a simulation: thousands of steps judged every tick
 def test_a_two_bound_gate_at_its_boundary_rolls_back_at_most_alpha_of_steps() -> None:
     # Canary and baseline both fail 1% of requests: exactly at "max 1%" and "no increase".
     gate = Gate(metric=GateMetric.ERROR_RATE, max=0.01, max_increase=0.0, alpha=ALPHA)

@@ -3,12 +3,11 @@ and checking that every request is recorded under the variant that served it."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from camera_service.app import Services, create_app
 from camera_service.flags import FLAG
@@ -19,24 +18,10 @@ from fastapi.testclient import TestClient
 from rollwise.core.telemetry import RequestSeries
 from rollwise.sdk.recorder import RequestRecorder
 
-T = TypeVar("T")
-
 VARIANTS = ("legacy", "domain")
 FAST_WORKERS = WorkerSettings(fps=50.0, heartbeat_interval=0.05, stop_timeout=3.0)
 VOLATILE = {"pid", "previous_pid", "uptime_seconds", "frames_processed"}
 UNTIMED = {"last_heartbeat"}  # None until the worker's first heartbeat, whenever that is
-
-
-def wait_until(probe: Callable[[], T | None], timeout: float = 15.0, interval: float = 0.02) -> T:
-    """Poll ``probe`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not reached within {timeout}s (last: {value!r})")
-        time.sleep(interval)
 
 
 def alive(pid: int) -> bool:

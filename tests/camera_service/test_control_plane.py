@@ -17,8 +17,10 @@ from fastapi.testclient import TestClient
 
 from rollwise.server import create_app as control_plane_app
 
-from ..server._support import ADMIN, bearer, free_port, live_server, make_token, settings
-from ._support import serve, wait_until
+from .._support.net import free_port
+from .._support.waiting import wait_until
+from ..server._support import ADMIN, bearer, live_server, make_token, settings
+from ._support import serve
 
 
 def test_the_control_plane_split_decides_and_changes_apply_live(

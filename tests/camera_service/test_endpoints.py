@@ -16,7 +16,8 @@ from typing import Any
 import yaml
 from camera_service.settings import default_config_dir
 
-from ._support import VARIANTS, Api, alive, make_settings, normalize, serve, wait_until
+from .._support.waiting import wait_until
+from ._support import VARIANTS, Api, alive, make_settings, normalize, serve
 
 PARKING_STOPPED = {
     "camera_id": "parking-north",

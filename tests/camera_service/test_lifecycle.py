@@ -15,7 +15,8 @@ import pytest
 from camera_service.processes import ProcessManager, WorkerSettings
 from camera_service.settings import Settings
 
-from ._support import FAST_WORKERS, alive, serve, wait_until
+from .._support.waiting import wait_until
+from ._support import FAST_WORKERS, alive, serve
 
 
 def test_a_killed_worker_is_reported_crashed_then_restarted(

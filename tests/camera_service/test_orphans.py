@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,18 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ._support import alive, wait_until
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from .._support.net import free_port
+from .._support.waiting import wait_until
+from ._support import alive
 
 
 @contextmanager
 def _service(tmp_path: Path, config_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = _free_port()
+    port = free_port()
     environment = dict(os.environ)
     for name in ("USE_DOMAIN_SERVICE", "ROLLOUT_PERCENT", "ROLLWISE_URL", "ROLLWISE_FLAGS_FILE"):
         environment.pop(name, None)

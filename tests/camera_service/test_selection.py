@@ -19,7 +19,8 @@ from starlette.requests import Request
 from rollwise import Client, bucket
 from rollwise.sdk.override_tokens import OverrideSigner, generate_key
 
-from ._support import serve, wait_until
+from .._support.waiting import wait_until
+from ._support import serve
 
 KEY = generate_key()
 

@@ -24,7 +24,8 @@ import pytest
 
 from rollwise.cli.demo._scenario import Scenario, parse_fault
 
-from ..e2e._camera import processes_mentioning, wait_until
+from .._support.waiting import wait_until
+from ..e2e._camera import processes_mentioning
 
 ROLLWISE = Path(sys.executable).with_name("rollwise")
 FAST = ["--bake", "4", "--rate", "180", "--timeout", "240", "--no-live"]
@@ -206,7 +207,7 @@ def _demo_started(tmp_path: Path) -> Iterator[RunningDemo]:
     try:
         wait_until(lambda: any(line.startswith("#1 ") for line in demo.lines), timeout=120)
         # the control plane, the camera service and its two auto-start workers (and the demo)
-        wait_until(lambda: len(processes_mentioning(str(tmp_path))) >= 5, timeout=30)
+        wait_until(lambda: len(processes_mentioning(str(tmp_path))) >= 5, timeout=30, interval=0.1)
         yield demo
     finally:
         if process.poll() is None:
@@ -229,4 +230,4 @@ def test_a_killed_demo_leaves_no_orphans(tmp_path: Path) -> None:
     with _demo_started(tmp_path) as demo:
         demo.process.kill()
         demo.process.wait(10)
-    wait_until(lambda: not processes_mentioning(str(tmp_path)), timeout=30)
+    wait_until(lambda: not processes_mentioning(str(tmp_path)), timeout=30, interval=0.1)

@@ -19,10 +19,12 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from rollwise.cli._app import app
+from rollwise.application import act_on_rollout
+from rollwise.cli._app import build_app
 from rollwise.store import Store
 
-from ..server._support import ADMIN, app_for, free_port, live_server, seed
+from .._support.net import free_port
+from ..server._support import ADMIN, app_for, live_server, seed
 
 ROLLWISE = Path(sys.executable).with_name("rollwise")
 SPEC_ARGS = ["--flag", "checkout", "--env", "production", "--variant", "domain"]
@@ -36,7 +38,7 @@ class Cli:
         self.runner = CliRunner()
 
     def __call__(self, *args: str, code: int = 0) -> str:
-        result = self.runner.invoke(app, ["rollout", *args], env=self.env)
+        result = self.runner.invoke(build_app(), ["rollout", *args], env=self.env)
         assert result.exit_code == code, (args, result.exit_code, result.output)
         return result.output
 
@@ -49,7 +51,7 @@ class Cli:
         try:
             with store.transaction("controller") as tx:
                 version = tx.get_rollout(rollout_id).version
-                tx.apply_rollout_action(rollout_id, action, expected_version=version, **kwargs)
+                act_on_rollout(tx, rollout_id, action, expected_version=version, **kwargs)
         finally:
             store.close()
 

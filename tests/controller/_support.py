@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from rollwise.application import create_rollout
 from rollwise.controller import AlwaysLeader, Controller, ControllerSettings, DeliveryPolicy
 from rollwise.core import FlagEnvironment
 from rollwise.store import RolloutHistoryRecord, RolloutRecord, Store
 
-from ..store._telemetry import FakeClock, batch, series, window
+from .._support.clock import FakeClock
+from ..store._telemetry import batch, series, window
 
 FLAG = "checkout"
 ENV = "production"
@@ -43,7 +45,7 @@ def canary_spec(**overrides: Any) -> dict[str, Any]:
 
 def start_rollout(store: Store, clock: FakeClock, spec: dict[str, Any]) -> RolloutRecord:
     with store.transaction("token:bob:1") as tx:
-        return tx.create_rollout(spec, start=True, now=clock.now)
+        return create_rollout(tx, spec, start=True, now=clock.now)
 
 
 def latencies(count: int, base: float) -> list[float]:

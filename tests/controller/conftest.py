@@ -1,4 +1,5 @@
-"""Fixtures for controller tests: a seeded store on a fake clock, a controller ticked by hand."""
+"""Fixtures for controller tests: a seeded store on a fake clock, a controller ticked by hand,
+and the session's PostgreSQL database emptied for tests that run controllers as processes."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ import pytest
 
 from rollwise.store import Store
 
-from ..store._telemetry import FakeClock
+from .._db import PostgresEmptier
+from .._support.clock import FakeClock
+from ..store._telemetry import NOW
 from ._support import Harness, make_controller, seed
 
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(NOW)
 
 
 @pytest.fixture
@@ -31,3 +34,10 @@ def seeded(database_url: str, clock: FakeClock) -> Iterator[Store]:
 def harness(seeded: Store, clock: FakeClock) -> Iterator[Harness]:
     with make_controller(seeded, clock) as controller:
         yield Harness(seeded, clock, controller)
+
+
+@pytest.fixture
+def empty_postgres(postgres_url: str, postgres_emptier: PostgresEmptier) -> str:
+    """The session's PostgreSQL database, emptied (processes share it; no SQLite file lock)."""
+    postgres_emptier.empty()
+    return postgres_url

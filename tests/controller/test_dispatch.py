@@ -14,8 +14,8 @@ from rollwise.controller import DeliveryPolicy, OutboxDispatcher
 from rollwise.notifiers import EVENT_ID_HEADER, Notification, default_registry
 from rollwise.store import OutboxRecord, Store
 
+from .._support.clock import FakeClock
 from ..notifiers._receivers import HttpReceiver, Reply, SmtpSink
-from ..store._telemetry import FakeClock
 from ._support import Harness, at_step_start, canary_spec, start_rollout, traffic
 
 POLICY = DeliveryPolicy(backoff_seconds=10, max_backoff_seconds=600, max_attempts=4)

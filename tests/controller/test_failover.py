@@ -24,11 +24,9 @@ from sqlalchemy.engine import make_url
 from rollwise.store import Store
 from rollwise.store.leases import Lease, read_lease
 
+from .._support.net import free_port
 from ..e2e._serve import ADMIN, rollwise_serve
-from ..server._support import free_port
-from ._proxy import CuttableProxy
-from .test_processes import (
-    empty_postgres,  # noqa: F401  (a fixture)
+from ._processes import (
     report_traffic,
     rollwise_controller,
     seed,
@@ -36,6 +34,7 @@ from .test_processes import (
     wait_for_log,
     wait_for_phase,
 )
+from ._proxy import CuttableProxy
 
 DEADLINE = 90.0
 """Seconds a takeover may take on a loaded machine (the target is 15: lease 10 + renew 2)."""
@@ -149,7 +148,7 @@ def stack() -> Iterator[ExitStack]:
 
 
 def test_a_frozen_leader_is_replaced_and_does_not_act_when_it_wakes(
-    empty_postgres: str,  # noqa: F811
+    empty_postgres: str,
     tmp_path: Path,
     stack: ExitStack,
 ) -> None:
@@ -166,7 +165,7 @@ def test_a_frozen_leader_is_replaced_and_does_not_act_when_it_wakes(
 
 
 def test_a_leader_cut_off_from_postgresql_is_replaced_and_does_not_act_when_back(
-    empty_postgres: str,  # noqa: F811
+    empty_postgres: str,
     tmp_path: Path,
     stack: ExitStack,
 ) -> None:

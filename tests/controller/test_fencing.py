@@ -14,8 +14,8 @@ from rollwise.controller import Controller, FencedStore, LeaseElector, LeaseLost
 from rollwise.core.rollout import RolloutPhase
 from rollwise.store import AlertState, RolloutRecord, Store
 
+from .._support.clock import FakeClock
 from ..notifiers._receivers import HttpReceiver
-from ..store._telemetry import FakeClock
 from ._support import (
     at_step_start,
     canary_spec,
@@ -25,7 +25,6 @@ from ._support import (
     start_rollout,
     traffic,
 )
-from .test_leader import Seconds
 
 HEALTHY_10 = {"legacy": (2700, 27), "domain": (300, 3)}
 
@@ -36,8 +35,8 @@ class Pair:
 
     store: Store
     clock: FakeClock
-    database: Seconds
-    second_clock: Seconds
+    database: FakeClock[float]
+    second_clock: FakeClock[float]
     electors: tuple[LeaseElector, LeaseElector]
     first: Controller
     second: Controller
@@ -53,7 +52,7 @@ class Pair:
 
 @pytest.fixture
 def pair(seeded: Store, clock: FakeClock) -> Iterator[Pair]:
-    database, first_clock, second_clock = Seconds(), Seconds(), Seconds()
+    database, first_clock, second_clock = FakeClock(), FakeClock(), FakeClock()
     electors = (
         LeaseElector(seeded, replica="first", clock=database, monotonic=first_clock),
         LeaseElector(seeded, replica="second", clock=database, monotonic=second_clock),

@@ -27,6 +27,7 @@ from rollwise.controller import (
 )
 from rollwise.store import Store
 
+from .._support.clock import FakeClock
 from ._support import fast_settings
 
 KEY = 4242
@@ -81,23 +82,10 @@ def test_one_session_holds_the_advisory_lock_until_its_backend_dies(
         second.release()
 
 
-class Seconds:
-    """A fake clock in seconds (the database's, or one process's monotonic one)."""
-
-    def __init__(self, start: float = 1_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 def test_of_two_controllers_one_leads_and_the_other_takes_over_an_expired_lease(
     database_url: str,
 ) -> None:
-    database, first_clock, second_clock = Seconds(), Seconds(), Seconds()
+    database, first_clock, second_clock = FakeClock(), FakeClock(), FakeClock()
     stores = Store(database_url), Store(database_url)
     electors = [
         LeaseElector(store, replica=name, clock=database, monotonic=mono)

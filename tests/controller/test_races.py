@@ -8,14 +8,17 @@ import threading
 import time
 from collections.abc import Sequence
 
+import pytest
+
 from rollwise.analysis.providers import MetricProvider, MetricQuery, StepMetrics
+from rollwise.application import act_on_rollout
 from rollwise.controller import AlwaysLeader, Controller, build_provider
 from rollwise.core.gates import Gate
 from rollwise.core.rollout import RolloutAction, RolloutPhase
 from rollwise.errors import ConflictError
 from rollwise.store import RolloutHistoryRecord, RolloutRecord, Store
 
-from ..store._telemetry import FakeClock
+from .._support.clock import FakeClock
 from ._support import (
     at_step_start,
     canary_spec,
@@ -47,7 +50,7 @@ class PauseDuringLook:
             with self.store.transaction("token:carol:2") as tx:
                 current = tx.get_active_rollout(query.flag, query.environment)
                 assert current is not None
-                tx.apply_rollout_action(current.id, "pause", expected_version=current.version)
+                act_on_rollout(tx, current.id, "pause", expected_version=current.version)
         return self.inner.fetch(query)
 
     def validate_gates(self, gates: Sequence[Gate]) -> None:
@@ -81,7 +84,7 @@ def test_a_person_acting_while_the_controller_judges_wins_and_nothing_is_lost(
         assert rollout(seeded, started.id) == paused
 
         with seeded.transaction("token:carol:2") as tx:
-            resumed = tx.apply_rollout_action(started.id, "resume", expected_version=3)
+            resumed = act_on_rollout(tx, started.id, "resume", expected_version=3)
         traffic(seeded, at_step_start(resumed), legacy=(2700, 27), domain=(300, 3))
         clock.advance(minutes=11)  # resume restarted the step's clock: a fresh bake
         controller.tick()
@@ -140,6 +143,7 @@ def assert_consistent(rows: list[RolloutHistoryRecord], final: RolloutRecord) ->
     assert (final.phase, final.step, final.share) == (last.to_phase, last.to_step, last.to_share)
 
 
+@pytest.mark.slow  # threads racing for seconds on purpose
 def test_people_and_the_controller_hammering_one_rollout_keep_its_history_whole(
     seeded: Store, clock: FakeClock
 ) -> None:
@@ -178,7 +182,7 @@ def test_people_and_the_controller_hammering_one_rollout_keep_its_history_whole(
                 return
             try:
                 with seeded.transaction("token:dave:3") as tx:
-                    tx.apply_rollout_action(started.id, action, expected_version=current.version)
+                    act_on_rollout(tx, started.id, action, expected_version=current.version)
                 applied_by_people += 1
             except ConflictError:
                 continue  # the controller moved first: read again and retry
@@ -194,7 +198,7 @@ def test_people_and_the_controller_hammering_one_rollout_keep_its_history_whole(
     while rollout(seeded, started.id).phase is RolloutPhase.PAUSED:
         current = rollout(seeded, started.id)
         with seeded.transaction("token:dave:3") as tx:
-            tx.apply_rollout_action(started.id, "resume", expected_version=current.version)
+            act_on_rollout(tx, started.id, "resume", expected_version=current.version)
         applied_by_people += 1
 
     final = rollout(seeded, started.id)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rollwise.analysis.providers import MetricProvider, MetricQuery, StepMetrics
+from rollwise.application import act_on_rollout, create_rollout
 from rollwise.controller import build_provider
 from rollwise.core import FlagEnvironment
 from rollwise.core.gates import Gate
@@ -14,7 +15,7 @@ from rollwise.core.rollout import RolloutAction, RolloutPhase
 from rollwise.errors import ProviderError
 from rollwise.store import Store
 
-from ..store._telemetry import FakeClock
+from .._support.clock import FakeClock
 from ._support import (
     Harness,
     at_step_start,
@@ -203,14 +204,14 @@ def test_on_no_data_rollback_rolls_back_once_the_bake_is_over(harness: Harness) 
 def test_pending_and_paused_rollouts_are_left_alone(harness: Harness) -> None:
     store, clock = harness.store, harness.clock
     with store.transaction("token:bob:1") as tx:
-        pending = tx.create_rollout(canary_spec())
+        pending = create_rollout(tx, canary_spec())
     harness.tick()
     assert rollout(store, pending.id) == pending
     assert judgement(store, pending.id) is None
 
     with store.transaction("token:bob:1") as tx:
-        tx.apply_rollout_action(pending.id, "start", expected_version=1, now=clock.now)
-        paused = tx.apply_rollout_action(pending.id, "pause", expected_version=2, now=clock.now)
+        act_on_rollout(tx, pending.id, "start", expected_version=1, now=clock.now)
+        paused = act_on_rollout(tx, pending.id, "pause", expected_version=2, now=clock.now)
     traffic(store, clock.now, legacy=(9000, 90), domain=(1000, 500))  # would fail if judged
     clock.advance(minutes=20)
     harness.tick()

@@ -48,6 +48,14 @@ def test_a_fast_controller_for_tests_and_demos() -> None:
     assert settings.lock_key == -17
 
 
+def test_the_guardrail_interval() -> None:
+    assert ControllerSettings.from_env({}).guardrail_seconds == 60.0
+    settings = ControllerSettings.from_env({"ROLLWISE_GUARDRAIL_INTERVAL": "5m"})
+    assert settings.guardrail_seconds == 300.0
+    with pytest.raises(ConfigError, match="ROLLWISE_GUARDRAIL_INTERVAL"):
+        ControllerSettings.from_env({"ROLLWISE_GUARDRAIL_INTERVAL": "0"})
+
+
 def test_prometheus_from_its_url_alone() -> None:
     settings = ControllerSettings.from_env({"ROLLWISE_PROMETHEUS_URL": "http://prom:9090"})
     assert dict(settings.provider) == {"type": "prometheus", "url": "http://prom:9090"}

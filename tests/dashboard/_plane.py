@@ -17,6 +17,8 @@ from fastapi import FastAPI
 
 from rollwise.analysis import judge_step
 from rollwise.analysis.data import VariantMetrics
+from rollwise.application.alerts import observe_alert
+from rollwise.application.rollouts import act_on_rollout
 from rollwise.core.gates import Gate
 from rollwise.server.dashboard import router as dashboard_router
 
@@ -94,7 +96,15 @@ def _judgement(plane: Plane) -> None:
         min_samples=100,
         bake_elapsed=False,
     )
-    with plane.app.state.store.transaction("controller") as tx:
+    store = plane.app.state.store
+    with store.transaction("controller") as tx:
+        tx.record_judgement(  # an earlier look, kept in the evaluations (not the latest)
+            plane.rollout_id,
+            decision="hold",
+            verdict="no_data",
+            reason="hold: waiting for the first requests",
+            at=store.now() - timedelta(minutes=2),
+        )
         tx.record_judgement(
             plane.rollout_id,
             decision=result.decision.value,
@@ -118,12 +128,74 @@ def _alert(plane: Plane) -> None:
     }
     plane.post("/api/v1/alert-rules", rule)
     with plane.app.state.store.transaction("controller") as tx:
-        tx.observe_alert("checkout-errors", breached=True, value=0.08, reason="8% above 5%")
+        observe_alert(tx, "checkout-errors", breached=True, value=0.08, reason="8% above 5%")
+
+
+def _evidence(canary_errors: int) -> dict[str, Any]:
+    """The real judge's evidence on 2,000 requests a side, the canary failing as told."""
+    baseline = VariantMetrics("old", requests=2000, errors=20, latency=sketch([0.011] * 2000))
+    canary = VariantMetrics(
+        "new", requests=2000, errors=canary_errors, latency=sketch([0.012] * 2000)
+    )
+    result = judge_step(
+        [Gate.model_validate(gate) for gate in GATES],
+        baseline,
+        canary,
+        min_samples=100,
+        bake_elapsed=True,
+    )
+    return result.to_dict()
+
+
+def rolled_back_rollout(plane: Plane) -> int:
+    """Flag ``search`` rolled out to 10%, advanced to 25% by the controller, then rolled
+    back there on a failing error-rate gate: the history holds both judgements."""
+    plane.post("/api/v1/flags", {"key": "search", "variants": ["old", "new"]})
+    response = plane.http.put(
+        "/api/v1/flags/search/environments/production",
+        json={"split": {"old": 10000, "new": 0}, "version": 0},
+        headers=bearer(ADMIN),
+    )
+    assert response.status_code == 200, response.text
+    created = plane.post(
+        "/api/v1/rollouts",
+        {
+            "flag": "search",
+            "environment": "production",
+            "variant": "new",
+            "strategy": {"steps": ["10%/1m", "25%/1m", "50%/1m"]},
+            "gates": GATES,
+            "min_samples": 100,
+            "start": True,
+        },
+    )
+    rollout_id: int = created["id"]
+    with plane.app.state.store.transaction("controller") as tx:
+        after = act_on_rollout(
+            tx,
+            rollout_id,
+            "advance",
+            expected_version=created["version"],
+            actor="controller",
+            reason="every gate passed",
+            evidence=_evidence(18),
+        )
+        act_on_rollout(
+            tx,
+            rollout_id,
+            "rollback",
+            expected_version=after.version,
+            actor="controller",
+            reason="error_rate: canary significantly above the allowed rate",
+            evidence=_evidence(200),
+        )
+    return rollout_id
 
 
 @contextmanager
-def control_plane(directory: Path) -> Iterator[Plane]:
-    app = with_dashboard(app_for(f"sqlite:///{directory / 'rollwise.db'}"))
+def control_plane(directory: Path, **settings: Any) -> Iterator[Plane]:
+    """``settings``: ServerSettings fields (``controller=`` runs the rollout controller)."""
+    app = with_dashboard(app_for(f"sqlite:///{directory / 'rollwise.db'}", **settings))
     with live_server(app) as url, httpx.Client(base_url=url, timeout=10) as http:
         seed(http)  # type: ignore[arg-type]  # the same calls as a TestClient
         tokens = {s: make_token(http, s) for s in ("read", "write")}  # type: ignore[arg-type]

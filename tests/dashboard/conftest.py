@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
+from ._browser import Console, screenshots_dir
 from ._plane import Plane, control_plane
 
 CHROMIUM = "/usr/bin/chromium"
@@ -39,20 +40,27 @@ def plane(tmp_path: Path) -> Iterator[Plane]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh tab (its own session storage); fails the test on an uncaught script error
-    or a Content-Security-Policy violation."""
+def console() -> Console:
+    return Console()
+
+
+@pytest.fixture
+def page(browser: Browser, console: Console, plane: Plane) -> Iterator[Page]:
+    """A fresh tab (its own session storage); fails the test on an uncaught script error,
+    a Content-Security-Policy violation or any console error the test did not expect.
+    It closes before the control plane stops (a tab polling a stopped server logs errors)."""
     context = browser.new_context()
     opened = context.new_page()
     opened.set_default_timeout(15_000)
-    problems: list[str] = []
-    opened.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
-
-    def console(message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text:
-            problems.append(message.text)
-
-    opened.on("console", console)
+    opened.on("pageerror", lambda error: console.problems.append(f"uncaught: {error}"))
+    opened.on("console", console.saw)
     yield opened
     context.close()
-    assert problems == []
+    assert console.problems == []
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: ROLLWISE_DASHBOARD_SCREENSHOTS, or artifacts/ under pytest's
+    base temp directory (never the repository)."""
+    return screenshots_dir(tmp_path_factory.getbasetemp())

@@ -9,22 +9,9 @@ import re
 from playwright.sync_api import Page, expect
 
 from ..server._support import ADMIN, bearer
+from ._browser import Console, open_rollout
 from ._plane import Plane
-
-
-def sign_in(page: Page, plane: Plane, token: str, path: str = "") -> None:
-    page.goto(f"{plane.url}/ui/{path}")
-    page.get_by_label("API token").fill(token)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("navigation", name="Sections")).to_be_visible()
-
-
-def open_rollout(page: Page, plane: Plane) -> None:
-    page.get_by_role("link", name="Rollouts", exact=True).click()
-    page.get_by_role("link", name=f"#{plane.rollout_id}", exact=True).click()
-    expect(page.locator("#view h1")).to_have_text(
-        f"Rollout #{plane.rollout_id}: checkout in production"
-    )
+from ._support import sign_in
 
 
 def test_the_page_asks_for_a_token_then_lists_flags_with_their_split(
@@ -43,8 +30,10 @@ def test_the_page_asks_for_a_token_then_lists_flags_with_their_split(
     expect(production).to_contain_text("enabled")
     expect(production.get_by_role("link", name=f"rollout #{plane.rollout_id}")).to_be_visible()
     expect(production).to_contain_text("progressing")
-    expect(row.locator("td[data-environment=staging]")).to_contain_text("not set")
     expect(page.locator("thead")).to_contain_text("production")
+    page.get_by_label("Environment").select_option("staging")  # the environment switcher
+    expect(row.locator("td[data-environment=staging]")).to_contain_text("not set")
+    page.get_by_label("Environment").select_option("production")
 
     page.reload()  # the token is kept for the tab's session
     expect(production).to_contain_text("split: legacy 90% · domain 10%")
@@ -53,7 +42,10 @@ def test_the_page_asks_for_a_token_then_lists_flags_with_their_split(
     expect(page.locator("tr[data-flag=checkout]")).to_have_count(0)
 
 
-def test_a_bad_token_is_refused_with_the_apis_message(page: Page, plane: Plane) -> None:
+def test_a_bad_token_is_refused_with_the_apis_message(
+    page: Page, plane: Plane, console: Console
+) -> None:
+    console.allow("/api/v1/environments")  # the refusals are the point
     page.goto(f"{plane.url}/ui/")
     page.get_by_label("API token").fill("not-a-token")
     page.get_by_role("button", name="Sign in").click()
@@ -85,9 +77,9 @@ def test_the_rollout_detail_shows_phase_step_share_judgement_and_history(
         [re.compile(r"^10%bake 1h"), "25%bake 1h", "50%bake 1h", "100%no bake"]
     )
     expect(page.locator("ol.steps li.current")).to_contain_text("10%")
-    for action in ("Pause", "Promote", "Abort"):
-        expect(page.get_by_role("button", name=action, exact=True)).to_be_visible()
-    expect(page.get_by_role("button", name="Resume")).to_have_count(0)
+    # a read token is shown no action at all (the API would refuse it)
+    expect(page.get_by_role("heading", name="Actions")).to_have_count(0)
+    expect(page.locator("#view button")).to_have_count(0)
 
     judgement = page.locator("section", has=page.get_by_role("heading", name="Latest judgement"))
     expect(judgement).to_contain_text("hold: baking")
@@ -99,6 +91,17 @@ def test_the_rollout_detail_shows_phase_step_share_judgement_and_history(
     expect(judgement.locator("#samples")).to_have_text(
         "Requests judged: legacy 300, domain 300 (at least 100 each)"
     )
+
+    # both evaluations the controller kept, newest first (from the API, not from this visit)
+    evaluations = page.locator("table.measurements tbody tr")
+    expect(evaluations).to_have_count(2)
+    expect(evaluations.nth(0)).to_contain_text("hold: baking")
+    expect(evaluations.nth(1)).to_contain_text("waiting for the first requests")
+    expect(evaluations.nth(1)).to_have_attribute("data-seq", "1")
+
+    gates = page.locator("ul.gate-specs li")
+    expect(gates.nth(0)).to_contain_text("at most 1 percentage point above the baseline's rate")
+    expect(gates.nth(1)).to_contain_text("at most 50% above the baseline's value")
 
     history = page.locator("table.history tbody tr")
     expect(history).to_have_count(1)
@@ -134,21 +137,37 @@ def test_pause_with_a_write_token_pauses_the_rollout_and_the_page_follows(
     assert history[-1]["reason"] == "looking at the p95 first"
 
 
-def test_a_read_token_pressing_pause_sees_the_403(page: Page, plane: Plane) -> None:
+def test_a_read_token_sees_no_write_control_and_a_forged_action_is_refused(
+    page: Page, plane: Plane, console: Console
+) -> None:
+    console.allow(f"/api/v1/rollouts/{plane.rollout_id}/pause")  # the forged call's 403
     sign_in(page, plane, plane.read)
+    expect(page.locator("#role")).to_have_text("read-token (read)")
+    expect(page.get_by_role("link", name="New flag")).to_have_count(0)
+    expect(page.get_by_role("button", name="Kill switch")).to_have_count(0)
+    expect(page.get_by_role("link", name="Tokens")).to_be_hidden()
     open_rollout(page, plane)
-    page.get_by_role("button", name="Pause", exact=True).click()
-    expect(page.locator("#action-message")).to_have_text(
-        "Not allowed to pause: this needs a write token; the token has scope 'read' "
-        "(HTTP 403 forbidden)"
-    )
-    expect(page.get_by_role("alert").filter(has_text="Not allowed to pause")).to_be_visible()
     expect(page.locator("#phase")).to_have_text("progressing")
+    expect(page.get_by_role("button", name="Pause", exact=True)).to_have_count(0)
+    # the same request the button would send, forged from the page with the read token
+    status = page.evaluate(
+        """async (id) => (await fetch(`../api/v1/rollouts/${id}/pause`, {
+            method: "POST",
+            headers: {Authorization: `Bearer ${sessionStorage.getItem("rollwise.token")}`,
+                      "Content-Type": "application/json"},
+            body: JSON.stringify({version: 2}),
+        })).status""",
+        plane.rollout_id,
+    )
+    assert status == 403
     assert plane.get(f"/api/v1/rollouts/{plane.rollout_id}")["phase"] == "progressing"
+    page.goto(f"{plane.url}/ui/#/rollouts/new")
+    expect(page.get_by_role("alert")).to_contain_text("This needs a write token")
+    expect(page.locator("form")).to_have_count(1)  # the sign-in form only, hidden
 
 
 def test_the_page_follows_changes_made_elsewhere(page: Page, plane: Plane) -> None:
-    sign_in(page, plane, plane.read)
+    sign_in(page, plane, plane.write)
     open_rollout(page, plane)
     expect(page.locator("#phase")).to_have_text("progressing")
     plane.post(f"/api/v1/rollouts/{plane.rollout_id}/abort", {"version": 2, "reason": "ci"})
@@ -200,11 +219,18 @@ def test_health_and_alerts(page: Page, plane: Plane) -> None:
 
 
 def test_api_errors_show_the_apis_message_and_a_revoked_token_signs_out(
-    page: Page, plane: Plane
+    page: Page, plane: Plane, console: Console
 ) -> None:
+    console.allow("/api/v1/rollouts/4242")
+    console.allow("/api/v1/")  # the revoked token's 401s
     sign_in(page, plane, plane.read, "#/rollouts/4242")
-    expect(page.locator(".banner")).to_contain_text("(HTTP 404 not_found)")
-    expect(page.locator(".banner")).to_contain_text("4242")
+    # only the error: no empty cards, no actions acting on nothing
+    expect(page.locator("#view h1")).to_have_text("Not found")
+    expect(page.get_by_role("alert").filter(has_text="4242")).to_contain_text(
+        "(HTTP 404 not_found)"
+    )
+    expect(page.locator("#view section")).to_have_count(0)
+    expect(page.locator("#view button")).to_have_count(0)
 
     tokens = plane.http.get("/api/v1/tokens", headers=bearer(ADMIN)).json()
     read = next(t for t in tokens if t["name"] == "read-token")
@@ -231,6 +257,10 @@ def test_the_kill_switch_asks_first_then_kills_and_restores(page: Page, plane: P
     )
     expect(production).to_contain_text("killed")
     expect(production).to_contain_text("everyone: legacy")
+    # the split is not drawn as if it served: a hatched bar, the split kept in small print
+    expect(production.locator(".sharebar.killed")).to_have_count(1)
+    expect(production.locator(".sharebar span")).to_have_count(0)
+    expect(production).to_contain_text("kept for restore: split legacy 90% · domain 10%")
     assert not plane.get("/api/v1/flags/checkout/environments/production")["state"]["enabled"]
 
     page.once("dialog", lambda dialog: dialog.accept())

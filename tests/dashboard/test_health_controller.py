@@ -8,7 +8,7 @@ from rollwise.store import Store
 from rollwise.store.leases import claim
 
 from ._plane import Plane
-from .test_browser import sign_in
+from ._support import sign_in
 
 
 def test_the_health_page_says_that_no_controller_leads(page: Page, plane: Plane) -> None:

@@ -18,18 +18,17 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 from camera_service.settings import default_config_dir
 
-from ..server._support import free_port
-
-T = TypeVar("T")
+from .._support.net import free_port
+from .._support.waiting import wait_until
 
 FLAG = "camera-domain-service"
 _CLEARED = (
@@ -39,17 +38,6 @@ _CLEARED = (
     "ROLLWISE_FLAG_CAMERA_DOMAIN_SERVICE",
     "CAMERA_SERVICE_FAULT",
 )
-
-
-def wait_until(probe: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.1) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not reached within {timeout}s (last: {value!r})")
-        time.sleep(interval)
 
 
 def processes_mentioning(marker: str) -> list[int]:
@@ -133,7 +121,7 @@ def camera_service(
         )
     service = CameraService(f"http://127.0.0.1:{port}", process, root, environment)
     try:
-        wait_until(lambda: _healthy(service))
+        wait_until(lambda: _healthy(service), timeout=30, interval=0.1)
         yield service
     finally:
         if process.poll() is None:
@@ -143,7 +131,7 @@ def camera_service(
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        wait_until(lambda: not processes_mentioning(str(root)), timeout=10)
+        wait_until(lambda: not processes_mentioning(str(root)), timeout=10, interval=0.1)
 
 
 def _healthy(service: CameraService) -> bool:

@@ -23,7 +23,8 @@ import httpx
 import pytest
 import yaml
 
-from ..server._support import free_port
+from .._support.net import free_port
+from .._support.waiting import wait_until
 from ._camera import (
     FLAG,
     Answer,
@@ -31,7 +32,6 @@ from ._camera import (
     Traffic,
     camera_service,
     set_up_environment,
-    wait_until,
 )
 from ._serve import ADMIN, ROLLWISE, rollwise_serve
 
@@ -118,7 +118,7 @@ def _served_after_sync(
         answers = traffic.sent_since(mark)
         return answers[:count] if len(answers) >= count else None
 
-    return {answer.variant for answer in wait_until(enough)}
+    return {answer.variant for answer in wait_until(enough, timeout=30, interval=0.1)}
 
 
 def _history(admin: httpx.Client, rollout_id: int) -> list[dict[str, Any]]:

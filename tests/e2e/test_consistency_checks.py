@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from rollwise.application import act_on_rollout, create_rollout
 from rollwise.core import FlagEnvironment
 from rollwise.core.rollout import CONTROLLER_ACTOR, RolloutAction
 from rollwise.store import Store
@@ -41,7 +42,7 @@ def make_history(store: Store) -> None:
         tx.create_channel("hooks", hook)
         tx.create_channel("quiet", {"type": "nop", "name": "quiet"})
         tx.create_channel("off", {"type": "nop", "name": "off"}, enabled=False)
-        started = tx.create_rollout(SPEC, start=True)
+        started = create_rollout(tx, SPEC, start=True)
     assert started.step_started_at is not None
     look = {
         "action": "advance",
@@ -49,12 +50,13 @@ def make_history(store: Store) -> None:
     }
     with store.transaction(CONTROLLER_ACTOR) as tx:
         moment = started.step_started_at + timedelta(seconds=2)
-        advanced = tx.apply_rollout_action(
+        advanced = act_on_rollout(
+            tx,
             started.id, RolloutAction.ADVANCE, expected_version=started.version,
             actor=CONTROLLER_ACTOR, now=moment, evidence=look,
         )  # fmt: skip
     with store.transaction("token:alice:1") as tx:
-        tx.apply_rollout_action(started.id, RolloutAction.PAUSE, expected_version=advanced.version)
+        act_on_rollout(tx, started.id, RolloutAction.PAUSE, expected_version=advanced.version)
 
 
 def last_history(connection: Connection) -> int:

@@ -33,8 +33,8 @@ import pytest
 from rollwise.core.rollout import RolloutPhase
 from rollwise.store import Store
 
+from .._support.net import free_port
 from ..notifiers._receivers import HttpReceiver
-from ..server._support import free_port
 from ._consistency import (
     Snapshot,
     config_problems,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -10,8 +9,8 @@ import httpx
 import rollwise
 from rollwise import HttpOptions, HttpSource
 
-from ..sdk._support import wait_until
-from ..server._support import free_port
+from .._support.net import free_port
+from .._support.waiting import wait_until
 from ._serve import ADMIN, rollwise_serve
 
 
@@ -43,13 +42,19 @@ def test_sdk_follows_a_real_server_and_survives_its_absence(
             assert client.variant("checkout", {"user_id": "u1"}) == "legacy"
             # a change propagates over the event stream (polling is every 30 s here)
             assert admin.put(state_url, json={"split": {"domain": 10000}, "version": 1}).is_success
-            assert wait_until(lambda: client.variant("checkout", {"user_id": "u1"}) == "domain", 5)
+            assert wait_until(
+                lambda: client.variant("checkout", {"user_id": "u1"}) == "domain", timeout=5
+            )
         except BaseException:
             client.close()
             raise
     try:
-        # the server is gone: the SDK keeps evaluating from memory
-        time.sleep(0.5)
+        # the server is gone, and the SDK has noticed: it keeps evaluating from memory
+        wait_until(
+            lambda: client.health().source_status == "failing",
+            timeout=30,
+            message="the SDK noticing that the control plane is gone",
+        )
         assert client.variant("checkout", {"user_id": "u1"}) == "domain"
         assert client.variant("checkout", {"user_id": "u2"}) == "domain"
     finally:

@@ -17,7 +17,8 @@ from rollwise import ClientOptions, HttpOptions, HttpSource, ReporterOptions
 from rollwise.integrations import Header
 from rollwise.integrations.asgi import RollwiseMiddleware
 
-from ..server._support import free_port, live_server
+from .._support.net import free_port
+from ..server._support import live_server
 from ._serve import ADMIN, rollwise_serve
 
 FLAG = "checkout"

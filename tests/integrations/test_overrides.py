@@ -26,6 +26,7 @@ from rollwise.sdk.override_tokens import (
     OverrideSigner,
 )
 
+from .._support.clock import FakeClock
 from ._support import (
     CHECKOUT,
     KEY,
@@ -42,14 +43,6 @@ SIGNED = OverridePolicy(enabled=True, parameters=(FORCE,))
 NOW = 1_700_000_000.0
 ENV = "production"
 BY_HEADER = Header("X-User-Id")
-
-
-class FakeClock:
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def signer(clock: FakeClock | None = None, key: str = KEY) -> OverrideSigner:

@@ -1,9 +1,7 @@
-"""Helpers for SDK tests: writing config files atomically and waiting with a bound."""
+"""Helpers for SDK tests: writing config files atomically, a flag document per revision."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +13,6 @@ def write_config(path: Path, document: dict[str, Any] | str) -> None:
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(text)
     temporary.replace(path)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 def flag_document(revision: str, on_share: int) -> dict[str, Any]:

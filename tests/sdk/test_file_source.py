@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import yaml
@@ -11,7 +12,8 @@ import yaml
 import rollwise
 from rollwise import FileSource, Reason
 
-from ._support import flag_document, wait_until, write_config
+from .._support.waiting import wait_until
+from ._support import flag_document, write_config
 
 
 def test_yaml_file_changes_are_picked_up_by_check(tmp_path: Path) -> None:
@@ -108,9 +110,18 @@ def test_close_stops_the_thread(tmp_path: Path) -> None:
     write_config(path, flag_document("r1", 0))
     source = FileSource(path, poll_interval=0.02)
     client = rollwise.Client(source).start()
+    poller = f"rollwise-file-{path.name}"
+    assert poller in _thread_names()
     client.close()
+    # close() joined the thread: it is gone now, not at some later moment we would wait for
+    assert poller not in _thread_names()
     write_config(path, flag_document("r2", 10000))
-    assert not wait_until(lambda: client.revision == "r2", timeout=0.3)
+    source.check()  # what the thread would have done next: a closed source offers nothing
+    assert client.revision == "r1"
+
+
+def _thread_names() -> set[str]:
+    return {thread.name for thread in threading.enumerate()}
 
 
 def test_atomic_replace_and_in_place_writes_are_picked_up(tmp_path: Path) -> None:

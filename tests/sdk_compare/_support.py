@@ -1,4 +1,4 @@
-"""Shared pieces for comparison and override tests: a client, a fake clock, scripted draws."""
+"""Shared pieces for comparison and override tests: a client, scripted draws and calls."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 
 import rollwise
 from rollwise import ClientOptions
+
+from .._support.clock import FakeClock
 
 FLAG = "camera-domain-service"
 
@@ -31,19 +33,6 @@ CONFIG: dict[str, Any] = {
 def make_client() -> rollwise.Client:
     """A client on a fixed configuration; ROLLWISE_FLAG_* variables of the host ignored."""
     return rollwise.Client(CONFIG, environment="production", options=ClientOptions(environ={}))
-
-
-class FakeClock:
-    """A clock that only moves when told to (durations become exact, not timed)."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Draws:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rollwise.sdk.compare._compare import ComparisonRecorder, DualRun, read_only
+from rollwise.sdk.compare import ComparisonRecorder, DualRun, read_only
 
 from ._support import FLAG, Draws, make_client
 

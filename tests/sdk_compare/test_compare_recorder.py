@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Any
 
-from rollwise.sdk.compare._compare import (
+from rollwise.sdk.compare import (
     ComparisonRecorder,
     DualRun,
     Observation,

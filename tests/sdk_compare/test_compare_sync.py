@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from rollwise import Evaluation
-from rollwise.sdk.compare._compare import (
+from rollwise.sdk.compare import (
     ComparisonRecorder,
     DualRun,
     Observation,
@@ -20,7 +20,8 @@ from rollwise.sdk.compare._compare import (
     read_only,
 )
 
-from ._support import FLAG, Calls, Draws, FakeClock, make_client
+from .._support.clock import FakeClock
+from ._support import FLAG, Calls, Draws, make_client
 
 
 def runner(**options: Any) -> DualRun:
@@ -343,7 +344,7 @@ def test_both_raising_the_same_type_is_a_match_and_different_types_a_mismatch() 
 
 
 def test_durations_of_both_implementations_are_recorded() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     run = runner(clock=clock)
     for _ in range(2):
         run.compare(

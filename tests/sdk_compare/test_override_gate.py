@@ -14,7 +14,8 @@ from rollwise.sdk.override_tokens import (
     Rejection,
 )
 
-from ._support import FLAG, FakeClock
+from .._support.clock import FakeClock
+from ._support import FLAG
 
 KEY = "k" * 32
 ENV = "production"

@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 
 from rollwise import ConfigError
 from rollwise.sdk.override_tokens import OverrideSigner, TokenStatus, generate_key
+from rollwise.sdk.override_tokens._format import mac
 
-from ._support import FLAG, FakeClock
+from .._support.clock import FakeClock
+from ._support import FLAG
 
 KEY = "k" * 32
 ENV = "production"
@@ -150,7 +152,7 @@ def test_an_authentic_but_unexpected_payload_is_malformed() -> None:
     tokens = signer()
     for payload in ([2, FLAG, "domain", 2**40, None], [1, FLAG, "domain", "soon", None], {"a": 1}):
         encoded = b64(json.dumps(payload).encode())
-        token = f"{encoded}.{tokens._mac(KEY.encode(), encoded)}"
+        token = f"{encoded}.{mac(KEY.encode(), encoded)}"
         assert tokens.verify(token, FLAG, environment=ENV).status is TokenStatus.MALFORMED
 
 
@@ -245,7 +247,7 @@ def test_a_version_1_token_bound_to_no_environment_is_refused() -> None:
     clock = FakeClock(1_000)
     tokens = signer(clock=clock)
     payload = b64(json.dumps([1, FLAG, "domain", 2_000, None], separators=(",", ":")).encode())
-    token = f"{payload}.{OverrideSigner._mac(KEY.encode(), payload)}"  # authentic v1 token
+    token = f"{payload}.{mac(KEY.encode(), payload)}"  # authentic v1 token
     check = tokens.verify(token, FLAG, environment=ENV)
     assert check.status is TokenStatus.WRONG_ENVIRONMENT
 

@@ -22,8 +22,9 @@ from prometheus_client.parser import text_string_to_metric_families
 import rollwise
 from rollwise import HttpOptions, HttpSource, Reason
 
-from ..sdk._support import wait_until
-from ..server._support import ADMIN, app_for, bearer, free_port, live_server, make_token, seed
+from .._support.net import free_port
+from .._support.waiting import wait_until
+from ..server._support import ADMIN, app_for, bearer, live_server, make_token, seed
 
 STATE_URL = "/api/v1/flags/checkout/environments/production"
 
@@ -257,7 +258,7 @@ def test_a_revoked_token_is_reported_by_a_running_client(tmp_path: Path) -> None
         with rollwise.Client(source) as client:
             assert wait_until(lambda: app.state.hub.streams() == 1, timeout=20)
             assert admin.post(f"/api/v1/tokens/{created['token']['id']}/revoke").status_code == 200
-            assert wait_until(lambda: client.health().source_status == "token_refused", 20)
+            assert wait_until(lambda: client.health().source_status == "token_refused", timeout=20)
             assert client.evaluate("checkout", {"user_id": "u"}).reason == Reason.SPLIT
 
 

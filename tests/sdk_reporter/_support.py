@@ -1,4 +1,4 @@
-"""A telemetry receiver on loopback, a fake clock and a client to report from.
+"""A telemetry receiver on loopback and a client to report from (on a fake clock).
 
 The receiver speaks the real wire schema (every body is validated as a TelemetryBatch, a
 bad one gets 422 like the control plane) and stores each ``batch_id`` once, like the real
@@ -24,6 +24,7 @@ from rollwise import ClientOptions, ReporterOptions
 from rollwise.core.telemetry import TelemetryBatch
 from rollwise.sdk.recorder import RequestRecorder
 
+from .._support.clock import FakeClock
 from ..server._support import live_server
 
 FLAG = "checkout"
@@ -46,19 +47,6 @@ CONFIG: dict[str, Any] = {
         },
     ],
 }
-
-
-class FakeClock:
-    """Wall-clock seconds that move only when told to."""
-
-    def __init__(self, start: float = START) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Receiver:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from rollwise.sdk.compare._compare import ComparisonRecorder, DualRun
+from rollwise.sdk.compare import ComparisonRecorder, DualRun
 
 from ._support import FLAG, make_client
 

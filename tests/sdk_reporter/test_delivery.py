@@ -12,12 +12,13 @@ from rollwise import Reporter
 from rollwise.sdk.override_tokens import ForceParameter, OverrideGate, OverridePolicy
 from rollwise.sdk.recorder import RequestRecorder
 
-from ..sdk._support import wait_until
-from ..server._support import free_port
+from .._support.clock import FakeClock
+from .._support.net import free_port
+from .._support.waiting import wait_until
 from ._support import (
     FLAG,
+    START,
     TOKEN,
-    FakeClock,
     make_client,
     options,
     receiving,
@@ -26,7 +27,7 @@ from ._support import (
 
 
 def test_a_tick_ships_requests_usage_comparisons_samples_and_overrides() -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     client = make_client(clock)
     gate = OverrideGate(
         OverridePolicy(
@@ -86,7 +87,7 @@ def test_a_tick_ships_requests_usage_comparisons_samples_and_overrides() -> None
 
 
 def test_503s_are_retried_with_the_same_batch_id_and_counted_once() -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     client = make_client(clock)
     with receiving() as (receiver, url):
         receiver.fail_before.extend([503, 503, 429])
@@ -109,7 +110,7 @@ def test_503s_are_retried_with_the_same_batch_id_and_counted_once() -> None:
 
 
 def test_a_dead_server_bounds_memory_and_the_drops_are_reported_once_it_is_back() -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     client = make_client(clock)
     port = free_port()  # nothing listens here yet
     reporter = Reporter(
@@ -141,7 +142,7 @@ def test_a_dead_server_bounds_memory_and_the_drops_are_reported_once_it_is_back(
 def test_a_400_drops_the_batch_logs_it_and_is_not_retried(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     client = make_client(clock)
     with receiving() as (receiver, url):
         receiver.fail_before.append(400)
@@ -209,7 +210,7 @@ def test_ticks_drain_closed_windows_in_the_background() -> None:
         reporter = Reporter(options(url, ticks=True), recorder=recorder)
         with reporter:
             recorder.record(FLAG, "domain", 0.01)
-            assert wait_until(lambda: receiver.requests()[(FLAG, "domain", "")] == 1, 20)
+            assert wait_until(lambda: receiver.requests()[(FLAG, "domain", "")] == 1, timeout=20)
         [batch] = receiver.batches()
         [window] = batch.windows
         assert window.seconds == 1
@@ -217,7 +218,7 @@ def test_ticks_drain_closed_windows_in_the_background() -> None:
 
 
 def test_the_request_path_never_waits_for_a_hanging_server() -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     client = make_client(clock)
     with receiving() as (receiver, url):
         receiver.hang()
@@ -244,7 +245,7 @@ def test_the_request_path_never_waits_for_a_hanging_server() -> None:
 
 
 def test_close_against_a_dead_server_gives_up_in_bounded_time_and_counts_the_loss() -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     client = make_client(clock)
     dead = f"http://127.0.0.1:{free_port()}"
     reporter = Reporter(options(dead, close_timeout=0.3), client=client, clock=clock).start()
@@ -257,7 +258,7 @@ def test_close_against_a_dead_server_gives_up_in_bounded_time_and_counts_the_los
 
 
 def test_a_sender_still_inside_a_request_at_close_retires_and_its_batch_counts_as_dropped() -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     client = make_client(clock)
     with receiving() as (receiver, url):
         receiver.hang()
@@ -270,7 +271,7 @@ def test_a_sender_still_inside_a_request_at_close_retires_and_its_batch_counts_a
         assert receiver.arrived.wait(20)  # the sender is stuck in its POST
         assert reporter.close() is False  # gave up waiting after close_timeout (+1 s)
         # the POST times out and the sender ends instead of retrying on its own
-        assert wait_until(lambda: reporter_threads() == [], 10)
+        assert wait_until(lambda: reporter_threads() == [], timeout=10)
         receiver.release()
         health = reporter.health()
         assert (health.queued, health.batches_dropped) == (0, 1)

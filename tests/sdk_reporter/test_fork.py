@@ -12,12 +12,13 @@ import threading
 
 from rollwise import Reporter
 
-from ..sdk.test_fork import Send, forked
-from ._support import FLAG, FakeClock, make_client, options, receiving
+from .._support.clock import FakeClock
+from .._support.fork import Send, forked
+from ._support import FLAG, START, make_client, options, receiving
 
 
 def test_a_forked_child_starts_empty_and_reports_on_its_own() -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     with receiving() as (receiver, url):
         client = make_client(clock)
         reporter = Reporter(options(url, ticks=True), client=client, clock=clock).start()
@@ -75,3 +76,5 @@ def test_a_forked_child_starts_empty_and_reports_on_its_own() -> None:
     }
     assert usage[child_instance] == {("search", "on"): 2}
     assert sum(usage[parent_instance].values()) == 3
+    senders = {batch.instance: batch.sdk.pid for batch in receiver.batches() if batch.sdk}
+    assert senders == {parent_instance: os.getpid(), child_instance: first["pid"]}

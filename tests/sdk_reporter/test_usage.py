@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import rollwise
 from rollwise import ClientOptions
 
-from ..sdk.test_fork import Send, forked
+from .._support.fork import Send, forked
 from ._support import CONFIG, FLAG
 
 

@@ -23,7 +23,8 @@ from rollwise.sdk.prometheus import DEFAULT_BUCKETS, register_recorder
 from rollwise.sdk.recorder import RequestRecorder
 from rollwise.stats import LatencySketch
 
-from ._support import FakeClock, Send, forked
+from .._support.clock import FakeClock
+from .._support.fork import Send, forked
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

@@ -22,7 +22,8 @@ from rollwise.sdk.recorder import (
 )
 from rollwise.stats import LatencySketch
 
-from ._support import FakeClock, totals_counts, window_counts
+from .._support.clock import FakeClock
+from ._support import totals_counts, window_counts
 
 T0 = 1_700_000_003.5  # 3.5 s into a 10-second window starting at 1_700_000_000
 START = 1_700_000_000.0

@@ -9,7 +9,9 @@ from typing import Any
 
 from rollwise.sdk.recorder import ClosedWindow, RequestRecorder, SeriesKey
 
-from ._support import FakeClock, Send, forked, totals_counts
+from .._support.clock import FakeClock
+from .._support.fork import Send, forked
+from ._support import totals_counts
 
 THREADS = 8
 PER_THREAD = 20_000

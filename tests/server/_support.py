@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +14,17 @@ from fastapi.testclient import TestClient
 
 from rollwise.server import ServerSettings, create_app
 
+from .._support.net import free_port
+
 ADMIN = "test-admin-token-0123456789"
+SPEC: dict[str, Any] = {
+    "flag": "checkout",
+    "environment": "production",
+    "variant": "domain",
+    "strategy": {"steps": ["25%/1h", "50%/1h"]},
+    "gates": [{"metric": "error_rate", "max": 0.01}],
+}
+"""A canary of the seeded flag's domain variant in production: 25% then 50%, one gate."""
 
 
 def settings(database_url: str, **overrides: Any) -> ServerSettings:
@@ -58,10 +67,14 @@ def seed(client: TestClient) -> None:
     assert put.status_code == 200, put.text
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def error(response: Any, status: int, code: str) -> dict[str, Any]:
+    """Check an API error (status, the JSON shape every error has, its code); return it."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body["error"]) == {"code", "message", "details"}
+    assert body["error"]["code"] == code
+    detail: dict[str, Any] = body["error"]
+    return detail
 
 
 @contextmanager

@@ -12,7 +12,7 @@ import pytest
 
 from rollwise.store import Store
 
-from ._support import free_port
+from .._support.net import free_port
 
 ROLLWISE = Path(sys.executable).with_name("rollwise")
 SECRET = "revoked-admin-secret-0123456789"

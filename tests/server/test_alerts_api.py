@@ -7,10 +7,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from rollwise.application import observe_alert
 from rollwise.store import Store
 
-from ._support import ADMIN, bearer, make_token, seed
-from .test_rollouts_api import error
+from ._support import ADMIN, bearer, error, make_token, seed
 
 ADMIN_H = bearer(ADMIN)
 RULE: dict[str, Any] = {
@@ -113,7 +113,8 @@ def test_events_are_listed_newest_first(client: TestClient, database_url: str) -
     try:
         with store.transaction("controller") as tx:
             for minutes, breached in ((0, True), (3, True), (4, False)):
-                tx.observe_alert(
+                observe_alert(
+                    tx,
                     "checkout-errors",
                     breached=breached,
                     at=start + timedelta(minutes=minutes),

@@ -9,8 +9,7 @@ from fastapi.testclient import TestClient
 
 from rollwise.store import Store
 
-from ._support import ADMIN, bearer, make_token, seed
-from .test_rollouts_api import SPEC, error
+from ._support import ADMIN, SPEC, bearer, error, make_token, seed
 
 ADMIN_H = bearer(ADMIN)
 SECRET = "a-shared-secret-of-at-least-16-chars"

@@ -17,15 +17,8 @@ from rollwise.server.auth_limiter import FailedAuthLimiter
 from rollwise.store import Store, Tx
 from rollwise.store.tokens import TOUCH_EVERY
 
+from .._support.clock import FakeClock
 from ._support import ADMIN, app_for, bearer, settings
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class CountingStore(Store):
@@ -80,7 +73,7 @@ def test_a_token_costs_a_read_and_last_used_is_written_at_most_once_a_minute(
         store.upgrade()
         with store.transaction("admin") as tx:
             _, secret = tx.create_token("reader", "read")
-        clock = Clock()
+        clock = FakeClock(1000.0)
         cache = TokenCache(store, 5.0, clock, negative_ttl=5.0)
         store.reads = store.writes = 0
 
@@ -127,7 +120,7 @@ def test_an_address_that_keeps_failing_gets_429_but_known_tokens_still_pass(
 
 
 def test_the_limiter_refills_and_stays_bounded() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     limiter = FailedAuthLimiter(2, 0.5, clock)
     assert limiter.retry_after("a") is None
     limiter.failed("a")

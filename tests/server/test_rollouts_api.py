@@ -6,25 +6,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from ._support import ADMIN, bearer, make_token, seed
+from ._support import ADMIN, SPEC, bearer, error, make_token, seed
 
 ADMIN_H = bearer(ADMIN)
-SPEC: dict[str, Any] = {
-    "flag": "checkout",
-    "environment": "production",
-    "variant": "domain",
-    "strategy": {"steps": ["25%/1h", "50%/1h"]},
-    "gates": [{"metric": "error_rate", "max": 0.01}],
-}
-
-
-def error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body["error"]) == {"code", "message", "details"}
-    assert body["error"]["code"] == code
-    detail: dict[str, Any] = body["error"]
-    return detail
 
 
 def create(client: TestClient, **extra: Any) -> dict[str, Any]:

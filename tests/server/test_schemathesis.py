@@ -8,6 +8,7 @@ Schemathesis is driven through its Python API (its pytest plugin lags behind pyt
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -29,6 +30,7 @@ CHECKS = [
 EXCLUDED = {"/api/v1/sdk/stream"}
 
 
+@pytest.mark.slow  # hundreds of generated requests against every operation
 def test_every_operation_conforms_to_its_schema(database_url: str) -> None:
     app = app_for(database_url)
     with TestClient(app) as setup:

@@ -17,9 +17,10 @@ from fastapi.testclient import TestClient
 from rollwise.stats.sketch import LatencySketch
 from rollwise.store import Store
 
+from .._support.clock import FakeClock
 from ..store._telemetry import (
+    NOW,
     T0,
-    FakeClock,
     batch,
     comparison,
     mismatch_sample,
@@ -36,7 +37,7 @@ DOMAIN = [0.030, 0.031, 0.500]
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(NOW)
 
 
 @pytest.fixture

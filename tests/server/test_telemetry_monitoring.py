@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from rollwise.server import create_app
 from rollwise.store import Store
 
-from ..store._telemetry import T0, FakeClock, batch, comparison, series, window
+from .._support.clock import FakeClock
+from ..store._telemetry import T0, batch, comparison, series, window
 from ._support import ADMIN, bearer, make_token, seed, settings
 
 ADMIN_H = bearer(ADMIN)

@@ -12,6 +12,7 @@ import itertools
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -65,6 +66,7 @@ def _steer(case: schemathesis.Case, example: int) -> None:
                             item["errors"] = item["client_errors"] = 1
 
 
+@pytest.mark.slow  # hundreds of generated batches stored for real
 def test_telemetry_endpoints_conform_with_real_data_behind_them(database_url: str) -> None:
     app = app_for(database_url)
     with TestClient(app) as setup:

@@ -19,7 +19,7 @@ from rollwise.stats.onesided import (
     rate_above,
     rate_below,
 )
-from rollwise.stats.quantile_test import quantile_lower_bound, quantile_within
+from rollwise.stats.quantiles import quantile_lower_bound, quantile_within
 from rollwise.stats.sequential import exceeds
 
 ALPHA = 0.05
@@ -52,6 +52,7 @@ def test_false_rejections_stay_below_alpha_looking_after_every_batch(p0: float) 
     assert rejected / runs <= allowed_false_rate(runs)
 
 
+@pytest.mark.slow  # a simulation: many sequences of windows
 def test_windows_with_different_null_rates_stay_valid() -> None:
     # each window's rate is exactly its own null rate, which drifts from window to window
     rng = np.random.default_rng(9)

@@ -66,6 +66,7 @@ def test_ratio_test_false_failures_stay_below_alpha_looking_every_tick(
     assert failures / runs <= allowed_false_rate(runs)
 
 
+@pytest.mark.slow  # a simulation: many sequences of looks
 @pytest.mark.parametrize(("canary_rate", "baseline_rate", "difference"), [(0.015, 0.01, 0.005)])
 def test_margin_test_false_failures_stay_below_alpha(
     canary_rate: float, baseline_rate: float, difference: float

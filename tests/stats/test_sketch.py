@@ -312,6 +312,7 @@ def test_folding_keeps_high_quantiles_accurate() -> None:
     assert (sketch.count, sketch.min, sketch.max) == (10_000, min(values), max(values))
 
 
+@pytest.mark.slow  # a million additions
 def test_memory_is_bounded_after_a_million_values_over_a_wide_range() -> None:
     rng = random.Random(11)
     sketch = LatencySketch()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,17 +12,8 @@ from rollwise.stats.sketch import LatencySketch
 
 T0 = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
 """A moment aligned to the hour: windows at T0 + k·10 s fall in predictable buckets."""
-
-
-@dataclass
-class FakeClock:
-    now: datetime = T0 + timedelta(minutes=30)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+NOW = T0 + timedelta(minutes=30)
+"""Where a store's fake clock starts unless a test says otherwise."""
 
 
 def sketch(latencies: Sequence[float]) -> LatencySketch:

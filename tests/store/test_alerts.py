@@ -10,11 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rollwise.application import observe_alert, record_alert_state, update_alert_rule
 from rollwise.errors import ConfigError, ConflictError, NotFoundError
 from rollwise.notifiers import Notification
 from rollwise.store import AlertState, Store, next_alert_state, parse_alert_rule
 
-from .test_rollouts import seed
+from ._support import seed
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 RULE: dict[str, Any] = {
@@ -117,7 +118,8 @@ def test_pending_firing_resolved_with_events_and_notifications(store: Store) -> 
 
     def observe(breached: bool | None, minutes: float, value: float | None) -> AlertState | None:
         with store.transaction("controller") as tx:
-            event = tx.observe_alert(
+            event = observe_alert(
+                tx,
                 "checkout-errors",
                 breached=breached,
                 at=T0 + timedelta(minutes=minutes),
@@ -166,11 +168,11 @@ def test_disabling_a_rule_ends_its_alert(store: Store) -> None:
         tx.create_alert_rule({**RULE, "for": 0})
         tx.create_alert_rule({**RULE, "name": "slow", "metric": "latency_p95", "threshold": 1})
     with store.transaction("controller") as tx:
-        tx.observe_alert("checkout-errors", breached=True, at=T0, value=0.09)
-        tx.observe_alert("slow", breached=True, at=T0, value=2.0)
+        observe_alert(tx, "checkout-errors", breached=True, at=T0, value=0.09)
+        observe_alert(tx, "slow", breached=True, at=T0, value=2.0)
     with store.transaction("admin") as tx:
-        firing = tx.update_alert_rule("checkout-errors", 1, {"enabled": False})
-        pending = tx.update_alert_rule("slow", 1, {"enabled": False})
+        firing = update_alert_rule(tx, "checkout-errors", 1, {"enabled": False})
+        pending = update_alert_rule(tx, "slow", 1, {"enabled": False})
         assert (firing.state, pending.state) == (AlertState.RESOLVED, AlertState.INACTIVE)
         ended = tx.list_alert_events("checkout-errors")[0]
         assert (ended.from_state, ended.to_state, ended.reason) == (
@@ -189,10 +191,10 @@ def test_record_alert_state_directly(store: Store) -> None:
     seed(store)
     with store.transaction("controller") as tx:
         tx.create_alert_rule({**RULE, "for": 0})
-        fired = tx.record_alert_state("checkout-errors", "firing", at=T0, value=float("nan"))
+        fired = record_alert_state(tx, "checkout-errors", "firing", at=T0, value=float("nan"))
         assert fired is not None
         assert fired.value is None
-        assert tx.record_alert_state("checkout-errors", "firing", at=T0) is None
+        assert record_alert_state(tx, "checkout-errors", "firing", at=T0) is None
         tx.delete_alert_rule("checkout-errors")
         with pytest.raises(NotFoundError):
             tx.list_alert_events("checkout-errors")

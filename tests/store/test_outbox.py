@@ -11,12 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rollwise.application import act_on_rollout, create_rollout
+from rollwise.core.notifications import ChannelFilter
 from rollwise.errors import ConflictError
 from rollwise.notifiers import Notification, default_registry
 from rollwise.store import OutboxRecord, Store
-from rollwise.store._notifications import accepts
 
-from .test_rollouts import EVIDENCE, SPEC, seed
+from ._support import EVIDENCE, SPEC, seed
 
 CHANNELS: list[dict[str, Any]] = [
     {"type": "nop", "name": "everything"},
@@ -52,9 +53,9 @@ def test_transitions_queue_one_row_per_enabled_channel_that_wants_them(store: St
     seed(store)
     add_channels(store)
     with store.transaction("bob") as tx:
-        rollout = tx.create_rollout(SPEC, start=True)
+        rollout = create_rollout(tx, SPEC, start=True)
         started = tx.list_outbox()
-        tx.apply_rollout_action(rollout.id, "rollback", expected_version=2, evidence=EVIDENCE)
+        act_on_rollout(tx, rollout.id, "rollback", expected_version=2, evidence=EVIDENCE)
         everything = tx.list_outbox()
     assert [row.channel for row in started] == ["everything"]
     rolled_back = [row for row in everything if row.notification["severity"] == "critical"]
@@ -189,14 +190,14 @@ SEVERITIES = st.sampled_from(["info", "warning", "critical"])
 
 
 @given(kind=KINDS, severity=SEVERITIES, kinds=PATTERNS, minimum=SEVERITIES)
-def test_the_store_filter_is_the_notifiers_filter(
+def test_a_stored_config_filters_as_its_parsed_config(
     kind: str, severity: str, kinds: list[str], minimum: str
 ) -> None:
     raw = {"type": "nop", "name": "c", "kinds": kinds, "min_severity": minimum}
     config = default_registry().parse(raw)
     stored = config.model_dump(mode="json")
     notification = Notification.from_dict({**note(kind=kind, severity=severity), "id": "x"})
-    assert accepts(stored, kind, severity) == config.accepts(notification)
+    assert ChannelFilter.of(stored).accepts(kind, severity) == config.accepts(notification)
 
 
 def test_retention_removes_old_finished_notifications_never_pending_ones(

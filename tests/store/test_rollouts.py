@@ -4,39 +4,19 @@ one active rollout per flag and environment, and atomicity."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
+from rollwise.application import act_on_rollout, create_rollout
 from rollwise.core import FlagEnvironment
 from rollwise.core.rollout import RolloutPhase
 from rollwise.errors import ConfigError, ConflictError, NotFoundError
 from rollwise.notifiers import Notification
 from rollwise.store import Store
 
+from ._support import EVIDENCE, SPEC, seed
+
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
-SPEC: dict[str, Any] = {
-    "flag": "checkout",
-    "environment": "production",
-    "variant": "domain",
-    "strategy": {"steps": ["10%/1h", "50%/1h"]},
-    "gates": [{"metric": "error_rate", "max": 0.01}],
-}
-EVIDENCE = {
-    "decision": "rollback",
-    "gates": [
-        {"gate": "error_rate", "verdict": "fail", "reason": "5.1% vs 1.0%", "evidence": {}},
-    ],
-}
-
-
-def seed(store: Store, split: dict[str, int] | None = None) -> None:
-    with store.transaction("alice") as tx:
-        tx.create_environment("production")
-        tx.create_environment("staging")
-        tx.create_flag("checkout", variants=["legacy", "domain"])
-        state = FlagEnvironment(split=split or {"legacy": 10000, "domain": 0})
-        tx.put_flag_state("checkout", "production", state, 0)
 
 
 def split_of(store: Store) -> dict[str, int] | None:
@@ -53,7 +33,7 @@ def test_create_pending_resolves_the_baseline_and_touches_nothing_else(store: St
     seed(store)
     before = revision(store)
     with store.transaction("bob") as tx:
-        rollout = tx.create_rollout(SPEC)
+        rollout = create_rollout(tx, SPEC)
     assert (rollout.phase, rollout.step, rollout.version, rollout.attempt) == (
         RolloutPhase.PENDING,
         0,
@@ -77,7 +57,7 @@ def test_create_pending_resolves_the_baseline_and_touches_nothing_else(store: St
 def test_manual_actions_move_the_split_and_leave_history_and_audit(store: Store) -> None:
     seed(store)
     with store.transaction("bob") as tx:
-        rollout = tx.create_rollout(SPEC, start=True, now=T0)
+        rollout = create_rollout(tx, SPEC, start=True, now=T0)
     assert (rollout.phase, rollout.version, rollout.share) == (RolloutPhase.PROGRESSING, 2, 1000)
     assert rollout.step_started_at == T0
     assert split_of(store) == {"legacy": 9000, "domain": 1000}
@@ -85,16 +65,16 @@ def test_manual_actions_move_the_split_and_leave_history_and_audit(store: Store)
 
     later = T0 + timedelta(minutes=10)
     with store.transaction("carol") as tx:
-        paused = tx.apply_rollout_action(rollout.id, "pause", expected_version=2, now=later)
+        paused = act_on_rollout(tx, rollout.id, "pause", expected_version=2, now=later)
     assert (paused.phase, paused.share, paused.step_started_at) == (RolloutPhase.PAUSED, 1000, T0)
     assert revision(store) == started_revision  # the share did not change: no new config
 
     resumed_at = T0 + timedelta(minutes=20)
     with store.transaction("carol") as tx:
-        resumed = tx.apply_rollout_action(
-            rollout.id, "resume", expected_version=3, now=resumed_at, reason="looked fine"
+        resumed = act_on_rollout(
+            tx, rollout.id, "resume", expected_version=3, now=resumed_at, reason="looked fine"
         )
-        promoted = tx.apply_rollout_action(rollout.id, "promote", expected_version=4)
+        promoted = act_on_rollout(tx, rollout.id, "promote", expected_version=4)
     assert resumed.step_started_at == resumed_at
     assert (promoted.phase, promoted.step, promoted.share) == (RolloutPhase.SUCCEEDED, 2, 10000)
     assert split_of(store) == {"legacy": 0, "domain": 10000}
@@ -130,12 +110,12 @@ def test_manual_actions_move_the_split_and_leave_history_and_audit(store: Store)
 def test_abort_then_retry_is_a_new_attempt_from_the_first_step(store: Store) -> None:
     seed(store)
     with store.transaction("bob") as tx:
-        rollout = tx.create_rollout(SPEC, start=True, now=T0)
-        aborted = tx.apply_rollout_action(rollout.id, "abort", expected_version=2, now=T0)
+        rollout = create_rollout(tx, SPEC, start=True, now=T0)
+        aborted = act_on_rollout(tx, rollout.id, "abort", expected_version=2, now=T0)
     assert (aborted.phase, aborted.share) == (RolloutPhase.ABORTED, 0)
     assert split_of(store) == {"legacy": 10000, "domain": 0}
     with store.transaction("bob") as tx:
-        retried = tx.apply_rollout_action(rollout.id, "retry", expected_version=3)
+        retried = act_on_rollout(tx, rollout.id, "retry", expected_version=3)
         assert tx.get_active_rollout("checkout", "production") == retried
     assert (retried.phase, retried.step, retried.attempt, retried.share) == (
         RolloutPhase.PROGRESSING,
@@ -149,8 +129,8 @@ def test_abort_then_retry_is_a_new_attempt_from_the_first_step(store: Store) -> 
 def test_aborting_a_pending_rollout_leaves_the_flag_alone(store: Store) -> None:
     seed(store, split={"legacy": 8000, "domain": 2000})
     with store.transaction("bob") as tx:
-        rollout = tx.create_rollout(SPEC)
-        tx.apply_rollout_action(rollout.id, "abort", expected_version=1)
+        rollout = create_rollout(tx, SPEC)
+        act_on_rollout(tx, rollout.id, "abort", expected_version=1)
         assert tx.list_audit(action="flag.rollout_split") == []
     assert split_of(store) == {"legacy": 8000, "domain": 2000}
 
@@ -160,11 +140,12 @@ def test_controller_actions_carry_evidence_to_history_and_notifications(store: S
     with store.transaction("admin") as tx:
         tx.create_channel("all", {"type": "nop", "name": "all"})
     with store.transaction("bob") as tx:
-        rollout = tx.create_rollout(SPEC, start=True, now=T0)
+        rollout = create_rollout(tx, SPEC, start=True, now=T0)
     with store.transaction("controller") as tx:
-        held = tx.apply_rollout_action(rollout.id, "hold", expected_version=2, actor="controller")
+        held = act_on_rollout(tx, rollout.id, "hold", expected_version=2, actor="controller")
         assert held == tx.get_rollout(rollout.id)
-        advanced = tx.apply_rollout_action(
+        advanced = act_on_rollout(
+            tx,
             rollout.id,
             "advance",
             expected_version=2,
@@ -173,7 +154,8 @@ def test_controller_actions_carry_evidence_to_history_and_notifications(store: S
             evidence={"decision": "promote", "gates": []},
         )
         assert (advanced.step, advanced.share) == (1, 5000)
-        rolled_back = tx.apply_rollout_action(
+        rolled_back = act_on_rollout(
+            tx,
             rollout.id,
             "rollback",
             expected_version=3,
@@ -203,9 +185,9 @@ def test_controller_actions_carry_evidence_to_history_and_notifications(store: S
 def test_advancing_past_the_last_judged_step_succeeds(store: Store) -> None:
     seed(store)
     with store.transaction("controller") as tx:
-        rollout = tx.create_rollout(SPEC, start=True, now=T0)
-        one = tx.apply_rollout_action(rollout.id, "advance", expected_version=2)
-        done = tx.apply_rollout_action(rollout.id, "advance", expected_version=one.version)
+        rollout = create_rollout(tx, SPEC, start=True, now=T0)
+        one = act_on_rollout(tx, rollout.id, "advance", expected_version=2)
+        done = act_on_rollout(tx, rollout.id, "advance", expected_version=one.version)
     assert (done.phase, done.share) == (RolloutPhase.SUCCEEDED, 10000)
     assert split_of(store) == {"legacy": 0, "domain": 10000}
 
@@ -213,20 +195,20 @@ def test_advancing_past_the_last_judged_step_succeeds(store: Store) -> None:
 def test_illegal_and_stale_actions_are_conflicts_that_change_nothing(store: Store) -> None:
     seed(store)
     with store.transaction("bob") as tx:
-        rollout = tx.create_rollout(SPEC, start=True, now=T0)
+        rollout = create_rollout(tx, SPEC, start=True, now=T0)
     with store.transaction("bob") as tx, pytest.raises(ConflictError) as illegal:
-        tx.apply_rollout_action(rollout.id, "resume", expected_version=2)
+        act_on_rollout(tx, rollout.id, "resume", expected_version=2)
     details = illegal.value.details
     assert details["legal_actions"] == ["pause", "promote", "abort", "advance", "hold", "rollback"]
     assert details["legal_manual_actions"] == ["pause", "promote", "abort"]
     with store.transaction("bob") as tx, pytest.raises(ConflictError) as stale:
-        tx.apply_rollout_action(rollout.id, "pause", expected_version=1)
+        act_on_rollout(tx, rollout.id, "pause", expected_version=1)
     assert (stale.value.details["expected_version"], stale.value.details["current_version"]) == (
         1,
         2,
     )
     with store.transaction("bob") as tx, pytest.raises(NotFoundError):
-        tx.apply_rollout_action(999, "pause", expected_version=1)
+        act_on_rollout(tx, 999, "pause", expected_version=1)
     with store.transaction("read") as tx:
         assert len(tx.list_rollout_history(rollout.id)) == 1
         assert tx.get_rollout(rollout.id).version == 2
@@ -237,12 +219,12 @@ def test_a_failure_after_the_transition_rolls_all_of_it_back(store: Store) -> No
     seed(store)
     with store.transaction("admin") as tx:
         tx.create_channel("all", {"type": "nop", "name": "all"})
-        rollout = tx.create_rollout(SPEC)
+        rollout = create_rollout(tx, SPEC)
     before_revision = revision(store)
 
     def crash_before_commit() -> None:
         with store.transaction("bob") as tx:
-            tx.apply_rollout_action(rollout.id, "start", expected_version=1)
+            act_on_rollout(tx, rollout.id, "start", expected_version=1)
             raise RuntimeError("the process died before the commit")
 
     with pytest.raises(RuntimeError):
@@ -260,18 +242,18 @@ def test_one_active_rollout_per_flag_and_environment(store: Store) -> None:
     seed(store)
     with store.transaction("bob") as tx:
         tx.put_flag_state("checkout", "staging", FlagEnvironment(default="legacy"), 0)
-        first = tx.create_rollout(SPEC)
-        other_env = tx.create_rollout({**SPEC, "environment": "staging"})
+        first = create_rollout(tx, SPEC)
+        other_env = create_rollout(tx, {**SPEC, "environment": "staging"})
     with store.transaction("bob") as tx, pytest.raises(ConflictError) as taken:
-        tx.create_rollout(SPEC)
+        create_rollout(tx, SPEC)
     assert taken.value.details["rollout_id"] == first.id
     assert str(first.id) in taken.value.message
     with store.transaction("bob") as tx:
-        tx.apply_rollout_action(first.id, "abort", expected_version=1)
-        second = tx.create_rollout(SPEC, start=True)
+        act_on_rollout(tx, first.id, "abort", expected_version=1)
+        second = create_rollout(tx, SPEC, start=True)
     assert other_env.environment == "staging"
     with store.transaction("bob") as tx, pytest.raises(ConflictError) as retry:
-        tx.apply_rollout_action(first.id, "retry", expected_version=2)
+        act_on_rollout(tx, first.id, "retry", expected_version=2)
     assert retry.value.details["rollout_id"] == second.id
     with store.transaction("read") as tx:
         assert [r.id for r in tx.list_rollouts(active=True)] == [second.id, other_env.id]
@@ -284,25 +266,25 @@ def test_the_spec_is_checked_against_the_flag(store: Store) -> None:
     seed(store)
     with store.transaction("bob") as tx:
         with pytest.raises(ConfigError) as unknown:
-            tx.create_rollout({**SPEC, "variant": "domian"})
+            create_rollout(tx, {**SPEC, "variant": "domian"})
         assert unknown.value.path == "variant"
         with pytest.raises(ConfigError) as steps:
-            tx.create_rollout({**SPEC, "strategy": {"steps": ["50%", "10%"]}})
+            create_rollout(tx, {**SPEC, "strategy": {"steps": ["50%", "10%"]}})
         assert steps.value.path == "strategy.steps.1.percent"
         with pytest.raises(NotFoundError):
-            tx.create_rollout({**SPEC, "flag": "nope"})
+            create_rollout(tx, {**SPEC, "flag": "nope"})
         with pytest.raises(NotFoundError):
-            tx.create_rollout({**SPEC, "environment": "nowhere"})
+            create_rollout(tx, {**SPEC, "environment": "nowhere"})
         tx.create_flag("old")
         tx.archive_flag("old")
         with pytest.raises(ConflictError):
-            tx.create_rollout({**SPEC, "flag": "old", "variant": "on"})
+            create_rollout(tx, {**SPEC, "flag": "old", "variant": "on"})
 
 
 def test_manual_split_changes_are_refused_while_a_rollout_is_active(store: Store) -> None:
     seed(store)
     with store.transaction("bob") as tx:
-        rollout = tx.create_rollout(SPEC, start=True)
+        rollout = create_rollout(tx, SPEC, start=True)
     with store.transaction("bob") as tx, pytest.raises(ConflictError) as refused:
         tx.put_flag_state(
             "checkout", "production", FlagEnvironment(split={"legacy": 5000, "domain": 5000}), None
@@ -315,7 +297,7 @@ def test_manual_split_changes_are_refused_while_a_rollout_is_active(store: Store
         tx.put_flag_state("checkout", "production", with_rule, current.version)
         killed = tx.set_enabled("checkout", "production", False)
         assert not killed.state.enabled
-        tx.apply_rollout_action(rollout.id, "abort", expected_version=2)
+        act_on_rollout(tx, rollout.id, "abort", expected_version=2)
         tx.put_flag_state(
             "checkout", "production", FlagEnvironment(split={"legacy": 5000, "domain": 5000}), None
         )
@@ -324,7 +306,7 @@ def test_manual_split_changes_are_refused_while_a_rollout_is_active(store: Store
 def test_judgements_are_kept_without_a_new_version(store: Store) -> None:
     seed(store)
     with store.transaction("bob") as tx:
-        rollout = tx.create_rollout(SPEC, start=True, now=T0)
+        rollout = create_rollout(tx, SPEC, start=True, now=T0)
         assert tx.get_judgement(rollout.id) is None
     with store.transaction("controller") as tx:
         tx.record_judgement(rollout.id, decision="hold", verdict="no_data", reason="waiting", at=T0)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from rollwise.application import act_on_rollout, create_rollout
 from rollwise.errors import ConflictError
 from rollwise.store import RolloutRecord, Store
 
-from .test_rollouts import SPEC, seed
+from ._support import SPEC, seed
 
 ROUNDS = 5
 
@@ -41,7 +42,7 @@ def test_two_creators_for_the_same_flag_exactly_one_wins(store: Store) -> None:
         def create(who: str) -> Callable[[], RolloutRecord]:
             def work() -> RolloutRecord:
                 with store.transaction(who) as tx:
-                    return tx.create_rollout(SPEC, start=True)
+                    return create_rollout(tx, SPEC, start=True)
 
             return work
 
@@ -59,18 +60,18 @@ def test_two_creators_for_the_same_flag_exactly_one_wins(store: Store) -> None:
                 "legacy": 9000,
                 "domain": 1000,
             }
-            tx.apply_rollout_action(winners[0].id, "abort", expected_version=2)
+            act_on_rollout(tx, winners[0].id, "abort", expected_version=2)
 
 
 def test_two_appliers_on_the_same_version_exactly_one_wins(store: Store) -> None:
     seed(store)
     with store.transaction("bob") as tx:
-        rollout = tx.create_rollout(SPEC, start=True)
+        rollout = create_rollout(tx, SPEC, start=True)
 
     def act(action: str) -> Callable[[], RolloutRecord]:
         def work() -> RolloutRecord:
             with store.transaction(action) as tx:
-                return tx.apply_rollout_action(rollout.id, action, expected_version=2)
+                return act_on_rollout(tx, rollout.id, action, expected_version=2)
 
         return work
 

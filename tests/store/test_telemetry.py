@@ -14,7 +14,8 @@ from rollwise.stats.sketch import LatencySketch
 from rollwise.store import Store, TelemetryPolicy
 from rollwise.store.tables import telemetry_keys
 
-from ._telemetry import T0, FakeClock, batch, comparison, mismatch_sample, series, sketch, window
+from .._support.clock import FakeClock
+from ._telemetry import NOW, T0, batch, comparison, mismatch_sample, series, sketch, window
 
 LEGACY = [0.010, 0.012, 0.011, 0.050, 0.013]
 DOMAIN = [0.020, 0.025, 0.300, 0.021]
@@ -23,7 +24,7 @@ LATER = [0.015, 0.016, 0.900]
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(NOW)
 
 
 @pytest.fixture

@@ -12,14 +12,15 @@ import pytest
 
 from rollwise.store import IngestResult, Store, TelemetryPolicy, Tx
 
-from ._telemetry import T0, FakeClock, batch, comparison, series, window
+from .._support.clock import FakeClock
+from ._telemetry import NOW, T0, batch, comparison, series, window
 
 THREADS = 6
 
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(NOW)
 
 
 @pytest.fixture

@@ -20,7 +20,8 @@ from rollwise.store.tables import telemetry_batch_parts
 from rollwise.store.telemetry import parse_batch
 from rollwise.store.telemetry._parts import PART_ITEMS, split_batch
 
-from ._telemetry import T0, FakeClock, batch, window
+from .._support.clock import FakeClock
+from ._telemetry import T0, batch, window
 
 SERIES_PER_WINDOW = 200
 ROUTES = SERIES_PER_WINDOW // 2

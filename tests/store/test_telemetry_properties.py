@@ -15,7 +15,8 @@ from rollwise.stats.sketch import LatencySketch
 from rollwise.store import Store
 from rollwise.store.telemetry._sketch import merge_sketch_data
 
-from ._telemetry import T0, FakeClock, batch, series, window
+from .._support.clock import FakeClock
+from ._telemetry import T0, batch, series, window
 
 VARIANTS = ("legacy", "domain")
 requests = st.tuples(

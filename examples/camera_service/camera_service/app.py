@@ -28,7 +28,7 @@ from starlette.status import HTTP_500_INTERNAL_SERVER_ERROR
 
 from rollwise import Client
 from rollwise.integrations.asgi import RollwiseMiddleware
-from rollwise.sdk.compare._compare import DualRun, Outcome
+from rollwise.sdk.compare import DualRun, Outcome
 from rollwise.sdk.prometheus import register_recorder
 
 from . import legacy

@@ -1,6 +1,6 @@
 """Running one operation on the selected implementation, with fallback and comparison.
 
-Every call goes through :class:`~rollwise.sdk.compare._compare.DualRun` except the ones legacy
+Every call goes through :class:`~rollwise.sdk.compare.DualRun` except the ones legacy
 serves alone (legacy selected, not an alert-rule read). The flag evaluation DualRun asks for
 is the request's :class:`~camera_service.selection.Selection` (so the env switches and
 overrides apply to it too):
@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from starlette.concurrency import run_in_threadpool
 
-from rollwise.sdk.compare._compare import DualRun
+from rollwise.sdk.compare import DualRun
 
 from .errors import RequestRejected
 from .faults import FaultInjector

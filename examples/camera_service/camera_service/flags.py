@@ -28,8 +28,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from rollwise import Client, ClientOptions, HttpOptions, HttpSource, ReporterOptions
+from rollwise.sdk.env_switch import env_override_name
 from rollwise.sdk.override_tokens import ForceParameter, OverridePolicy, OverrideSigner
-from rollwise.sdk.overrides import env_override_name
 from rollwise.sdk.recorder import RequestRecorder
 from rollwise.sdk.sources import ConfigSource, FileSource
 

@@ -3,8 +3,8 @@
 The rollwise reporter *drains* what it ships (counts since the last window), so the stats
 page keeps its own running totals beside it:
 
-- :class:`CountingSink` sits between :class:`~rollwise.sdk.compare._compare.DualRun` and its
-  :class:`~rollwise.sdk.compare._compare.ComparisonRecorder`: it keeps totals by comparison name and
+- :class:`CountingSink` sits between :class:`~rollwise.sdk.compare.DualRun` and its
+  :class:`~rollwise.sdk.compare.ComparisonRecorder`: it keeps totals by comparison name and
   outcome (never drained) and passes every observation on for the reporter;
 - :class:`OverrideTotals` is the middleware's override counter (drained by the reporter)
   that also keeps totals.
@@ -16,7 +16,7 @@ import threading
 from collections import Counter
 from typing import Any
 
-from rollwise.sdk.compare._compare import ComparisonRecorder, ComparisonSink, Observation, Outcome
+from rollwise.sdk.compare import ComparisonRecorder, ComparisonSink, Observation, Outcome
 from rollwise.sdk.override_tokens import OverrideCounter, OverrideDecision
 
 __all__ = ["CountingSink", "OverrideTotals", "ServedCounter"]

@@ -15,10 +15,18 @@ from .data import (
     WindowCounts,
 )
 from .judge import judge_gate, judge_step
-from .providers import MetricProvider, MetricQuery, ProviderConfig, ProviderRegistry, StepMetrics
+from .providers import (
+    Comparison,
+    MetricProvider,
+    MetricQuery,
+    ProviderConfig,
+    ProviderRegistry,
+    StepMetrics,
+)
 from .verdicts import Decision, GateResult, StepJudgement, Verdict
 
 __all__ = [
+    "Comparison",
     "ComparisonCounts",
     "CustomValue",
     "Decision",

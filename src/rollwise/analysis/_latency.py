@@ -1,4 +1,4 @@
-"""Latency gates (p50/p95/p99) on merged sketches; see :mod:`rollwise.stats.quantile_test`.
+"""Latency gates (p50/p95/p99) on merged sketches; see :mod:`rollwise.stats.quantiles`.
 
 A quantile q is judged only once each variant it needs has at least
 ``max(min_samples, quantile_min_samples(q))`` requests (20 for p50, 200 for p95, 1000 for
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.gates import Gate, PromotionRule
-from ..stats.quantile_test import (
+from ..stats.quantiles import (
     QuantileTest,
     quantile_bound_test,
     quantile_comparison_test,

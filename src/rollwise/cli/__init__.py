@@ -1,6 +1,6 @@
 """The ``rollwise`` command: for people and for CI pipelines.
 
-Each sub-command lives in its own module and registers itself on :data:`app`.
+Each command group lives in its own module; ``_app.build_app`` adds them all explicitly.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ __all__ = ["main"]
 
 def main() -> None:
     try:
-        from ._app import app
+        from ._app import build_app
     except ImportError as error:  # typer/rich are the `cli` extra
         sys.stderr.write(
             f"rollwise: the command line needs `pip install rollwise[cli]` ({error})\n"
@@ -21,7 +21,7 @@ def main() -> None:
     from ..errors import ConfigError
 
     try:
-        app()
+        build_app()()
     except ConfigError as error:  # a setting no command could use: one line, never a traceback
         sys.stderr.write(f"rollwise: {error}\n")
         raise SystemExit(2) from None

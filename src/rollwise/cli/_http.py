@@ -46,14 +46,26 @@ class ControlPlaneError(RollwiseError):
 class ClientEnv(EnvSettings):
     """``ROLLWISE_URL`` and ``ROLLWISE_TOKEN``: the control plane a command talks to."""
 
-    url: Text = DEFAULT_URL
+    url: Text | None = None
     token: Text | None = None
 
 
 def resolve(url: str | None, token: str | None) -> tuple[str, str | None]:
-    """The URL and token from the options, else ``ROLLWISE_URL`` / ``ROLLWISE_TOKEN``."""
+    """The URL and token: the options, else ``ROLLWISE_URL`` / ``ROLLWISE_TOKEN``, else
+    what ``rollwise login`` saved, else the local default URL and no token.
+
+    The token saved by ``login`` is used only with the URL it was saved for, so a
+    ``--url`` pointing elsewhere never sends it to another server.
+    """
+    from ._login import read_login
+
     env = read_env(ClientEnv)
-    return (url or env.url).rstrip("/"), token or env.token
+    saved = read_login()
+    chosen = (url or env.url or saved.url or DEFAULT_URL).rstrip("/")
+    secret = token or env.token
+    if secret is None and saved.url is not None and saved.url.rstrip("/") == chosen:
+        secret = saved.token
+    return chosen, secret
 
 
 class ControlPlane:
@@ -81,6 +93,12 @@ class ControlPlane:
 
     def post(self, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
         return self._request("POST", path, json=body, headers=headers)
+
+    def put(self, path: str, body: Any) -> Any:
+        return self._request("PUT", path, json=body)
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self._request("PATCH", path, json=body)
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:

@@ -16,10 +16,9 @@ from types import FrameType
 
 import typer
 
-from ._app import app
+__all__ = ["controller"]
 
 
-@app.command("controller")
 def controller(
     database_url: str = typer.Option(
         None, help="SQLAlchemy URL [env ROLLWISE_DATABASE_URL, sqlite:///./rollwise.db]"

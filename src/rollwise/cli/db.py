@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from ._app import app
+__all__ = ["db"]
 
 db = typer.Typer(help="Database schema: apply migrations, show their state.", no_args_is_help=True)
-app.add_typer(db, name="db")
 
 URL = typer.Option(None, help="SQLAlchemy URL [env ROLLWISE_DATABASE_URL, sqlite:///./rollwise.db]")
 

@@ -8,10 +8,9 @@ import socket
 
 import typer
 
-from ._app import app
+__all__ = ["serve"]
 
 
-@app.command()
 def serve(
     host: str = typer.Option(None, help="Address to listen on [env ROLLWISE_HOST, 127.0.0.1]"),
     port: int = typer.Option(None, help="Port [env ROLLWISE_PORT, 8000]"),

@@ -1,4 +1,5 @@
-"""The rollout controller: judges progressing rollouts, evaluates alerts, delivers notifications.
+"""The rollout controller: judges progressing rollouts, evaluates alerts, stops experiments
+whose guardrail fails, delivers notifications.
 
 Runs inside ``rollwise serve`` (default) or alone as ``rollwise controller``; with
 PostgreSQL several replicas may run it and exactly one leads (a fenced lease). ::
@@ -13,16 +14,10 @@ See docs/controller.md.
 from .alerts import AlertEvaluator, AlertOutcome, Observation
 from .controller import Controller, TickReport
 from .dispatch import Delivery, OutboxDispatcher
+from .experiments import ExperimentOutcome, GuardrailWatcher
 from .fencing import FencedStore
-from .leader import (
-    AlwaysLeader,
-    FileLock,
-    LeaderElector,
-    LeaseElector,
-    LeaseLost,
-    PostgresAdvisoryLock,
-    elector_for,
-)
+from .leader import AlwaysLeader, LeaderElector, LeaseElector, LeaseLost, elector_for
+from .locks import FileLock, PostgresAdvisoryLock
 from .provider import build_provider, store_window_reader
 from .reconcile import Look, Reconciler, RolloutOutcome
 from .settings import DEFAULT_LOCK_KEY, ControllerSettings, DeliveryPolicy
@@ -36,8 +31,10 @@ __all__ = [
     "ControllerSettings",
     "Delivery",
     "DeliveryPolicy",
+    "ExperimentOutcome",
     "FencedStore",
     "FileLock",
+    "GuardrailWatcher",
     "LeaderElector",
     "LeaseElector",
     "LeaseLost",

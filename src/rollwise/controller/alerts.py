@@ -6,10 +6,10 @@ computes the metric: error or success rate over requests, mismatch rate over com
 calls, or a latency quantile of the merged sketches. ``increase_above`` compares it with
 the same metric of the baseline variant (the rule's ``baseline``, default the flag's off
 variant) in the same window; without a ``variant``, every other variant counts as the
-subject. The result goes to :meth:`~rollwise.store.Tx.observe_alert`: breached, not
+subject. The result goes to :func:`~rollwise.application.observe_alert`: breached, not
 breached, no data (no requests in the window, or none on the baseline), or waiting for
 samples (fewer than the rule's ``min_samples``, on the subject or the baseline: the rule
-stays in its state). The store
+stays in its state). That use case
 runs the state machine (inactive → pending → firing → resolved) and queues the
 ``alert.firing`` / ``alert.resolved`` notifications in the same transaction.
 
@@ -26,6 +26,7 @@ from typing import Any
 
 from ..analysis import VariantMetrics
 from ..analysis.providers import MetricProvider, MetricQuery, VariantWindowLike
+from ..application import observe_alert
 from ..core.gates import Gate, GateMetric
 from ..core.rollout import CONTROLLER_ACTOR
 from ..errors import ProviderError
@@ -89,7 +90,8 @@ class AlertEvaluator:
         try:
             observation = self.observe(rule, now)
             with self.store.transaction(CONTROLLER_ACTOR) as tx:
-                event = tx.observe_alert(
+                event = observe_alert(
+                    tx,
                     rule.name,
                     breached=observation.breached,
                     at=now,
@@ -99,7 +101,7 @@ class AlertEvaluator:
                     details=observation.details,
                     waiting=observation.waiting,
                 )
-        except Exception as error:  # one bad rule must not stop the others
+        except Exception as error:  # the boundary of one rule's evaluation: others go on
             self._logger.exception("rollwise: could not evaluate alert rule %r", rule.name)
             return AlertOutcome(rule.name, None, error=str(error) or type(error).__name__)
         if event is None:

@@ -1,9 +1,11 @@
-"""The controller: leader check, rollouts judged, alerts evaluated, notifications delivered.
+"""The controller: leader check, rollouts judged, alerts evaluated, experiments' guardrails
+judged, notifications delivered.
 
 :meth:`Controller.tick` does one round synchronously (tests drive it with a fake clock).
 :meth:`Controller.start` runs it in the background on three daemon threads — the leader
 loop (every ``renew_seconds``: renew the lease, or look whether it expired), the reconcile
-loop (every ``tick_seconds``: rollouts, alerts) and the dispatch loop (every
+loop (every ``tick_seconds``: rollouts, alerts, and each running experiment's guardrails at
+most every ``guardrail_seconds``) and the dispatch loop (every
 ``dispatch_seconds``: the outbox) — until :meth:`close`. The leader loop has a thread of
 its own so that a slow round (a metric provider timing out) never costs the lease.
 :meth:`Controller.run` is the foreground form for ``rollwise controller``.
@@ -35,6 +37,7 @@ from ..notifiers import NotifierRegistry
 from ..store import Store
 from .alerts import AlertEvaluator, AlertOutcome
 from .dispatch import Delivery, OutboxDispatcher
+from .experiments import ExperimentOutcome, GuardrailWatcher
 from .fencing import FencedStore
 from .leader import LeaderElector, LeaseElector, LeaseLost, elector_for
 from .provider import build_provider
@@ -52,6 +55,7 @@ class TickReport:
     rollouts: tuple[RolloutOutcome, ...] = ()
     alerts: tuple[AlertOutcome, ...] = ()
     deliveries: tuple[Delivery, ...] = ()
+    experiments: tuple[ExperimentOutcome, ...] = ()
 
 
 def _utcnow() -> datetime:
@@ -90,6 +94,12 @@ class Controller:
             acting, self.provider, logger=self._logger, leader=self._leader_evidence
         )
         self.alerts = AlertEvaluator(acting, self.provider, logger=self._logger)
+        self.experiments = GuardrailWatcher(
+            acting,
+            self.settings.guardrail_seconds,
+            logger=self._logger,
+            leader=self._leader_evidence,
+        )
         self.dispatcher = OutboxDispatcher(
             acting,
             notifiers,
@@ -156,7 +166,8 @@ class Controller:
         return leading
 
     def reconcile_tick(self) -> TickReport:
-        """Leader check, then every progressing rollout and every enabled alert rule."""
+        """Leader check, then every progressing rollout, every enabled alert rule and the
+        guardrails of every running experiment that is due."""
         with self._round:
             if not self.check_leader():
                 return TickReport(leader=False)
@@ -164,9 +175,10 @@ class Controller:
             try:
                 rollouts = self.reconciler.reconcile(now)
                 alerts = self.alerts.evaluate(now) if self.check_leader() else []
+                experiments = self.experiments.check(now) if self.check_leader() else []
             except LeaseLost as error:
                 return self._deposed(error)
-            return TickReport(True, tuple(rollouts), tuple(alerts))
+            return TickReport(True, tuple(rollouts), tuple(alerts), experiments=tuple(experiments))
 
     def dispatch_tick(self) -> tuple[Delivery, ...]:
         """Deliver due notifications, if this process leads."""
@@ -190,7 +202,13 @@ class Controller:
         report = self.reconcile_tick()
         if not report.leader:
             return report
-        return TickReport(True, report.rollouts, report.alerts, self.dispatch_tick())
+        return TickReport(
+            True,
+            report.rollouts,
+            report.alerts,
+            self.dispatch_tick(),
+            experiments=report.experiments,
+        )
 
     # -- in the background ---------------------------------------------------------------
 
@@ -287,7 +305,7 @@ class Controller:
             try:
                 work()
                 failing = False
-            except Exception as error:  # a background loop outlives one bad round
+            except Exception as error:  # the boundary of a tick: the loop outlives one bad round
                 self._logger.warning(
                     "rollwise: controller %s round failed; retrying: %s",
                     name,

@@ -140,7 +140,7 @@ class OutboxDispatcher:
             if not error.retryable:
                 return self._fail(row, str(error))
             return self._retry(row, str(error), error.retry_after)
-        except Exception as error:  # a notifier's bug: retried, then given up
+        except Exception as error:  # the boundary of one send: a notifier's bug is retried
             self._logger.exception("rollwise: notifier for channel %r failed", channel.name)
             return self._retry(row, f"{type(error).__name__}: {error}", None)
         with self.records.transaction(CONTROLLER_ACTOR) as tx:
@@ -198,7 +198,7 @@ def _always() -> bool:
 def _close_quietly(notifier: Notifier) -> None:
     try:
         notifier.close()
-    except Exception:  # closing a client must not stop the dispatcher
+    except Exception:  # the boundary of closing one notifier: the dispatcher goes on
         logging.getLogger("rollwise.controller").warning(
             "rollwise: closing a notifier failed", exc_info=True
         )

@@ -12,9 +12,10 @@ For each progressing rollout, every tick:
    (:func:`~rollwise.core.rollout.gates_for_step`);
 3. :func:`~rollwise.core.rollout.decide` adds bake time, the maximum step duration and
    the no-data policy: ``hold``, ``advance``, ``pause`` or ``rollback``;
-4. one transaction locks the rollout at the version that was judged, records the
-   judgement and, unless the decision is ``hold``, applies the transition (history, flag
-   split, audit, notifications) with that version as ``expected_version``.
+4. one transaction (:func:`~rollwise.application.record_step_decision`) locks the
+   rollout at the version that was judged, records the judgement and, unless the decision
+   is ``hold``, applies the transition (history, flag split, audit, notifications) with
+   that version as ``expected_version``.
 
 A rollout that a person changed meanwhile fails the version check: nothing of the look is
 recorded and the next tick judges the new state. A rollout that cannot be judged (its
@@ -29,8 +30,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from ..analysis import StepJudgement, judge_step
 from ..analysis.providers import MetricProvider, MetricQuery, StepMetrics
+from ..application import record_step_decision
 from ..core.gates import Verdict
 from ..core.rollout import (
     CONTROLLER_ACTOR,
@@ -130,7 +134,7 @@ class Reconciler:
                 error.message,
             )
             return RolloutOutcome(record.id, "conflict", reason=error.message)
-        except Exception as error:  # one bad rollout must not stop the others
+        except Exception as error:  # the boundary of one rollout's look: the others go on
             self._logger.warning(
                 "rollwise: could not judge rollout %s: %s",
                 record.id,
@@ -175,7 +179,7 @@ class Reconciler:
                     gates, metrics.baseline, metrics.canary, min_samples=spec.min_samples,
                     bake_elapsed=baked, settings=judge_settings(spec, state.step),
                 )  # fmt: skip
-            except Exception as error:  # a value no check foresaw: judged as "no data"
+            except (ArithmeticError, ValueError) as error:  # data no check foresaw: "no data"
                 self._logger.warning(
                     "rollwise: the judge failed on rollout %s: %r", record.id, error, exc_info=True
                 )
@@ -212,32 +216,19 @@ class Reconciler:
         """Record the look and apply its decision in one transaction, at the judged version."""
         action, reason = look.decision.action, look.decision.reason
         verdict = look.judgement.verdict
-        version = record.version
         with self.store.transaction(CONTROLLER_ACTOR) as tx:
-            # hold changes nothing, but locks the row and checks the version first
-            tx.apply_rollout_action(
-                record.id, RolloutAction.HOLD, expected_version=version, actor=CONTROLLER_ACTOR,
-                now=now,
-            )  # fmt: skip
-            tx.record_judgement(
-                record.id,
-                decision=action.value,
+            kept = record_step_decision(
+                tx,
+                record,
+                action,
+                at=now,
                 reason=reason,
                 verdict=verdict.value,
                 evidence=look.evidence,
-                at=now,
             )
-            if action is RolloutAction.HOLD:
-                return RolloutOutcome(record.id, "held", action, verdict, reason)
-            after = tx.apply_rollout_action(
-                record.id,
-                action,
-                expected_version=version,
-                actor=CONTROLLER_ACTOR,
-                now=now,
-                reason=reason,
-                evidence=look.evidence,
-            )
+        if action is RolloutAction.HOLD:
+            return RolloutOutcome(record.id, "held", action, verdict, reason)
+        after = kept.rollout
         self._logger.info(
             "rollwise: rollout %s (%s in %s): %s -> %s at step %s: %s",
             record.id,
@@ -262,7 +253,7 @@ class Reconciler:
                     evidence={"error": error_evidence(error)},
                     at=now,
                 )
-        except Exception:  # the store itself may be what failed; logged above
+        except (SQLAlchemyError, RollwiseError):  # the store may be what failed; logged above
             self._logger.warning(
                 "rollwise: could not record the failure of rollout %s", record.id, exc_info=True
             )

@@ -11,6 +11,9 @@ variable                               default   meaning
                                                  such as ``5s``, ``1m``)
 ``ROLLWISE_DISPATCH_INTERVAL``         ``1s``    how often the outbox is checked for due
                                                  notifications
+``ROLLWISE_GUARDRAIL_INTERVAL``        ``1m``    how often each running experiment's
+                                                 guardrails are judged (at most; a failing
+                                                 one stops the experiment)
 ``ROLLWISE_METRICS_PROVIDER``          builtin   ``builtin``, ``prometheus`` or ``nop``
 ``ROLLWISE_PROMETHEUS_URL``                      Prometheus' base URL (implies ``prometheus``)
 ``ROLLWISE_METRICS_PROVIDER_CONFIG``             a provider config: inline JSON, or the path
@@ -109,10 +112,14 @@ class ControllerSettings:
     """How often the leader renews the lease, and followers look whether it expired."""
     replica: str = ""
     """This controller's name in the lease (default ``<hostname>:<pid>:<random>``)."""
+    guardrail_seconds: float = 60.0
+    """How often, at most, each running experiment's guardrails are judged."""
 
     def __post_init__(self) -> None:
-        if self.tick_seconds <= 0 or self.dispatch_seconds <= 0:
-            raise ValueError("tick_seconds and dispatch_seconds must be positive")
+        if min(self.tick_seconds, self.dispatch_seconds, self.guardrail_seconds) <= 0:
+            raise ValueError(
+                "tick_seconds, dispatch_seconds and guardrail_seconds must be positive"
+            )
         if not 0 < self.renew_seconds < self.lease_seconds:
             raise ValueError("renew_seconds must be positive and below lease_seconds")
         if not -(2**63) <= self.lock_key < 2**63:
@@ -134,6 +141,7 @@ class ControllerSettings:
 _NAMES = {  # the documented variables of fields whose name is not the variable's
     "tick_seconds": "controller_tick",
     "dispatch_seconds": "dispatch_interval",
+    "guardrail_seconds": "guardrail_interval",
     "lock_key": "controller_lock_key",
     "delivery.batch_size": "outbox_batch",
     "delivery.lease_seconds": "outbox_lease",

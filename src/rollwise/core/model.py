@@ -17,6 +17,7 @@ __all__ = [
     "Condition",
     "ConfigDocument",
     "EnvironmentInfo",
+    "ExperimentInfo",
     "Flag",
     "FlagEnvironment",
     "Operator",
@@ -124,18 +125,31 @@ class EnvironmentInfo(_Model):
     production: bool = False
 
 
+class ExperimentInfo(_Model):
+    """A running experiment, as the control plane tells an environment's SDKs: evaluations
+    of ``flag`` into one of ``arms`` are exposures of ``key``, and ``events`` are the event
+    names its metrics read (``client.track`` reports only those)."""
+
+    key: str = Field(pattern=NAME_PATTERN)
+    flag: str = Field(pattern=FLAG_KEY_PATTERN)
+    arms: list[str] = Field(min_length=1)
+    events: list[str] = Field(default_factory=list)
+
+
 class ConfigDocument(_Model):
     """A whole configuration: the unit a source delivers and a client swaps atomically.
 
     A file usually holds every environment; the control plane sends one environment's
     document to an SDK (``environment`` names it, ``revision`` identifies the version,
-    ``environments`` carries that environment's attributes).
+    ``environments`` carries that environment's attributes, ``experiments`` the running
+    experiments, absent when none runs so that SDKs older than experiments accept it).
     """
 
     revision: str | None = None
     environment: str | None = None
     environments: dict[str, EnvironmentInfo] = Field(default_factory=dict)
     flags: list[Flag] = Field(default_factory=list)
+    experiments: list[ExperimentInfo] | None = None
 
     def flag_map(self) -> dict[str, Flag]:
         return {flag.key: flag for flag in self.flags}

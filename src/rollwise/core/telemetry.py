@@ -18,16 +18,20 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "MAX_BATCH_EVENTS",
+    "MAX_BATCH_EXPOSURES",
     "MAX_BATCH_WINDOWS",
     "ComparisonWindow",
     "DropCounts",
     "DurationSummary",
+    "Exposure",
     "MismatchSample",
     "OverrideCount",
     "RequestSeries",
     "SdkInfo",
     "SketchData",
     "TelemetryBatch",
+    "TrackedEvent",
     "UsageCount",
     "Window",
 ]
@@ -157,6 +161,32 @@ class SdkInfo(_Wire):
     started_at: datetime | None = None
 
 
+MAX_BATCH_EXPOSURES = 10_000
+"""Exposures in one batch (the SDK keeps at most this many between two batches)."""
+MAX_BATCH_EVENTS = 10_000
+"""Tracked events in one batch (likewise)."""
+
+Unit = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Exposure(_Wire):
+    """A unit's first evaluation into a running experiment, seen by this process."""
+
+    experiment: Key
+    unit: Unit
+    arm: Key
+    at: datetime
+
+
+class TrackedEvent(_Wire):
+    """``client.track(event, context, value)``: an event of a unit (value None counts 1)."""
+
+    event: Annotated[str, Field(min_length=1, max_length=128)]
+    unit: Unit
+    value: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    at: datetime
+
+
 class TelemetryBatch(_Wire):
     """One POST to ``/api/v1/sdk/telemetry``; idempotent by ``batch_id``."""
 
@@ -172,3 +202,9 @@ class TelemetryBatch(_Wire):
     )
     dropped: DropCounts = Field(default_factory=DropCounts)
     sdk: SdkInfo | None = None
+    exposures: Annotated[list[Exposure], Field(max_length=MAX_BATCH_EXPOSURES)] = Field(
+        default_factory=list
+    )
+    events: Annotated[list[TrackedEvent], Field(max_length=MAX_BATCH_EVENTS)] = Field(
+        default_factory=list
+    )

@@ -18,13 +18,21 @@ from .model import BUCKETS, ConfigDocument, Flag
 __all__ = ["flag_issues", "parse_document", "parse_flag"]
 
 
-def parse_document(data: Any) -> ConfigDocument:
-    """Validate a whole configuration (as loaded from JSON/YAML or received over HTTP)."""
+def parse_document(data: Any, *, strict: bool = True) -> ConfigDocument:
+    """Validate a whole configuration (as loaded from JSON/YAML or received over HTTP).
+
+    ``strict=False`` ignores top-level keys this version does not know: a document from a
+    newer control plane must not be refused by an older SDK. Files people write stay
+    strict (a misspelt key is an error there, not silence).
+    """
     if isinstance(data, ConfigDocument):
         document = data
     else:
         if not isinstance(data, Mapping):
             raise ConfigError.single(None, "", f"expected a mapping, got {_kind(data)}")
+        if not strict:
+            known = ConfigDocument.model_fields
+            data = {key: value for key, value in data.items() if key in known}
         issues: list[ConfigIssue] = []
         raw_flags = data.get("flags", [])
         flags_are_list = isinstance(raw_flags, list)

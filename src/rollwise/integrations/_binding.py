@@ -123,6 +123,15 @@ class Plan:
             group_of[binding.flag] = sources.index(key)
             bound.append(binding.flag)
         self.flags = tuple(bound)
+        # the process's release (release rollouts): every request is also recorded under it
+        self.release = client.release_series
+        if self.release is not None and self.release.flag in group_of:
+            raise ConfigError.single(
+                self.release.flag,
+                f"flags[{bound.index(self.release.flag)}]",
+                "this is the release flag: requests are recorded under it as served by the "
+                f"process's release ({self.release.release}); do not bind it",
+            )
         self.group_of = group_of
         self.attributes = tuple(name for _, name in sources)
         self.context_builder = compile_context(context) if context is not None else None

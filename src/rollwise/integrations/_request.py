@@ -99,7 +99,8 @@ class RequestFlags:
             self._decide_overrides()
 
     def _record(self, status: int | None, seconds: float, route: str) -> None:
-        """One request's outcome, under every bound flag's variant."""
+        """One request's outcome, under every bound flag's variant (and under the process's
+        release, when it names one)."""
         plan = self._plan
         record = plan.record
         evaluations = self._evaluations
@@ -108,6 +109,9 @@ class RequestFlags:
             if found is None:
                 found = self._evaluate(flag)
             record(flag, found.variant, seconds, status, route)
+        release = plan.release
+        if release is not None:
+            record(release.flag, release.release, seconds, status, route)
 
     # -- internals -------------------------------------------------------------------------
 

@@ -206,7 +206,7 @@ class _RecordingApp:
         body = _Body(extension, environ, start_response)
         try:
             body.inner = self.wsgi_app(environ, body.start_response)
-        except Exception:
+        except Exception:  # not caught: the app's own error is recorded, then re-raised
             body.end(None)
             raise
         return body
@@ -239,7 +239,7 @@ class _Body:
         failed = False
         try:
             yield from self.inner
-        except Exception:
+        except Exception:  # not caught: the app's own error is recorded, then re-raised
             failed = True
             raise
         finally:  # also when the server stops iterating early (the client went away)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from fnmatch import fnmatchcase
 from typing import Annotated
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .base import Notification, Severity
+from ..core.notifications import ChannelFilter, Notification, Severity
 
 __all__ = [
     "ChannelConfigBase",
@@ -49,10 +48,14 @@ class ChannelConfigBase(BaseModel):
         return value
 
     def accepts(self, notification: Notification) -> bool:
-        """Whether this channel wants ``notification`` (kind pattern and severity)."""
-        if notification.severity.rank < self.min_severity.rank:
-            return False
-        return any(fnmatchcase(notification.kind, pattern) for pattern in self.kinds)
+        """Whether this channel wants ``notification`` (kind pattern and severity): the
+        rule of :class:`~rollwise.core.notifications.ChannelFilter`, which the outbox
+        applies to stored configs too."""
+        return self.filter.accepts(notification.kind, notification.severity)
+
+    @property
+    def filter(self) -> ChannelFilter:
+        return ChannelFilter(self.min_severity, self.kinds)
 
 
 def check_http_url(value: str) -> str:

@@ -1,7 +1,7 @@
 """The in-process SDK: the client, its options, config sources and the reporter."""
 
 from .client import Client, ClientHealth, ClientOptions
-from .reporter._reporter import Reporter, ReporterHealth, ReporterOptions
+from .reporter import Reporter, ReporterHealth, ReporterOptions
 from .sources import (
     ConfigListener,
     ConfigSource,

@@ -15,7 +15,7 @@ class PollingLoop:
 
     ``start()`` is idempotent, and in a forked child (where the parent's thread does not
     exist) it starts a fresh thread: gunicorn ``--preload`` workers keep refreshing.
-    An exception in ``tick`` is logged and the loop goes on.
+    An exception in ``tick`` is logged, counted in :attr:`failures`, and the loop goes on.
     """
 
     def __init__(
@@ -34,6 +34,7 @@ class PollingLoop:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._pid = 0
+        self.failures = 0
 
     @property
     def running(self) -> bool:
@@ -60,5 +61,6 @@ class PollingLoop:
         while not stopping.wait(self.interval):
             try:
                 self._tick()
-            except Exception:  # a background loop must outlive one bad tick
+            except Exception:  # the refresh loop's boundary: it outlives one bad tick
+                self.failures += 1
                 self._logger.exception("rollwise: %s failed; will retry", self.name)

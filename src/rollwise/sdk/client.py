@@ -13,22 +13,24 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from .. import _fork
 from ..core.evaluation import Evaluation, Evaluator, Reason, compile_flag, constant, result_for
 from ..core.model import ConfigDocument, Flag
 from ..core.validation import parse_document
 from ..errors import ConfigError, RollwiseError, SourceError
-from .. import _fork
+from ._client_compare import ClientComparisons
+from ._client_options import ClientHealth, ClientOptions
+from ._release import ProcessRelease, resolve_release
 from .compare import DualRun
-from .overrides import env_override_name, env_overrides
+from .env_switch import switch_layer
+from .experiments import ExperimentLog, ExperimentPlan
 from .recorder import RequestRecorder
-from .reporter import OverrideSource, Reporter, ReporterHealth, ReporterOptions
-from .reporter._usage import UsageCounter
+from .reporter import OverrideSource, Reporter, UsageCounter
 from .sources import ConfigSource, as_source
 
 __all__ = ["Client", "ClientHealth", "ClientOptions"]
@@ -37,44 +39,7 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class ClientOptions:
-    """How a client behaves, apart from where its configuration comes from.
-
-    ``environ`` is where ``ROLLWISE_FLAG_<KEY>`` overrides are read (``os.environ`` by
-    default; read again with every new configuration). ``recorder`` receives per-variant
-    request outcomes (a fresh :class:`RequestRecorder` when unset). ``reporting`` attaches
-    a :class:`Reporter` that ``start()`` starts and ``close()`` flushes and stops.
-    """
-
-    env_overrides: bool = True
-    environ: Mapping[str, str] | None = None
-    logger: logging.Logger | None = None
-    recorder: RequestRecorder | None = None
-    reporting: ReporterOptions | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ClientHealth:
-    """What a client knows about its own configuration, for health endpoints and logs."""
-
-    environment: str
-    started: bool
-    revision: str | None
-    origin: str | None
-    loaded_at: float | None
-    flags: int
-    errors: dict[str, int] = field(default_factory=dict)
-    last_source_error: str | None = None
-    source_status: str = "ok"
-    """``ok``; ``token_refused`` (the control plane refused the sdk token: fix the token,
-    the configuration stays what it was, and none means every flag is off); ``failing``
-    (the source cannot deliver now: unreachable, unreadable, invalid)."""
-    usage_counting: bool = False
-    reporter: ReporterHealth | None = None
-
-
-class Client:
+class Client(ClientComparisons):
     """Evaluates flags locally; configuration comes from a :class:`ConfigSource`.
 
     ``source`` may be a source object, a path (a YAML/JSON file watched for changes) or a
@@ -116,9 +81,22 @@ class Client:
         self._counting = False
         self._override_counters: list[OverrideSource] = []
         self._dual_run: DualRun | None = None
+        self.experiments = ExperimentLog()
+        resolved = resolve_release(
+            self.options.release, self.options.release_flag, self.options.environ
+        )
+        self.release: str | None = resolved[0]
+        # (release flag, release): what the integrations record every request under too
+        self.release_series: ProcessRelease | None = resolved[1]
         self.reporter: Reporter | None = None
         if self.options.reporting is not None:
-            self.reporter = Reporter(self.options.reporting, client=self, logger=self._logger)
+            self.reporter = Reporter(
+                self.options.reporting,
+                client=self,
+                logger=self._logger,
+                release=self.release,
+                environ=self.options.environ,
+            )
         try:
             first = self._source.initial()
         except RollwiseError as error:
@@ -156,6 +134,17 @@ class Client:
         except Exception as error:  # noqa: BLE001 - the documented hot-path guard
             return self._recover(flag, context, default, error)
 
+    def track(
+        self, event: str, context: Mapping[str, Any] = _EMPTY, value: float | None = None
+    ) -> None:
+        """Record ``event`` (with an optional numeric ``value``; none counts 1) for the
+        context's unit, for the running experiments whose metrics read it. Buffered and sent
+        by the reporter; never raises (a full buffer drops and counts)."""
+        try:
+            self.experiments.track(event, context, value)
+        except Exception as error:  # noqa: BLE001 - never raise into the application
+            self._count("track_error", str(event)[:100], f"rollwise: track failed ({error!r})")
+
     def _recover(self, flag: str, context: Any, default: str, error: Exception) -> Evaluation:
         if not isinstance(flag, str):  # a list or dict as the key: no flag, and no raising
             flag = repr(flag)
@@ -168,7 +157,7 @@ class Client:
         if context is None:
             try:
                 return evaluator(_EMPTY)
-            except Exception as retry_error:  # noqa: BLE001 - same guard
+            except Exception as retry_error:  # noqa: BLE001 - the hot-path guard, again
                 error = retry_error
         known = self._flags.get(flag)
         off = known.resolved_off_variant if known is not None else default
@@ -188,7 +177,8 @@ class Client:
             environment = self._environment_for(document, origin)
             flags = document.flag_map()
             compiled = {key: compile_flag(flag, environment) for key, flag in flags.items()}
-        except Exception as error:  # noqa: BLE001 - ConfigError, or what no check foresaw
+            plan = ExperimentPlan(document.experiments, flags, environment)
+        except Exception as error:  # noqa: BLE001 - the refresh loop's boundary (counted, logged)
             reason = str(error) if isinstance(error, ConfigError) else repr(error)
             self._errors["invalid_config"] += 1
             self._last_source_error = f"{origin}: {reason}"
@@ -205,6 +195,7 @@ class Client:
             self._flags = flags
             self._base = compiled
             self._env_layer = self._env_override_layer(flags)
+            self.experiments.configure(plan)
             self._origin = origin
             self._loaded_at = time.time()
             self._publish()
@@ -248,27 +239,11 @@ class Client:
         return requested
 
     def _env_override_layer(self, flags: Mapping[str, Flag]) -> dict[str, Evaluator]:
-        """Evaluators for ``ROLLWISE_FLAG_<KEY>`` variables, read once per configuration.
-
-        A variable naming no variant of its flag is ignored and counted once per configuration
-        (not again on every programmatic override), and logged once.
-        """
+        """Evaluators for ``ROLLWISE_FLAG_<KEY>`` variables, read once per configuration."""
         if not self.options.env_overrides:
             return {}
         environ = self.options.environ if self.options.environ is not None else os.environ
-        layer: dict[str, Evaluator] = {}
-        for key, variant in env_overrides(list(flags), environ).items():
-            flag = flags[key]
-            if variant not in flag.variants:
-                self._count(
-                    "bad_override",
-                    key,
-                    f"rollwise: {env_override_name(key)}={variant!r} is not a "
-                    f"variant of {key!r} ({', '.join(flag.variants)}); ignored",
-                )
-                continue
-            layer[key] = constant(result_for(flag, variant, Reason.OVERRIDE))
-        return layer
+        return switch_layer(flags, environ, lambda key, why: self._count("bad_override", key, why))
 
     def _publish(self) -> None:
         """Layer overrides over the compiled flags and swap the map (caller holds the lock)."""
@@ -283,6 +258,9 @@ class Client:
                 flag = flags.get(key)
                 if flag is not None:  # a flag the control plane knows (not a test-only key)
                     evaluators[key] = wrap(key, evaluator, flag.variants)
+        for key in self.experiments.plan.by_flag:  # only flags in a running experiment
+            if key in evaluators:
+                evaluators[key] = self.experiments.wrap(key, evaluators[key])
         self._evaluators = evaluators
 
     # -- usage counting ----------------------------------------------------------------
@@ -334,94 +312,6 @@ class Client:
                     del self._manual[flag]
                 self._publish()
 
-    # -- dual-run comparison -----------------------------------------------------------
-
-    @property
-    def comparisons(self) -> DualRun:
-        """The client's :class:`~rollwise.sdk.compare.DualRun` (made on first use, no thread).
-
-        Its counts and samples are what an attached reporter ships.
-        """
-        dual_run = self._dual_run
-        if dual_run is None:
-            with self._write_lock:
-                if self._dual_run is None:
-                    self._dual_run = DualRun(self, logger=self._logger)
-                dual_run = self._dual_run
-        return dual_run
-
-    def compare(
-        self,
-        name: str,
-        *,
-        control: Callable[..., T],
-        candidate: Callable[..., T],
-        args: Sequence[Any] = (),
-        kwargs: Mapping[str, Any] | None = None,
-        context: Mapping[str, Any] = _EMPTY,
-        flag: str | None = None,
-        comparator: Callable[[Any, Any], object] | None = None,
-        sample: float = 1.0,
-        read_only: bool | None = None,
-        fallback: bool | None = None,
-        redact: Callable[[Any], Any] | None = None,
-    ) -> T:
-        """Run ``control`` and/or ``candidate`` as the flag decides; see :mod:`.compare`.
-
-        The flag ``flag`` (default: ``name``) picks the primary (its off variant: the
-        control); read-only calls run both on a ``sample`` share and are compared.
-        """
-        return self.comparisons.compare(
-            name,
-            control=control,
-            candidate=candidate,
-            args=args,
-            kwargs=kwargs,
-            context=context,
-            flag=flag,
-            comparator=comparator,
-            sample=sample,
-            read_only=read_only,
-            fallback=fallback,
-            redact=redact,
-        )
-
-    async def acompare(
-        self,
-        name: str,
-        *,
-        control: Callable[..., Awaitable[T]],
-        candidate: Callable[..., Awaitable[T]],
-        args: Sequence[Any] = (),
-        kwargs: Mapping[str, Any] | None = None,
-        context: Mapping[str, Any] = _EMPTY,
-        flag: str | None = None,
-        comparator: Callable[[T, T], object] | None = None,
-        sample: float = 1.0,
-        read_only: bool | None = None,
-        fallback: bool | None = None,
-        redact: Callable[[Any], Any] | None = None,
-        concurrent: bool = True,
-        secondary_timeout: float | None = None,
-    ) -> T:
-        """:meth:`compare` for coroutine functions (both run concurrently when both run)."""
-        return await self.comparisons.acompare(
-            name,
-            control=control,
-            candidate=candidate,
-            args=args,
-            kwargs=kwargs,
-            context=context,
-            flag=flag,
-            comparator=comparator,
-            sample=sample,
-            read_only=read_only,
-            fallback=fallback,
-            redact=redact,
-            concurrent=concurrent,
-            secondary_timeout=secondary_timeout,
-        )
-
     # -- override counters --------------------------------------------------------------
 
     def add_override_counter(self, counter: OverrideSource) -> None:
@@ -461,6 +351,7 @@ class Client:
 
     def _after_fork_in_child(self) -> None:
         self._write_lock = threading.Lock()
+        self.experiments._after_fork_in_child()
         if self._started:
             self._source.start(self)
 
@@ -489,12 +380,21 @@ class Client:
             origin=self._origin,
             loaded_at=self._loaded_at,
             flags=len(self._flags),
-            errors=dict(self._errors),
+            errors=self._error_counts(),
             last_source_error=self._last_source_error,
             source_status=self._source_status,
             usage_counting=self._counting,
             reporter=self.reporter.health() if self.reporter is not None else None,
         )
+
+    def _error_counts(self) -> dict[str, int]:
+        errors = dict(self._errors)
+        log = self.experiments
+        if log.dropped_exposures:
+            errors["exposures_dropped"] = log.dropped_exposures
+        if log.dropped_events:
+            errors["events_dropped"] = log.dropped_events
+        return errors
 
     def _count(self, kind: str, flag: str, message: str) -> None:
         self._errors[kind] += 1

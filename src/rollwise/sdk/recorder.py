@@ -42,10 +42,10 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
+from .. import _fork
 from ..core.telemetry import RequestSeries, SketchData
 from ..errors import ConfigError
 from ..stats.sketch import DEFAULT_ACCURACY, LatencySketch, SketchError
-from .. import _fork
 
 __all__ = [
     "CLIENT_ERROR",

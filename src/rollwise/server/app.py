@@ -41,15 +41,19 @@ from .routers import (
     audit,
     channels,
     environments,
+    experiments,
     flags,
     health,
     metrics_query,
     mismatch_samples,
     monitoring,
+    releases,
     rollouts,
     sdk,
+    state,
     telemetry,
     tokens,
+    whoami,
 )
 from .settings import ServerSettings
 from .text_input import reject_nul
@@ -158,6 +162,10 @@ def create_app(
         rollouts,
         alerts,
         channels,
+        whoami,
+        state,
+        releases,
+        experiments,
     ):
         app.include_router(module.router)
     app.include_router(channels.outbox_router)

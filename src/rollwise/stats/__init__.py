@@ -18,7 +18,7 @@ from .proportions import (
     ratio_test,
     ratio_within,
 )
-from .quantile_test import (
+from .quantiles import (
     QuantileTest,
     count_above,
     quantile_bound_test,

@@ -1,27 +1,39 @@
-"""Storage for the control plane: SQLAlchemy tables, Alembic migrations, audited operations."""
+"""Storage for the control plane: SQLAlchemy tables, Alembic migrations, audited operations.
 
-from .alert_records import (
+The store persists; the use cases that combine its writes (a rollout's transition with
+its split and notifications, an alert's change) are in ``rollwise.application``. The alert
+rule values re-exported here live in ``rollwise.core.alerts``.
+"""
+
+from ..core.alerts import (
     AlertComparison,
-    AlertEventRecord,
     AlertRuleFields,
-    AlertRuleRecord,
     AlertRuleSpec,
     AlertSeverity,
     AlertState,
     next_alert_state,
     parse_alert_rule,
 )
-from .notify_records import ChannelRecord, OutboxRecord, OutboxStatus
 from .records import (
+    AlertEventRecord,
+    AlertRuleRecord,
     AuditRecord,
+    ChannelRecord,
     EnvironmentRecord,
+    EvaluationRecord,
     FlagRecord,
     FlagStateRecord,
+    JudgementRecord,
+    OutboxRecord,
+    OutboxStatus,
+    Record,
+    RolloutHistoryRecord,
+    RolloutRecord,
     Scope,
+    SettingRecord,
     StoreStatus,
     TokenRecord,
 )
-from .rollout_records import JudgementRecord, RolloutHistoryRecord, RolloutRecord
 from .store import Store, Tx, default_database_url
 from .telemetry.types import (
     RESOLUTIONS,
@@ -50,6 +62,7 @@ __all__ = [
     "ChannelRecord",
     "ComparisonDurations",
     "EnvironmentRecord",
+    "EvaluationRecord",
     "FlagRecord",
     "FlagStateRecord",
     "IgnoredTelemetry",
@@ -59,11 +72,13 @@ __all__ = [
     "OutboxRecord",
     "OutboxStatus",
     "PurgeResult",
+    "Record",
     "ReportingStats",
     "RolloutHistoryRecord",
     "RolloutRecord",
     "Scope",
     "SeriesPlan",
+    "SettingRecord",
     "Store",
     "StoreStatus",
     "TelemetryPolicy",

@@ -29,6 +29,15 @@ class Operations:
         self._actor = actor
         self._clock = clock
 
+    @property
+    def actor(self) -> str:
+        """Who this transaction acts for: audit rows and history name them."""
+        return self._actor
+
+    def now(self) -> datetime:
+        """The store's clock (injected in tests)."""
+        return self._clock()
+
     def _now(self) -> datetime:
         return self._clock()
 

@@ -1,13 +1,12 @@
-"""Alert rules (CRUD, versioned, audited) and their state changes (events + notifications).
+"""Alert rules (CRUD, versioned, audited) and their states as stored (events).
 
-The controller evaluates each enabled rule and reports what it saw with
-:meth:`AlertOperations.observe_alert` (breached or not, or no data): the store applies
-:func:`~rollwise.store.alert_records.next_alert_state`, and on a change writes an
-``alert_events`` row and, for ``firing`` and ``resolved``, queues ``alert.firing`` /
-``alert.resolved`` in the outbox — all in the caller's transaction.
-:meth:`AlertOperations.record_alert_state` records a state the caller decided itself.
-State changes are the rule's own history (``alert_events``), not configuration: they do
-not bump the rule's version and write no audit rows.
+``rollwise.application.alerts`` runs each evaluation through the pure state machine
+(:func:`~rollwise.core.alerts.next_alert_state`) and stores what it decided here:
+:meth:`AlertOperations.save_alert_evaluation` what the evaluation saw,
+:meth:`AlertOperations.save_alert_change` a change of state (the rule's state and an
+``alert_events`` row), in the caller's transaction with the notification it queues.
+State changes are the rule's own history, not configuration: they do not bump the rule's
+version and write no audit rows.
 """
 
 from __future__ import annotations
@@ -19,33 +18,24 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
-from ..core.gates import GateMetric
-from ..errors import ConfigError, ConfigIssue, ConflictError
-from ._base import aware
-from ._notifications import alert_notification
-from .alert_records import (
+from ..core.alerts import (
     AlertComparison,
-    AlertEventRecord,
     AlertRuleFields,
-    AlertRuleRecord,
     AlertRuleSpec,
     AlertSeverity,
     AlertState,
-    next_alert_state,
     parse_alert_rule,
 )
+from ..core.gates import GateMetric
+from ..errors import ConfigError, ConfigIssue, ConflictError
+from ._base import aware
 from .flags import FlagOperations
-from .outbox import OutboxOperations
+from .records import AlertEventRecord, AlertRuleRecord
 from .tables import alert_events, alert_rules
 
 __all__ = ["AlertOperations"]
 
 _T = alert_rules
-_NOTIFIED = (AlertState.FIRING, AlertState.RESOLVED)
-_ENDED_BY_DISABLING = {
-    AlertState.FIRING: AlertState.RESOLVED,
-    AlertState.PENDING: AlertState.INACTIVE,
-}
 
 
 def _record(row: Any) -> AlertRuleRecord:
@@ -119,7 +109,7 @@ def _dump(record: AlertRuleRecord) -> dict[str, Any]:
     return record.model_dump(mode="json", by_alias=True)
 
 
-class AlertOperations(FlagOperations, OutboxOperations):
+class AlertOperations(FlagOperations):
     # -- rules ---------------------------------------------------------------------------
 
     def list_alert_rules(
@@ -141,8 +131,11 @@ class AlertOperations(FlagOperations, OutboxOperations):
             statement = statement.where(_T.c.enabled == enabled)
         return [_record(row) for row in self._conn.execute(statement)]
 
-    def get_alert_rule(self, name: str) -> AlertRuleRecord:
-        row = self._conn.execute(select(_T).where(_T.c.name == name)).first()
+    def get_alert_rule(self, name: str, *, lock: bool = False) -> AlertRuleRecord:
+        """The rule; ``lock`` holds its row until the transaction ends, so two evaluators
+        cannot both record the same change."""
+        statement = select(_T).where(_T.c.name == name)
+        row = self._conn.execute(statement.with_for_update() if lock else statement).first()
         if row is None:
             raise self._not_found("alert rule", name)
         return _record(row)
@@ -183,9 +176,8 @@ class AlertOperations(FlagOperations, OutboxOperations):
     ) -> AlertRuleRecord:
         """Change some fields (the rest stay); the result is checked as a whole rule.
 
-        The state is kept: the next evaluation judges the new condition. Disabling a rule
-        ends its alert, since nothing will evaluate it any more: ``firing`` becomes
-        ``resolved`` (notified), ``pending`` becomes ``inactive``.
+        The state is kept: the next evaluation judges the new condition. (Disabling a rule
+        ends its alert: ``rollwise.application.alerts.update_alert_rule`` does both.)
         """
         before = self.get_alert_rule(name)
         if "name" in changes and changes["name"] != name:
@@ -209,11 +201,6 @@ class AlertOperations(FlagOperations, OutboxOperations):
             before=_dump(before),
             after=_dump(after),
         )
-        if before.enabled and not after.enabled:
-            ended = _ENDED_BY_DISABLING.get(after.state)
-            if ended is not None:
-                self.record_alert_state(name, ended, reason="rule disabled")
-                after = self.get_alert_rule(name)
         return after
 
     def delete_alert_rule(self, name: str, expected_version: int | None = None) -> None:
@@ -251,104 +238,49 @@ class AlertOperations(FlagOperations, OutboxOperations):
             statement = statement.where(alert_events.c.id < before_id)
         return [_event(row) for row in self._conn.execute(statement)]
 
-    def observe_alert(
-        self,
-        name: str,
-        *,
-        breached: bool | None,
-        at: datetime | None = None,
-        value: float | None = None,
-        baseline_value: float | None = None,
-        reason: str = "",
-        details: Mapping[str, Any] | None = None,
-        waiting: bool = False,
-    ) -> AlertEventRecord | None:
-        """One evaluation of the rule: ``breached`` None means no data; ``waiting``, fewer
-        samples than the rule's minimum (the state stays). Returns the event when the state
-        changed (see :func:`next_alert_state`), else None."""
-        moment = at if at is not None else self._now()
-        value, baseline_value = _finite(value), _finite(baseline_value)
-        rule = self._locked(name)
-        target = next_alert_state(
-            rule.state, rule.state_since, breached, rule.for_, moment, waiting=waiting
-        )
+    def save_alert_evaluation(
+        self, name: str, *, at: datetime, value: float | None, reason: str
+    ) -> None:
+        """What one evaluation saw (the value, or why it could not judge)."""
         self._conn.execute(
             update(_T)
             .where(_T.c.name == name)
-            .values(last_value=value, last_reason=reason[:2000] or None, evaluated_at=moment)
+            .values(last_value=_finite(value), last_reason=reason[:2000] or None, evaluated_at=at)
         )
-        return self._change(rule, target, moment, value, baseline_value, reason, details)
 
-    def record_alert_state(
+    def save_alert_change(
         self,
-        name: str,
-        state: AlertState | str,
+        rule: AlertRuleRecord,
+        to_state: AlertState,
         *,
-        at: datetime | None = None,
+        at: datetime,
         value: float | None = None,
         baseline_value: float | None = None,
         reason: str = "",
         details: Mapping[str, Any] | None = None,
-    ) -> AlertEventRecord | None:
-        """Set the rule's state; on a change, an event (and a notification for firing and
-        resolved). The same state again records nothing and returns None."""
-        moment = at if at is not None else self._now()
-        value, baseline_value = _finite(value), _finite(baseline_value)
-        rule = self._locked(name)
-        return self._change(rule, AlertState(state), moment, value, baseline_value, reason, details)
-
-    # -- helpers -------------------------------------------------------------------------
-
-    def _locked(self, name: str) -> AlertRuleRecord:
-        """The rule, its row locked: two evaluators cannot both record the same change."""
-        row = self._conn.execute(select(_T).where(_T.c.name == name).with_for_update()).first()
-        if row is None:
-            raise self._not_found("alert rule", name)
-        return _record(row)
-
-    def _change(
-        self,
-        rule: AlertRuleRecord,
-        target: AlertState,
-        at: datetime,
-        value: float | None,
-        baseline_value: float | None,
-        reason: str,
-        details: Mapping[str, Any] | None,
-    ) -> AlertEventRecord | None:
-        if target is rule.state:
-            return None
+    ) -> AlertEventRecord:
+        """Move ``rule`` (read locked) to ``to_state`` since ``at``, and keep the event."""
         self._conn.execute(
-            update(_T).where(_T.c.name == rule.name).values(state=target.value, state_since=at)
+            update(_T).where(_T.c.name == rule.name).values(state=to_state.value, state_since=at)
         )
         result = self._conn.execute(
             insert(alert_events).values(
                 rule=rule.name,
                 at=at,
                 from_state=rule.state.value,
-                to_state=target.value,
-                value=value,
-                baseline_value=baseline_value,
+                to_state=to_state.value,
+                value=_finite(value),
+                baseline_value=_finite(baseline_value),
                 threshold=rule.threshold,
                 reason=reason,
                 details=dict(details) if details is not None else None,
             )
         )
-        if target in _NOTIFIED:
-            self.enqueue(
-                alert_notification(
-                    rule,
-                    target,
-                    at=at,
-                    value=value,
-                    baseline_value=baseline_value,
-                    reason=reason,
-                    details=details,
-                )
-            )
         event_id = int(result.inserted_primary_key[0])  # type: ignore[index]
         row = self._conn.execute(select(alert_events).where(alert_events.c.id == event_id)).one()
         return _event(row)
+
+    # -- helpers -------------------------------------------------------------------------
 
     def _check_references(self, spec: AlertRuleSpec) -> None:
         self._require_environment(spec.environment)

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
+from ..core.notifications import Kind, NotificationContent, Severity
 from ..errors import ConfigError, ConflictError
 from ._base import aware
-from ._notifications import when
-from .notify_records import ChannelRecord, OutboxRecord
 from .outbox import OutboxOperations
+from .records import ChannelRecord, OutboxRecord
 from .tables import notification_channels
 
 __all__ = ["ChannelOperations"]
@@ -157,17 +157,14 @@ class ChannelOperations(OutboxOperations):
     def queue_test_notification(self, name: str) -> OutboxRecord:
         """A ``rollwise.test`` notification for this channel (enabled or not), audited."""
         self.get_channel(name)
-        notification = {
-            "kind": "rollwise.test",
-            "severity": "info",
-            "title": f"rollwise test notification for channel {name}",
-            "summary": f"Requested by {self._actor}.",
-            "subject": {},
-            "occurred_at": when(self._now()),
-            "fields": {"channel": name},
-            "evidence": None,
-            "links": {},
-        }
+        notification = NotificationContent(
+            kind=Kind.TEST.value,
+            severity=Severity.INFO,
+            title=f"rollwise test notification for channel {name}",
+            summary=f"Requested by {self._actor}.",
+            occurred_at=self._now(),
+            fields={"channel": name},
+        )
         (queued,) = self.enqueue(notification, channels=[name])
         self._audit("channel.test", "channel", name, after={"outbox_id": queued.id})
         return queued

@@ -8,12 +8,13 @@ from sqlalchemy import Integer, literal, select, union_all
 
 from ..core.model import ConfigDocument, EnvironmentInfo, Flag, FlagEnvironment
 from .environments import EnvironmentOperations
+from .experiments import ExperimentOperations
 from .tables import environments, flag_states, flags, tokens
 
 __all__ = ["ConfigOperations"]
 
 
-class ConfigOperations(EnvironmentOperations):
+class ConfigOperations(EnvironmentOperations, ExperimentOperations):
     def config_document(self, environment: str) -> ConfigDocument:
         """The environment's flags, and its own attributes under ``environments``."""
         row = self._conn.execute(
@@ -50,6 +51,7 @@ class ConfigOperations(EnvironmentOperations):
             environment=environment,
             environments={environment: EnvironmentInfo(production=production)},
             flags=documents,
+            experiments=self.running_experiment_infos(environment) or None,
         )
 
     def config_revisions(self, token_ids: Collection[str] = ()) -> tuple[dict[str, int], set[str]]:

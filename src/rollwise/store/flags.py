@@ -11,8 +11,10 @@ from ..core.model import Flag, FlagEnvironment
 from ..core.validation import parse_flag
 from ..errors import ConflictError
 from ._base import Operations, aware
+from ._split_owners import Current as _Current
+from ._split_owners import refuse_under_experiment, refuse_under_rollout
 from .records import FlagRecord, FlagStateRecord
-from .tables import ACTIVE_PHASES, environments, flag_states, flags, rollouts
+from .tables import environments, flag_states, flags
 
 __all__ = ["FlagOperations"]
 
@@ -178,9 +180,13 @@ class FlagOperations(Operations):
 
     # -- per-environment state ---------------------------------------------------------
 
-    def get_flag_state(self, flag: str, environment: str) -> FlagStateRecord:
+    def get_flag_state(self, flag: str, environment: str, *, lock: bool = False) -> FlagStateRecord:
+        """The state (version 0: never configured here); ``lock`` holds its row until the
+        transaction ends, so a concurrent writer waits rather than fails a version check."""
         self.get_flag(flag)
         self._require_environment(environment)
+        if lock:
+            self._lock_state(flag, environment)
         row = self._conn.execute(
             select(flag_states).where(
                 and_(flag_states.c.flag == flag, flag_states.c.environment == environment)
@@ -207,14 +213,32 @@ class FlagOperations(Operations):
         return [_state_record(row) for row in rows]
 
     def put_flag_state(
-        self, flag: str, environment: str, state: FlagEnvironment, expected_version: int | None
+        self,
+        flag: str,
+        environment: str,
+        state: FlagEnvironment,
+        expected_version: int | None,
+        *,
+        by_rollout: bool = False,
     ) -> FlagStateRecord:
         """Replace the state. While a rollout is active here, its split is the rollout's:
-        a change of ``split`` or ``default`` is refused (rules, unit, kill switch are not)."""
+        a change of ``split`` or ``default`` is refused (rules, unit, kill switch are not).
+        ``by_rollout``: the rollout itself writes its split (audited ``flag.rollout_split``).
+        """
         if expected_version is None:
             self._lock_state(flag, environment)
-        self._refuse_split_under_rollout(flag, environment, state)
+        current = _Current(lambda: self.get_flag_state(flag, environment).state)
+        refuse_under_experiment(self._conn, flag, environment, state, current)
+        if by_rollout:
+            return self._write_state(
+                flag, environment, state, expected_version, "flag.rollout_split"
+            )
+        refuse_under_rollout(self._conn, flag, environment, state, current)
         return self._write_state(flag, environment, state, expected_version, "flag_state.update")
+
+    def flag_model(self, key: str) -> Flag:
+        """The flag with its state in every environment, as the core model checks it."""
+        return self._as_flag(self.get_flag(key))
 
     def _lock_state(self, flag: str, environment: str) -> None:
         """Hold the state row until the transaction ends (PostgreSQL; SQLite's writers are
@@ -223,32 +247,6 @@ class FlagOperations(Operations):
             select(flag_states.c.version)
             .where(flag_states.c.flag == flag, flag_states.c.environment == environment)
             .with_for_update()
-        )
-
-    def _refuse_split_under_rollout(
-        self, flag: str, environment: str, state: FlagEnvironment
-    ) -> None:
-        row = self._conn.execute(
-            select(rollouts.c.id, rollouts.c.phase).where(
-                rollouts.c.flag == flag,
-                rollouts.c.environment == environment,
-                rollouts.c.phase.in_(ACTIVE_PHASES),
-            )
-        ).first()
-        if row is None:
-            return
-        current = self.get_flag_state(flag, environment).state
-        if (state.split, state.default) == (current.split, current.default):
-            return
-        raise ConflictError(
-            f"flag {flag!r} in {environment!r} is under rollout {row.id} ({row.phase}), which "
-            "owns its split: let it finish, or promote or abort it, before changing the "
-            "split by hand",
-            resource="flag_state",
-            flag=flag,
-            environment=environment,
-            rollout_id=row.id,
-            phase=row.phase,
         )
 
     def set_enabled(

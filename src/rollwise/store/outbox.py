@@ -26,10 +26,10 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
+from ..core.notifications import ChannelFilter, NotificationContent
 from ..errors import ConfigError
 from ._base import Operations, aware
-from ._notifications import accepts
-from .notify_records import OutboxRecord, OutboxStatus
+from .records import OutboxRecord, OutboxStatus
 from .tables import notification_channels, outbox
 
 __all__ = ["OutboxOperations"]
@@ -55,12 +55,17 @@ def _record(row: Any) -> OutboxRecord:
 
 class OutboxOperations(Operations):
     def enqueue(
-        self, notification: Mapping[str, Any], *, channels: list[str] | None = None
+        self,
+        notification: NotificationContent | Mapping[str, Any],
+        *,
+        channels: list[str] | None = None,
     ) -> list[OutboxRecord]:
-        """One pending row per enabled channel that accepts ``notification`` (its ``kind``
-        and ``severity``), or per named channel in ``channels`` (enabled or not); each row's
-        id becomes the notification's ``id``. Returns the rows written."""
-        kind, severity = str(notification["kind"]), str(notification["severity"])
+        """One pending row per enabled channel whose filter accepts ``notification`` (its
+        ``kind`` and ``severity``: :class:`~rollwise.core.notifications.ChannelFilter`), or
+        per named channel in ``channels`` (enabled or not); each row's id becomes the
+        notification's ``id``. Returns the rows written."""
+        content = NotificationContent.model_validate(notification)
+        kind = content.kind
         statement = select(notification_channels).order_by(notification_channels.c.name)
         if channels is None:
             statement = statement.where(notification_channels.c.enabled.is_(True))
@@ -74,7 +79,9 @@ class OutboxOperations(Operations):
         now = self._now()
         written: list[dict[str, Any]] = []
         for row in rows:
-            if channels is None and not accepts(row.config, kind, severity):
+            if channels is None and not ChannelFilter.of(row.config).accepts(
+                kind, content.severity
+            ):
                 continue
             row_id = str(uuid.uuid4())
             written.append(
@@ -82,7 +89,7 @@ class OutboxOperations(Operations):
                     "id": row_id,
                     "channel": row.name,
                     "kind": kind,
-                    "notification": {**notification, "id": row_id},
+                    "notification": content.with_id(row_id).to_dict(),
                     "status": "pending",
                     "attempts": 0,
                     "next_attempt_at": now,

@@ -1,12 +1,12 @@
-"""Rollouts: created, moved by actions (people's and the controller's), judged, notified.
+"""Rollouts as stored: the rollout row, its history, the controller's latest judgement
+and its judgements over time (``evaluations.py``).
 
-:meth:`RolloutOperations.apply_rollout_action` is the one way a rollout changes, and does
-everything a transition implies in the caller's transaction: the version-guarded update
-of the rollout row, its history row, the flag's split in the environment (derived from
-the new share, with the config revision bumped), the audit row, and an outbox row per
-channel that wants the notification. A crash before the commit leaves none of it; after
-the commit, all of it. A stale ``expected_version`` or an action that is not legal now is
-a ConflictError that says the current version or the legal actions.
+The store persists what ``rollwise.application.rollouts`` decides: :meth:`insert_rollout`
+writes a new pending rollout, :meth:`save_rollout_transition` one transition (the
+version-guarded row update, its history row and its audit row), :meth:`record_judgement`
+the controller's latest look (and, bounded, its evaluation history). The use cases run
+them in one transaction with the flag's split and the notifications, so a crash before the
+commit leaves none of it.
 
 One active (pending, progressing or paused) rollout per flag and environment is enforced
 by a partial unique index, so two racing creators cannot both win.
@@ -27,20 +27,14 @@ from ..core.rollout import (
     RolloutAction,
     RolloutPhase,
     RolloutSpec,
+    RolloutState,
     TransitionRecord,
-    apply_action,
-    apply_share,
-    check_rollout_spec,
-    parse_rollout_spec,
-    rollout_spec_issues,
 )
-from ..errors import ConfigError, ConflictError
+from ..errors import ConflictError
 from ._base import aware
-from ._notifications import rollout_notification
-from .flags import FlagOperations
-from .outbox import OutboxOperations
-from .rollout_records import JudgementRecord, RolloutHistoryRecord, RolloutRecord
-from .tables import ACTIVE_PHASES, flag_states, rollout_history, rollout_judgements, rollouts
+from .evaluations import EvaluationOperations
+from .records import JudgementRecord, RolloutHistoryRecord, RolloutRecord
+from .tables import ACTIVE_PHASES, rollout_history, rollout_judgements, rollouts
 
 __all__ = ["RolloutOperations"]
 
@@ -102,13 +96,21 @@ def _summary(record: RolloutRecord) -> dict[str, Any]:
     }
 
 
-class RolloutOperations(FlagOperations, OutboxOperations):
+class RolloutOperations(EvaluationOperations):
     # -- reading -------------------------------------------------------------------------
 
-    def get_rollout(self, rollout_id: int) -> RolloutRecord:
-        row = self._conn.execute(select(_R).where(_R.c.id == rollout_id)).first()
+    def get_rollout(
+        self, rollout_id: int, *, lock: bool = False, expected_version: int | None = None
+    ) -> RolloutRecord:
+        """The rollout; ``lock`` holds its row until the transaction ends (a transition
+        reads it so: two writers cannot both act on one version); ``expected_version``: a
+        ConflictError saying the current version unless it is that one."""
+        statement = select(_R).where(_R.c.id == rollout_id)
+        row = self._conn.execute(statement.with_for_update() if lock else statement).first()
         if row is None:
             raise self._not_found("rollout", str(rollout_id))
+        if expected_version is not None and row.version != expected_version:
+            raise self._stale("rollout", str(rollout_id), expected_version, row.version)
         return _record(row)
 
     def list_rollouts(
@@ -172,42 +174,25 @@ class RolloutOperations(FlagOperations, OutboxOperations):
             evidence=row.evidence,
         )
 
-    # -- creating ------------------------------------------------------------------------
+    # -- writing -------------------------------------------------------------------------
 
-    def create_rollout(
-        self,
-        spec: RolloutSpec | Mapping[str, Any],
-        *,
-        start: bool = False,
-        now: datetime | None = None,
-        reason: str | None = None,
-    ) -> RolloutRecord:
-        """A pending rollout (started at once with ``start``), checked against its flag.
+    def insert_rollout(self, spec: RolloutSpec, *, at: datetime | None = None) -> RolloutRecord:
+        """A new pending rollout of a checked ``spec``, audited as ``rollout.create``.
 
-        ConfigError when the spec does not fit the flag; ConflictError when the flag is
-        archived or the flag already has an active rollout in the environment.
+        ConflictError when the flag already has an active rollout in the environment (the
+        partial unique index decides between racing creators).
         """
-        parsed = parse_rollout_spec(spec)
-        record = self.get_flag(parsed.flag)
-        self._require_environment(parsed.environment)
-        if record.archived:
-            raise ConflictError(
-                f"flag {record.key!r} is archived: unarchive it before rolling it out",
-                resource="flag",
-                key=record.key,
-            )
-        checked = check_rollout_spec(parsed, self._as_flag(record))
-        existing = self.get_active_rollout(checked.flag, checked.environment)
+        moment = at if at is not None else self._now()
+        existing = self.get_active_rollout(spec.flag, spec.environment)
         if existing is not None:
             raise self._already_active(existing)
-        moment = now if now is not None else self._now()
         try:
             with self._conn.begin_nested():
                 result = self._conn.execute(
                     insert(_R).values(
-                        flag=checked.flag,
-                        environment=checked.environment,
-                        spec=checked.model_dump(mode="json"),
+                        flag=spec.flag,
+                        environment=spec.environment,
+                        spec=spec.model_dump(mode="json"),
                         phase=RolloutPhase.PENDING.value,
                         step=0,
                         step_started_at=None,
@@ -219,13 +204,13 @@ class RolloutOperations(FlagOperations, OutboxOperations):
                     )
                 )
         except IntegrityError:
-            winner = self.get_active_rollout(checked.flag, checked.environment)
+            winner = self.get_active_rollout(spec.flag, spec.environment)
             if winner is None:
                 raise
             raise self._already_active(winner) from None
         rollout_id = int(result.inserted_primary_key[0])  # type: ignore[index]
         created = self.get_rollout(rollout_id)
-        after = _summary(created) | {"spec": checked.model_dump(mode="json")}
+        after = _summary(created) | {"spec": spec.model_dump(mode="json")}
         self._audit(
             "rollout.create",
             "rollout",
@@ -233,66 +218,30 @@ class RolloutOperations(FlagOperations, OutboxOperations):
             environment=created.environment,
             after=after,
         )
-        if not start:
-            return created
-        return self.apply_rollout_action(
-            rollout_id, RolloutAction.START, expected_version=1, now=moment, reason=reason
-        )
+        return created
 
-    # -- transitions ---------------------------------------------------------------------
-
-    def apply_rollout_action(
-        self,
-        rollout_id: int,
-        action: RolloutAction | str,
-        *,
-        expected_version: int,
-        actor: str | None = None,
-        now: datetime | None = None,
-        reason: str | None = None,
-        evidence: Mapping[str, Any] | None = None,
+    def save_rollout_transition(
+        self, before: RolloutRecord, state: RolloutState, transition: TransitionRecord
     ) -> RolloutRecord:
-        """Apply one action to the rollout at ``expected_version``; see the module docs.
+        """Store one transition of ``before`` (read locked, at its version): the row moves
+        to ``state`` if nobody changed it meanwhile, the history gets ``transition`` and
+        the audit log ``rollout.<action>``. Returns the rollout as it is afterwards.
 
-        ``actor`` defaults to the transaction's, ``now`` to the store's clock. ``hold``
-        changes nothing and records nothing. Returns the rollout as it is afterwards.
+        ConflictError when the version moved on, or when the state would make a second
+        active rollout of the flag in the environment.
         """
-        chosen = RolloutAction(action)
-        who = actor if actor is not None else self._actor
-        moment = now if now is not None else self._now()
-        row = self._conn.execute(select(_R).where(_R.c.id == rollout_id).with_for_update()).first()
-        if row is None:
-            raise self._not_found("rollout", str(rollout_id))
-        before = _record(row)
-        if before.version != expected_version:
-            raise self._stale("rollout", str(rollout_id), expected_version, before.version)
-        applied = apply_action(
-            before.spec,
-            before.state,
-            chosen,
-            now=moment,
-            actor=who,
-            reason=reason,
-            evidence=evidence,
-        )
-        transition = applied.record
-        if transition is None:
-            return before
-        if chosen in (RolloutAction.START, RolloutAction.RETRY):
-            self._recheck(before.spec)
-        state = applied.state
         try:
             with self._conn.begin_nested():
                 result = self._conn.execute(
                     update(_R)
-                    .where(_R.c.id == rollout_id, _R.c.version == expected_version)
+                    .where(_R.c.id == before.id, _R.c.version == before.version)
                     .values(
                         phase=state.phase.value,
                         step=state.step,
                         step_started_at=state.step_started_at,
                         attempt=state.attempt,
                         version=state.version,
-                        updated_at=moment,
+                        updated_at=transition.at,
                     )
                 )
         except IntegrityError:
@@ -301,20 +250,18 @@ class RolloutOperations(FlagOperations, OutboxOperations):
                 raise
             raise self._already_active(other) from None
         if result.rowcount != 1:
-            current = self.get_rollout(rollout_id).version
-            raise self._stale("rollout", str(rollout_id), expected_version, current)
-        self._write_history(rollout_id, transition)
-        after = self.get_rollout(rollout_id)
-        self._follow_share(after, transition)
+            current = self.get_rollout(before.id).version
+            raise self._stale("rollout", str(before.id), before.version, current)
+        self._write_history(before.id, transition)
+        after = self.get_rollout(before.id)
         self._audit(
-            f"rollout.{chosen.value}",
+            f"rollout.{transition.action.value}",
             "rollout",
-            str(rollout_id),
+            str(before.id),
             environment=after.environment,
             before=_summary(before),
-            after=_summary(after) | {"reason": transition.reason, "actor": who},
+            after=_summary(after) | {"reason": transition.reason, "actor": transition.actor},
         )
-        self.enqueue(rollout_notification(after, transition, who))
         return after
 
     def record_judgement(
@@ -327,7 +274,8 @@ class RolloutOperations(FlagOperations, OutboxOperations):
         evidence: Mapping[str, Any] | None = None,
         at: datetime | None = None,
     ) -> JudgementRecord:
-        """Keep the controller's latest judgement of the rollout (replacing the previous).
+        """Keep the controller's latest judgement of the rollout (replacing the previous),
+        and add it to the rollout's evaluations when it is news (``evaluations.py``).
 
         Not a change of the rollout: its version stays, and no audit row is written (the
         controller judges every tick; transitions carry their evidence into the history).
@@ -354,17 +302,12 @@ class RolloutOperations(FlagOperations, OutboxOperations):
             set_={k: v for k, v in values.items() if k != "rollout_id"},
         )
         self._conn.execute(statement)
+        self._keep_evaluation(values)
         judgement = self.get_judgement(rollout_id)
         assert judgement is not None
         return judgement
 
     # -- helpers -------------------------------------------------------------------------
-
-    def _recheck(self, spec: RolloutSpec) -> None:
-        """Before traffic moves again: the flag may have changed since the rollout was made."""
-        issues = list(rollout_spec_issues(spec, self._as_flag(self.get_flag(spec.flag))))
-        if issues:
-            raise ConfigError(issues)
 
     def _write_history(self, rollout_id: int, transition: TransitionRecord) -> None:
         self._conn.execute(
@@ -386,28 +329,6 @@ class RolloutOperations(FlagOperations, OutboxOperations):
                 evidence=transition.evidence,
             )
         )
-
-    def _follow_share(self, rollout: RolloutRecord, transition: TransitionRecord) -> None:
-        """Write the flag's split for the new share when it differs from the stored one.
-
-        A pending rollout has not touched the flag yet, so aborting it leaves it alone.
-        """
-        if transition.from_phase is RolloutPhase.PENDING and transition.to_share == 0:
-            return
-        self._conn.execute(  # hold the state row: a concurrent writer waits, not fails us
-            select(flag_states.c.version)
-            .where(
-                flag_states.c.flag == rollout.flag,
-                flag_states.c.environment == rollout.environment,
-            )
-            .with_for_update()
-        )
-        flag = self._as_flag(self.get_flag(rollout.flag))
-        current = self.get_flag_state(rollout.flag, rollout.environment)
-        wanted = apply_share(flag, rollout.spec, transition.to_share)
-        if current.version > 0 and wanted == current.state:
-            return
-        self._write_state(rollout.flag, rollout.environment, wanted, None, "flag.rollout_split")
 
     @staticmethod
     def _already_active(rollout: RolloutRecord) -> ConflictError:

@@ -21,15 +21,19 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from ..core.telemetry import TelemetryBatch
 from .. import _fork
+from ..core.telemetry import TelemetryBatch
 from ._write_gate import WriteGate
 from .alerts import AlertOperations
 from .audit import AuditOperations
 from .channels import ChannelOperations
 from .config import ConfigOperations
+from .experiments import ExperimentOperations
+from .instances import InstanceOperations
 from .records import StoreStatus
+from .releases import ReleaseOperations
 from .rollouts import RolloutOperations
+from .settings import SettingsOperations
 from .telemetry import (
     BatchPart,
     ParsedBatch,
@@ -64,6 +68,10 @@ class Tx(
     TokenOperations,
     AuditOperations,
     TelemetryOperations,
+    InstanceOperations,
+    ReleaseOperations,
+    ExperimentOperations,
+    SettingsOperations,
 ):
     """Everything one transaction can do; each mutation writes its audit row here too."""
 

@@ -12,8 +12,8 @@ A missing binary fails the tests that need it: ``make test`` installs it.
 
 from __future__ import annotations
 
+import itertools
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -26,8 +26,12 @@ from typing import Any
 import httpx
 from prometheus_client import CollectorRegistry, start_http_server
 
+from rollwise.analysis import MetricQuery
+from rollwise.analysis.providers import PrometheusConfig
 from rollwise.sdk.prometheus import register_recorder
 from rollwise.sdk.recorder import RequestRecorder
+
+from ..._support.net import free_port
 
 USERNAME = "rollwise"
 PASSWORD = "rollwise-test-password"
@@ -38,11 +42,8 @@ TARGET_LABELS = {"namespace": "prod", "rollwise_environment": "production"}
 SCRAPE_SECONDS = 1
 DEADLINE = 60.0
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+_flags = itertools.count()
+"""Makes every Step's flag its own: tests share one Prometheus and never interfere."""
 
 
 def instant(seconds: float) -> datetime:
@@ -114,6 +115,72 @@ class PrometheusServer:
 
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
+
+
+def config(prometheus: PrometheusServer, **extra: Any) -> PrometheusConfig:
+    settings: dict[str, Any] = {
+        "url": prometheus.url,
+        "basic_auth": {"username": USERNAME, "password": PASSWORD},
+        **extra,
+    }
+    return PrometheusConfig.model_validate(settings)
+
+
+def record(
+    recorder: RequestRecorder,
+    flag: str,
+    variant: str,
+    latencies: dict[float, int],
+    *,
+    errors: int = 0,
+    client_errors: int = 0,
+) -> int:
+    """Record requests with ``latencies`` (value → how many); the first ones fail."""
+    statuses = [500] * errors + [404] * client_errors
+    index = 0
+    for seconds, count in latencies.items():
+        for _ in range(count):
+            status = statuses[index] if index < len(statuses) else 200
+            recorder.record(flag, variant, seconds, status)
+            index += 1
+    return index
+
+
+class Step:
+    """A flag's traffic between two scrape instants: ``before`` and ``after`` the burst."""
+
+    def __init__(self, prometheus: PrometheusServer, recorder: RequestRecorder) -> None:
+        self.prometheus = prometheus
+        self.recorder = recorder
+        self.flag = f"checkout-{next(_flags)}-{datetime.now(UTC):%H%M%S%f}"
+
+    def warm_up(self, *variants: str) -> float:
+        """One request per variant, so the series exist before the step (as in production)."""
+        for variant in variants:
+            self.recorder.record(self.flag, variant, 0.001, 200)
+        self.warm = len(variants)
+        self.before = self.prometheus.scrape_with_total(self.flag, self.warm)
+        return self.before
+
+    def burst(self, total: int, *, min_seconds: float = 0.0) -> float:
+        """Wait for a scrape showing all ``total`` new requests, ``min_seconds`` after before."""
+        after = self.prometheus.scrape_with_total(
+            self.flag, self.warm + total, after=self.before + min_seconds
+        )
+        self.after = after
+        return after
+
+    def query(self, **changes: Any) -> MetricQuery:
+        fields: dict[str, Any] = {
+            "flag": self.flag,
+            "environment": "production",
+            "canary": "domain",
+            "baseline": "legacy",
+            "start": instant(self.before),
+            "end": instant(self.after),
+            **changes,
+        }
+        return MetricQuery(**fields)
 
 
 def _config(directory: Path, target: str) -> tuple[Path, Path]:

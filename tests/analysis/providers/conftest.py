@@ -1,5 +1,6 @@
 """Session fixtures: one exporter app and one real Prometheus scraping it, for every test
-that needs them (each test records under flags of its own, so they never interfere)."""
+that needs them (each test records under flags of its own, so they never interfere); per
+test, a provider reading that Prometheus and a Step of traffic under a fresh flag."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from rollwise.analysis.providers import PrometheusProvider
 from rollwise.sdk.recorder import RequestRecorder
 
-from ._prometheus import PrometheusServer, metrics_app, run_prometheus
+from ._prometheus import PrometheusServer, Step, config, metrics_app, run_prometheus
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +27,17 @@ def prometheus(
     directory = tmp_path_factory.mktemp("prometheus")
     with metrics_app(app_recorder) as target, run_prometheus(directory, target) as server:
         yield server
+
+
+@pytest.fixture
+def provider(prometheus: PrometheusServer) -> Iterator[PrometheusProvider]:
+    opened = PrometheusProvider(config(prometheus))
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def step(prometheus: PrometheusServer, app_recorder: RequestRecorder) -> Step:
+    return Step(prometheus, app_recorder)

@@ -21,7 +21,8 @@ from rollwise.stats.sketch import LatencySketch
 from rollwise.store import Store
 from rollwise.store.telemetry.types import VariantWindow
 
-from ...store._telemetry import T0, FakeClock, batch, comparison, series, sketch, window
+from ..._support.clock import FakeClock
+from ...store._telemetry import NOW, T0, batch, comparison, series, sketch, window
 
 LEGACY = [0.010, 0.012, 0.011, 0.050, 0.013]
 DOMAIN = [0.020, 0.025, 0.300, 0.021]
@@ -30,7 +31,7 @@ LATER = [0.015, 0.016, 0.900]
 
 @pytest.fixture
 def telemetry_store(database_url: str) -> Iterator[Store]:
-    store = Store(database_url, clock=FakeClock())
+    store = Store(database_url, clock=FakeClock(NOW))
     with store.transaction("setup") as tx:
         tx.create_environment("production")
         tx.create_flag("checkout", variants=["legacy", "domain"])

@@ -8,8 +8,6 @@ whose ranges ``[end - W, end]`` include both edges), whatever the window's edges
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,97 +24,15 @@ from rollwise.analysis.providers import (
 from rollwise.analysis.providers.prometheus._promql import escape
 from rollwise.core.gates import Gate
 from rollwise.errors import NoDataError, ProviderError
-from rollwise.sdk.recorder import RequestRecorder
 
-from ._prometheus import PASSWORD, USERNAME, PrometheusServer, free_port, instant
-
-_flags = itertools.count()
+from ..._support.net import free_port
+from ._prometheus import USERNAME, PrometheusServer, Step, config, instant, record
 
 ERROR_RATIO = (
     'sum(increase(rollwise_requests_total{flag="{flag}", variant="{variant}", outcome="error"}'
     '[{window}])) / sum(increase(rollwise_requests_total{flag="{flag}", variant="{variant}"}'
     "[{window}]))"
 )
-
-
-def config(prometheus: PrometheusServer, **extra: Any) -> PrometheusConfig:
-    settings: dict[str, Any] = {
-        "url": prometheus.url,
-        "basic_auth": {"username": USERNAME, "password": PASSWORD},
-        **extra,
-    }
-    return PrometheusConfig.model_validate(settings)
-
-
-@pytest.fixture
-def provider(prometheus: PrometheusServer) -> Iterator[PrometheusProvider]:
-    opened = PrometheusProvider(config(prometheus))
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
-def record(
-    recorder: RequestRecorder,
-    flag: str,
-    variant: str,
-    latencies: dict[float, int],
-    *,
-    errors: int = 0,
-    client_errors: int = 0,
-) -> int:
-    """Record requests with ``latencies`` (value → how many); the first ones fail."""
-    statuses = [500] * errors + [404] * client_errors
-    index = 0
-    for seconds, count in latencies.items():
-        for _ in range(count):
-            status = statuses[index] if index < len(statuses) else 200
-            recorder.record(flag, variant, seconds, status)
-            index += 1
-    return index
-
-
-class Step:
-    """A flag's traffic between two scrape instants: ``before`` and ``after`` the burst."""
-
-    def __init__(self, prometheus: PrometheusServer, recorder: RequestRecorder) -> None:
-        self.prometheus = prometheus
-        self.recorder = recorder
-        self.flag = f"checkout-{next(_flags)}-{datetime.now(UTC):%H%M%S%f}"
-
-    def warm_up(self, *variants: str) -> float:
-        """One request per variant, so the series exist before the step (as in production)."""
-        for variant in variants:
-            self.recorder.record(self.flag, variant, 0.001, 200)
-        self.warm = len(variants)
-        self.before = self.prometheus.scrape_with_total(self.flag, self.warm)
-        return self.before
-
-    def burst(self, total: int, *, min_seconds: float = 0.0) -> float:
-        """Wait for a scrape showing all ``total`` new requests, ``min_seconds`` after before."""
-        after = self.prometheus.scrape_with_total(
-            self.flag, self.warm + total, after=self.before + min_seconds
-        )
-        self.after = after
-        return after
-
-    def query(self, **changes: Any) -> MetricQuery:
-        fields: dict[str, Any] = {
-            "flag": self.flag,
-            "environment": "production",
-            "canary": "domain",
-            "baseline": "legacy",
-            "start": instant(self.before),
-            "end": instant(self.after),
-            **changes,
-        }
-        return MetricQuery(**fields)
-
-
-@pytest.fixture
-def step(prometheus: PrometheusServer, app_recorder: RequestRecorder) -> Step:
-    return Step(prometheus, app_recorder)
 
 
 def two_variants(step: Step, *, min_seconds: float = 0.0) -> None:

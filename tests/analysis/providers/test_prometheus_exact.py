@@ -8,7 +8,6 @@ whole bucket is (placing it at its upper bound rolled back a healthy canary).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -21,25 +20,9 @@ from rollwise.analysis.providers.prometheus._histogram import (
     sketch_from_buckets,
 )
 from rollwise.core.gates import Gate
-from rollwise.sdk.recorder import RequestRecorder
-from rollwise.stats.quantile_test import count_above, quantile_upper_bound
+from rollwise.stats.quantiles import count_above, quantile_upper_bound
 
-from ._prometheus import PASSWORD, USERNAME, PrometheusServer, instant
-from .test_prometheus import Step, config, record
-
-
-@pytest.fixture
-def provider(prometheus: PrometheusServer) -> Iterator[PrometheusProvider]:
-    opened = PrometheusProvider(config(prometheus))
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
-@pytest.fixture
-def step(prometheus: PrometheusServer, app_recorder: RequestRecorder) -> Step:
-    return Step(prometheus, app_recorder)
+from ._prometheus import PASSWORD, USERNAME, PrometheusServer, Step, config, instant, record
 
 
 def _increase(prometheus: PrometheusServer, flag: str, window: str, at: str) -> float:

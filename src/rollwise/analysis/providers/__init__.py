@@ -1,8 +1,9 @@
 """Metric providers: where the judge's per-variant numbers come from.
 
-A :class:`MetricProvider` answers a step's :class:`MetricQuery` (flag, environment, canary
-and baseline variants, the step's cumulative window, its gates) with :class:`StepMetrics`,
-or raises :class:`~rollwise.errors.NoDataError` (nothing for the canary yet) or
+A :class:`MetricProvider` answers a :class:`MetricQuery` (flag, environment, the variants
+wanted — any number, or a canary and its baseline —, the cumulative window, the gates) with
+:class:`StepMetrics` (each variant's metrics by name), or raises
+:class:`~rollwise.errors.NoDataError` (no traffic yet for a required variant, or for any) or
 :class:`~rollwise.errors.ProviderError` (the source failed). Backends: ``builtin`` (the
 control plane's ingested telemetry), ``prometheus`` (PromQL over HTTP), ``nop`` (always no
 data). Build them from typed configs through a :class:`ProviderRegistry`::
@@ -13,11 +14,24 @@ data). Build them from typed configs through a :class:`ProviderRegistry`::
                                          step_started_at, now, gates))
     judge_step(gates, metrics.baseline, metrics.canary, min_samples=500, bake_elapsed=...)
 
+    arms = provider.fetch(MetricQuery("checkout", "production",
+                                      variants=("control", "a", "b"), start=..., end=now))
+    arms.variants["a"].requests, arms.pair("a", "control")  # any two as canary/baseline
+
 See docs/judging.md, "Metric providers".
 """
 
 from ._config import ProviderConfigBase
-from .base import WINDOW_SECONDS, MetricProvider, MetricQuery, StepMetrics, window_bounds
+from .base import (
+    WINDOW_SECONDS,
+    Comparison,
+    MetricProvider,
+    MetricQuery,
+    Roles,
+    StepMetrics,
+    require_traffic,
+    window_bounds,
+)
 from .builtin import (
     BuiltinConfig,
     BuiltinProvider,
@@ -26,7 +40,7 @@ from .builtin import (
     comparison_counts,
 )
 from .nop import NopConfig, NopProvider
-from .prometheus._provider import (
+from .prometheus import (
     BasicAuth,
     PrometheusConfig,
     PrometheusProvider,
@@ -39,6 +53,7 @@ __all__ = [
     "BasicAuth",
     "BuiltinConfig",
     "BuiltinProvider",
+    "Comparison",
     "MetricProvider",
     "MetricQuery",
     "NopConfig",
@@ -49,10 +64,12 @@ __all__ = [
     "ProviderConfig",
     "ProviderConfigBase",
     "ProviderRegistry",
+    "Roles",
     "StepMetrics",
     "VariantWindowLike",
     "WindowReader",
     "comparison_counts",
     "default_registry",
+    "require_traffic",
     "window_bounds",
 ]

@@ -9,9 +9,10 @@ controller binds to the store (``analysis`` sits below ``store`` and never impor
 
     provider = BuiltinProvider(read_windows)
 
-What it gives the judge, per variant: ``requests``, ``errors`` (5xx or an exception),
-``client_errors`` (4xx), the merged latency sketch (1% relative error; None when the
-variant has no latencies) and the dual-run comparisons (:func:`comparison_counts`). The
+What it gives, for each variant the query names (any number): ``requests``, ``errors``
+(5xx or an exception), ``client_errors`` (4xx), the merged latency sketch (1% relative
+error; None when the variant has no latencies) and the dual-run comparisons
+(:func:`comparison_counts`); a variant without data has zero requests. The
 store attributes its 10-second buckets by their start, so the window is read at 10-second
 resolution (see ``variant_window``).
 
@@ -42,7 +43,7 @@ from ...errors import ConfigIssue, NoDataError
 from ...stats.sketch import LatencySketch
 from ..data import ComparisonCounts, VariantMetrics, WindowCounts
 from ._config import ProviderConfigBase, gate_issue, raise_issues
-from .base import WINDOW_SECONDS, MetricQuery, StepMetrics, window_bounds
+from .base import WINDOW_SECONDS, MetricQuery, StepMetrics, require_traffic, window_bounds
 
 __all__ = [
     "BuiltinConfig",
@@ -187,21 +188,13 @@ class BuiltinProvider:
             raise NoDataError("the step's window is empty", provider="builtin", **query.describe())
         windows = self.reader(query.environment, query.flag, query.start, query.end)
         per_window = self._windows(query)
-        canary = _metrics(query.canary, windows.get(query.canary), per_window[query.canary])
-        if canary.requests == 0:
-            raise NoDataError(
-                f"no requests for canary {query.canary!r} of flag {query.flag!r} in "
-                f"{query.environment!r} since {query.start.isoformat()}",
-                provider="builtin",
-                **query.describe(),
-            )
-        baseline = None
-        if query.baseline is not None:
-            baseline = _metrics(
-                query.baseline, windows.get(query.baseline), per_window[query.baseline]
-            )
+        metrics = [
+            _metrics(variant, windows.get(variant), per_window[variant])
+            for variant in query.variants
+        ]
+        require_traffic(query, {m.variant: m.requests for m in metrics}, provider="builtin")
         missing = {g.key: CUSTOM_UNSUPPORTED for g in query.gates if g.metric is GateMetric.CUSTOM}
-        return StepMetrics(canary, baseline, missing, {"provider": "builtin"})
+        return StepMetrics.for_query(query, metrics, missing, {"provider": "builtin"})
 
     def validate_gates(self, gates: Sequence[Gate]) -> None:
         issues: list[ConfigIssue] = [

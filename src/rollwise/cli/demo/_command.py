@@ -16,14 +16,12 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from .._app import app
 from ._run import RunOptions, run_demo
 from ._scenario import Scenario, parse_fault
 
 __all__ = ["demo"]
 
 
-@app.command()
 def demo(
     fault: str = typer.Option(
         None,

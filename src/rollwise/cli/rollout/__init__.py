@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-from . import _command  # noqa: F401  (registers the command group on the app)
+from ._command import rollout
+
+__all__ = ["rollout"]

@@ -12,14 +12,14 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
 from rich.console import Console
 
 from ...core.durations import parse_duration
 from ...errors import ConfigError
-from .._app import app
+from .._common import poll
 from .._http import ControlPlane, ControlPlaneError, resolve
 from ._input import build_spec
 from ._view import history_table, list_table, print_status, progress_line
@@ -27,7 +27,6 @@ from ._view import history_table, list_table, print_status, progress_line
 rollout = typer.Typer(
     help="Start, watch and steer rollouts on a control plane.", no_args_is_help=True
 )
-app.add_typer(rollout, name="rollout")
 
 EXIT_OK, EXIT_FAILED, EXIT_UNFINISHED, EXIT_ERROR = 0, 1, 2, 3
 URL = typer.Option(
@@ -39,7 +38,6 @@ REASON = typer.Option(None, "--reason", "-r", help="Why: kept in the rollout's h
 VERSION = typer.Option(
     None, "--version", help="The version you read (default: the current one, read first)"
 )
-T = TypeVar("T")
 
 
 def _console() -> Console:
@@ -323,20 +321,6 @@ for _name, _summary in (
     rollout.command(_name)(_action_command(_name, _summary))
 
 
-def _poll(get: Callable[[], T], deadline: float) -> T | None:
-    """``get()``, retrying transient failures (a restarting server) until ``deadline``."""
-    while True:
-        try:
-            return get()
-        except ControlPlaneError as error:
-            if not error.transient:
-                raise
-            if time.monotonic() >= deadline:
-                return None
-            typer.echo(f"rollwise: {error.message}; retrying", err=True)
-            time.sleep(1.0)
-
-
 @rollout.command()
 def wait(
     rollout_id: int = typer.Argument(..., help="The rollout's id"),
@@ -362,7 +346,7 @@ def wait(
     last: tuple[Any, ...] | None = None
     with _plane(url, token) as plane:
         while True:
-            view = _poll(lambda: plane.get(f"/api/v1/rollouts/{rollout_id}"), deadline)
+            view = poll(lambda: plane.get(f"/api/v1/rollouts/{rollout_id}"), deadline)
             if view is None:
                 typer.echo(f"timed out after {timeout}: the control plane did not answer")
                 raise typer.Exit(EXIT_UNFINISHED)

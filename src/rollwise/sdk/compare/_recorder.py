@@ -136,7 +136,7 @@ class ComparisonRecorder:
     def _keep(self, observation: Observation) -> None:
         try:
             sample = build_sample(observation, self.options, self._wall_clock())
-        except Exception:  # noqa: BLE001 - a failing hook drops the sample (its slot stays used)
+        except Exception:  # noqa: BLE001 - the compare call's guard (the app's redact hook): counted
             with self._lock:
                 self._redaction_failures += 1
                 self._dropped[observation.name] += 1

@@ -85,7 +85,7 @@ def bounded(value: Any, max_chars: int) -> Any:
 def _safe_repr(value: Any, max_chars: int) -> str:
     try:
         text = repr(value)
-    except Exception:  # noqa: BLE001 - a broken __repr__ must not lose the sample
+    except Exception:  # noqa: BLE001 - the compare call's guard: the app's broken __repr__
         text = f"<unrepresentable {type(value).__name__}>"
     return text if len(text) <= max_chars else text[:max_chars] + "..."
 

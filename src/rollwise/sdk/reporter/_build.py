@@ -21,11 +21,15 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ...core.telemetry import (
+    MAX_BATCH_EVENTS,
+    MAX_BATCH_EXPOSURES,
     MAX_BATCH_WINDOWS,
     ComparisonWindow,
+    Exposure,
     MismatchSample,
     OverrideCount,
     RequestSeries,
+    TrackedEvent,
     UsageCount,
     Window,
 )
@@ -53,6 +57,8 @@ class Drained:
     comparisons: list[dict[str, Any]] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
     overrides: list[dict[str, Any]] = field(default_factory=list)
+    exposures: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -62,6 +68,8 @@ class Batch:
     windows: list[Window]
     samples: list[MismatchSample]
     overrides: list[OverrideCount]
+    exposures: list[Exposure] = field(default_factory=list)
+    events: list[TrackedEvent] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -98,7 +106,24 @@ def build_batches(
             batches.append(Batch([], [], []))
         batches[0].samples = samples
         batches[0].overrides = overrides
+    _add_experiment_data(batches, invalid, drained)
     return Built(batches, invalid.count, cut)
+
+
+def _add_experiment_data(batches: list[Batch], invalid: _Invalid, drained: Drained) -> None:
+    """Exposures and events ride along, at most the wire's limit of each per batch (more
+    batches when a tick drained more: the SDK keeps at most that many anyway)."""
+    exposures = invalid.rows(Exposure, drained.exposures)
+    events = invalid.rows(TrackedEvent, drained.events)
+    index = 0
+    while exposures or events:
+        if index == len(batches):
+            batches.append(Batch([], [], []))
+        batches[index].exposures = exposures[:MAX_BATCH_EXPOSURES]
+        batches[index].events = events[:MAX_BATCH_EVENTS]
+        exposures = exposures[MAX_BATCH_EXPOSURES:]
+        events = events[MAX_BATCH_EVENTS:]
+        index += 1
 
 
 def _packed(windows: Sequence[Window]) -> list[list[Window]]:

@@ -18,8 +18,8 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ...core.evaluation import Evaluation, Evaluator
 from ... import _fork
+from ...core.evaluation import Evaluation, Evaluator
 
 __all__ = ["UsageCounter"]
 

@@ -34,6 +34,6 @@ class DiskCache:
             with os.fdopen(handle, "w") as file:
                 json.dump({"etag": etag, "document": document}, file)
             os.replace(temporary, self.path)
-        except BaseException:
+        except BaseException:  # not caught: the temporary file is removed and it re-raises
             Path(temporary).unlink(missing_ok=True)
             raise

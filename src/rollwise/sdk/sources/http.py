@@ -132,7 +132,7 @@ class HttpSource:
             try:
                 with self._new_client(timeout) as client:
                     outcome.append(client.get(self._config_url, params=self._params))
-            except Exception as error:  # noqa: BLE001 - handed to the waiting thread
+            except Exception as error:  # noqa: BLE001 - the fetch thread's boundary: handed over
                 outcome.append(error)
 
         worker = threading.Thread(target=fetch, name="rollwise-http-initial", daemon=True)
@@ -277,7 +277,7 @@ class HttpSource:
                             self.refresh()
                         if stopping.is_set():
                             return
-            except Exception as error:  # noqa: BLE001 - the stream outlives any one failure
+            except Exception as error:  # noqa: BLE001 - the refresh loop's boundary (reported)
                 if stopping.is_set():
                     return
                 listener = self._listener
@@ -361,7 +361,7 @@ def _kind(error: SourceError) -> str:
 
 def _usable(received: Any) -> ConfigDocument:
     try:
-        return parse_document(received)
+        return parse_document(received, strict=False)  # a newer control plane may add keys
     except ConfigError as error:
         message = f"the control plane sent a configuration this SDK cannot use: {error}"
         raise SourceError(message) from None

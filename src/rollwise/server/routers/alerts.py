@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from ... import application
 from ...core.gates import GateMetric
 from ...store import (
     AlertComparison,
@@ -131,7 +132,7 @@ def update_alert_rule(
         if changes[key] is None:  # null only clears optional fields; a required one stays
             del changes[key]
     with store.transaction(who.actor) as tx:
-        record = tx.update_alert_rule(name, version, changes)
+        record = application.update_alert_rule(tx, name, version, changes)
     _etag(response, record.version)
     return record
 

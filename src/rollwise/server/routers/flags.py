@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,11 +14,13 @@ from ..auth import Principal, require
 from ..config_hub import ConfigHub
 from ..deps import Version, expected_version, hub_of, if_match, store_of
 from ..errors import error_responses
+from ._flag_history import FlagHistory, history_item
 
 router = APIRouter(prefix="/api/v1/flags", tags=["flags"], responses=error_responses(401, 403, 422))
 FLAG_KEY = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$", max_length=128)
 ENV_KEY = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$", max_length=64)
 VARIANT = Field(min_length=1, max_length=200)
+Published = TypeVar("Published", FlagRecord, FlagStateRecord)
 
 
 class FlagCreate(BaseModel):
@@ -46,6 +51,13 @@ def _etag(response: Response, version: int) -> None:
     response.headers["ETag"] = f'"{version}"'
 
 
+def _published(response: Response, hub: ConfigHub, record: Published) -> Published:
+    """A committed change: the SDKs' streams are told, its version goes out as the ETag."""
+    hub.changed()
+    _etag(response, record.version)
+    return record
+
+
 @router.get("", response_model=list[FlagRecord])
 def list_flags(
     archived: bool | None = Query(default=False),
@@ -74,9 +86,7 @@ def create_flag(
             description=body.description,
             tags=body.tags,
         )
-    hub.changed()
-    _etag(response, record.version)
-    return record
+    return _published(response, hub, record)
 
 
 @router.get("/{key}", response_model=FlagRecord, responses=error_responses(404))
@@ -113,43 +123,57 @@ def update_flag(
             off_variant=body.off_variant,
             tags=body.tags,
         )
-    hub.changed()
-    _etag(response, record.version)
-    return record
+    return _published(response, hub, record)
 
 
-@router.post("/{key}/archive", response_model=FlagRecord, responses=error_responses(400, 404, 409))
-def archive_flag(
-    response: Response,
+def _archive_switch(archived: bool) -> Callable[..., FlagRecord]:
+    """The route that archives (or unarchives) a flag: one logic, two paths."""
+
+    def switch(
+        response: Response,
+        key: str = FLAG_KEY,
+        header_version: int | None = Depends(if_match),
+        store: Store = Depends(store_of),
+        hub: ConfigHub = Depends(hub_of),
+        who: Principal = Depends(require("write")),
+    ) -> FlagRecord:
+        with store.transaction(who.actor) as tx:
+            change = tx.archive_flag if archived else tx.unarchive_flag
+            record = change(key, header_version)
+        return _published(response, hub, record)
+
+    switch.__name__ = switch.__qualname__ = "archive_flag" if archived else "unarchive_flag"
+    return switch
+
+
+for _archived in (True, False):
+    router.post(
+        f"/{{key}}/{'archive' if _archived else 'unarchive'}",
+        response_model=FlagRecord,
+        responses=error_responses(400, 404, 409),
+    )(_archive_switch(_archived))
+
+
+@router.get("/{key}/history", response_model=FlagHistory, responses=error_responses(404))
+def flag_history(
     key: str = FLAG_KEY,
-    header_version: int | None = Depends(if_match),
+    environment: str | None = Query(
+        default=None,
+        max_length=64,
+        description="Only this environment's state changes (and changes of the flag itself)",
+    ),
+    limit: int = Query(default=100, ge=1, le=1000),
     store: Store = Depends(store_of),
-    hub: ConfigHub = Depends(hub_of),
-    who: Principal = Depends(require("write")),
-) -> FlagRecord:
-    with store.transaction(who.actor) as tx:
-        record = tx.archive_flag(key, header_version)
-    hub.changed()
-    _etag(response, record.version)
-    return record
-
-
-@router.post(
-    "/{key}/unarchive", response_model=FlagRecord, responses=error_responses(400, 404, 409)
-)
-def unarchive_flag(
-    response: Response,
-    key: str = FLAG_KEY,
-    header_version: int | None = Depends(if_match),
-    store: Store = Depends(store_of),
-    hub: ConfigHub = Depends(hub_of),
-    who: Principal = Depends(require("write")),
-) -> FlagRecord:
-    with store.transaction(who.actor) as tx:
-        record = tx.unarchive_flag(key, header_version)
-    hub.changed()
-    _etag(response, record.version)
-    return record
+    _: Principal = Depends(require("read")),
+) -> FlagHistory:
+    """Who changed the flag, when, and which fields (from the audit log, newest first)."""
+    with store.transaction("read") as tx:
+        tx.get_flag(key)
+        if environment is not None:
+            tx.get_environment(environment)
+        records = tx.list_audit(target_type="flag", target=key, limit=1000)
+    chosen = [r for r in records if environment is None or r.environment in (None, environment)]
+    return FlagHistory(items=[history_item(record) for record in chosen[:limit]])
 
 
 @router.get(
@@ -199,49 +223,37 @@ def put_flag_state(
     state = FlagEnvironment.model_validate(body.model_dump(exclude={"version"}))
     with store.transaction(who.actor) as tx:
         record = tx.put_flag_state(key, environment, state, version)
-    hub.changed()
-    _etag(response, record.version)
-    return record
+    return _published(response, hub, record)
 
 
-@router.post(
-    "/{key}/environments/{environment}/kill",
-    response_model=FlagStateRecord,
-    responses=error_responses(400, 404, 409),
-)
-def kill(
-    response: Response,
-    key: str = FLAG_KEY,
-    environment: str = ENV_KEY,
-    header_version: int | None = Depends(if_match),
-    store: Store = Depends(store_of),
-    hub: ConfigHub = Depends(hub_of),
-    who: Principal = Depends(require("write")),
-) -> FlagStateRecord:
-    """The kill switch: everyone gets the off variant, at once, rules and split kept."""
-    with store.transaction(who.actor) as tx:
-        record = tx.set_enabled(key, environment, False, header_version)
-    hub.changed()
-    _etag(response, record.version)
-    return record
+def _kill_switch(enabled: bool) -> Callable[..., FlagStateRecord]:
+    """The route that kills (or restores) a flag in one environment: one logic, two paths."""
+
+    def switch(
+        response: Response,
+        key: str = FLAG_KEY,
+        environment: str = ENV_KEY,
+        header_version: int | None = Depends(if_match),
+        store: Store = Depends(store_of),
+        hub: ConfigHub = Depends(hub_of),
+        who: Principal = Depends(require("write")),
+    ) -> FlagStateRecord:
+        with store.transaction(who.actor) as tx:
+            record = tx.set_enabled(key, environment, enabled, header_version)
+        return _published(response, hub, record)
+
+    switch.__name__ = switch.__qualname__ = "restore" if enabled else "kill"
+    switch.__doc__ = (
+        "Undo the kill switch: the state's rules and split serve again."
+        if enabled
+        else "The kill switch: everyone gets the off variant, at once, rules and split kept."
+    )
+    return switch
 
 
-@router.post(
-    "/{key}/environments/{environment}/restore",
-    response_model=FlagStateRecord,
-    responses=error_responses(400, 404, 409),
-)
-def restore(
-    response: Response,
-    key: str = FLAG_KEY,
-    environment: str = ENV_KEY,
-    header_version: int | None = Depends(if_match),
-    store: Store = Depends(store_of),
-    hub: ConfigHub = Depends(hub_of),
-    who: Principal = Depends(require("write")),
-) -> FlagStateRecord:
-    with store.transaction(who.actor) as tx:
-        record = tx.set_enabled(key, environment, True, header_version)
-    hub.changed()
-    _etag(response, record.version)
-    return record
+for _enabled in (False, True):
+    router.post(
+        f"/{{key}}/environments/{{environment}}/{'restore' if _enabled else 'kill'}",
+        response_model=FlagStateRecord,
+        responses=error_responses(400, 404, 409),
+    )(_kill_switch(_enabled))

@@ -3,7 +3,8 @@
 ``/metrics`` gives the numbers of every flag and variant that had traffic (error rate,
 latency percentiles, usage share, dual-run mismatches and fallbacks, override decisions)
 and whether the SDKs are reporting; ``/health`` turns them into a status per variant,
-flag and environment with the reasons, by the rules in :mod:`._health_rules`.
+flag and environment with the reasons, by the rules in :mod:`._health_rules`;
+``/doctor`` compares what runs with what the control plane says (docs/doctor.md).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...application.doctor import DoctorReport, run_doctor
 from ...store import FlagRecord, ReportingStats, Store, VariantWindow
 from ..auth import Principal, require
 from ..deps import store_of
@@ -234,3 +236,20 @@ def environment_health(
         reporting=snapshot.reporting,
         flags=flags,
     )
+
+
+@router.get("/doctor", response_model=DoctorReport)
+def doctor(
+    request: Request,
+    environment: str | None = Query(
+        default=None, max_length=64, description="One environment (default: every one)"
+    ),
+    store: Store = Depends(store_of),
+    _: Principal = Depends(require("read")),
+) -> DoctorReport:
+    """Is what runs what the control plane says? Findings with their fixes (docs/doctor.md);
+    ``status`` is ``healthy`` when there are none."""
+    controller = getattr(request.app.state, "controller", None)
+    local = controller.leadership() if controller is not None else None
+    leading = bool(local and local.get("leading")) if local is not None else None
+    return run_doctor(store, environment, local_leader=leading)

@@ -2,9 +2,9 @@
 
 A rollout's view carries what a person or a CI job needs to decide: the state, the derived
 share, the actions legal now, the current step's clock and the controller's latest
-judgement. Actions are version-checked (``If-Match`` or ``version``): a stale version or
-an action that is not legal now is a 409 that says the current version or the legal
-actions.
+judgement; ``/evaluations`` pages through its judgements over time. Actions are
+version-checked (``If-Match`` or ``version``): a stale version or an action that is not
+legal now is a 409 that says the current version or the legal actions.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from ... import application
 from ...core.model import BUCKETS
 from ...core.rollout import (
     MANUAL_ACTIONS,
@@ -23,7 +24,13 @@ from ...core.rollout import (
     legal_actions,
     step_clock,
 )
-from ...store import JudgementRecord, RolloutHistoryRecord, RolloutRecord, Store
+from ...store import (
+    EvaluationRecord,
+    JudgementRecord,
+    RolloutHistoryRecord,
+    RolloutRecord,
+    Store,
+)
 from ..auth import Principal, require
 from ..config_hub import ConfigHub
 from ..deps import BEFORE_ID, MAX_INT, Version, expected_version, hub_of, if_match, store_of
@@ -142,7 +149,7 @@ def create_rollout(
     if controller is not None:  # the provider that will judge it: refuse gates it cannot serve
         controller.provider.validate_gates(spec.gates)
     with store.transaction(who.actor) as tx:
-        record = tx.create_rollout(spec, start=body.start)
+        record = application.create_rollout(tx, spec, start=body.start)
         view = _view(record, tx.get_judgement(record.id))
     if body.start:
         hub.changed()
@@ -201,6 +208,26 @@ def rollout_history(
         return tx.list_rollout_history(rollout_id)
 
 
+@router.get(
+    "/{rollout_id}/evaluations",
+    response_model=list[EvaluationRecord],
+    responses=error_responses(404),
+)
+def rollout_evaluations(
+    rollout_id: int = ROLLOUT_ID,
+    since: int | None = Query(
+        default=None, ge=0, le=MAX_INT, description="page: the last seq of the previous page"
+    ),
+    limit: int = Query(default=100, ge=1, le=1000),
+    store: Store = Depends(store_of),
+    _: Principal = Depends(require("read")),
+) -> list[EvaluationRecord]:
+    """The controller's judgements over time, oldest first: one per change of step, attempt
+    or decision, else at most one a minute; page on with ``since`` = the last ``seq``."""
+    with store.transaction("read") as tx:
+        return tx.list_evaluations(rollout_id, since=since, limit=limit)
+
+
 @router.post(
     "/{rollout_id}/{action}",
     response_model=RolloutView,
@@ -222,8 +249,8 @@ def act(
     version = expected_version(header_version, given.version)
     assert version is not None
     with store.transaction(who.actor) as tx:
-        record = tx.apply_rollout_action(
-            rollout_id, action, expected_version=version, reason=given.reason
+        record = application.act_on_rollout(
+            tx, rollout_id, action, expected_version=version, reason=given.reason
         )
         view = _view(record, tx.get_judgement(rollout_id))
     hub.changed()

@@ -3,6 +3,13 @@
 Idempotent by ``batch_id`` (per environment): a retried batch is answered 202 with
 ``"duplicate": true`` and counted once. What the control plane does not store (unknown
 flags or variants, windows too old) is listed in the answer's ``ignored``.
+
+Each batch also refreshes its instance in the fleet view (``sdk_instances``: who it is,
+which config revision it evaluates, when it was last seen; see
+:mod:`rollwise.store.instances`). The usual batch is stored in one transaction, and the
+instance's upsert joins it; a batch large enough to be stored in parts records its
+instance in one more short transaction after the parts. A retried batch counts nothing
+twice and only moves the instance's ``last_seen`` forward.
 """
 
 from __future__ import annotations
@@ -11,8 +18,8 @@ from fastapi import APIRouter, Depends, Query
 
 from ...core.telemetry import TelemetryBatch
 from ...errors import ConfigError
-from ...store import IngestResult, Store
-from ...store.telemetry import parse_batch
+from ...store import IngestResult, Store, Tx
+from ...store.telemetry import ParsedBatch, parse_batch, split_batch
 from ..auth import Principal, require, target_environment
 from ..deps import store_of
 from ..errors import ApiError, error_responses
@@ -47,4 +54,32 @@ def ingest(
         raise ApiError(
             422, "validation_error", f"body.{error.path}: {error.reason}", errors=problems
         ) from None
-    return store.ingest_telemetry(target, parsed, who.actor)
+    return ingest_batch(store, target, parsed, who.actor)
+
+
+def ingest_batch(store: Store, environment: str, parsed: ParsedBatch, actor: str) -> IngestResult:
+    """Store the batch and refresh its instance, in one transaction when the batch fits one."""
+    if len(split_batch(parsed)) == 1:
+        return store.retrying(actor, lambda tx: _ingest_and_record(tx, environment, parsed))
+    result = store.ingest_telemetry(environment, parsed, actor)
+    store.retrying(actor, lambda tx: _record_experiment_data(tx, environment, parsed))
+    store.retrying(actor, lambda tx: _record_instance(tx, environment, parsed))
+    return result
+
+
+def _record_experiment_data(tx: Tx, environment: str, parsed: ParsedBatch) -> None:
+    """Exposures and tracked events, once per batch id (see store/_experiment_data.py)."""
+    batch = parsed.batch
+    tx.record_experiment_data(environment, batch.batch_id, batch.exposures, batch.events)
+
+
+def _ingest_and_record(tx: Tx, environment: str, parsed: ParsedBatch) -> IngestResult:
+    result = tx.ingest_telemetry(environment, parsed)
+    _record_experiment_data(tx, environment, parsed)
+    _record_instance(tx, environment, parsed)  # last: the batch's own rows are locked first
+    return result
+
+
+def _record_instance(tx: Tx, environment: str, parsed: ParsedBatch) -> None:
+    batch = parsed.batch
+    tx.record_instance(environment, batch.instance, batch.sdk, batch.sent_at)

@@ -14,11 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, and_, bindparam, case, select, update
+from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, case, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-__all__ = ["add_counts_to_rows", "insert_ignoring_conflicts", "merge_rows"]
+__all__ = [
+    "add_counts_to_rows",
+    "capped_sum",
+    "insert_ignoring_conflicts",
+    "merge_rows",
+    "upsert_rows",
+]
 
 _CHUNK = 200
 _PREFIX = ("environment", "flag", "resolution", "bucket_start")
@@ -105,17 +111,44 @@ def add_counts_to_rows(
     sums saturate at ``cap`` instead of overflowing."""
     if not counts:
         return
-    dialect = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = dialect(table)
-    current, added = table.c["count"], statement.excluded["count"]
-    upsert = statement.on_conflict_do_update(
-        index_elements=[table.c[name] for name in key_columns],
-        set_={"count": case((current > cap - added, cap), else_=current + added)},
+    values = {key: {"count": min(count, cap)} for key, count in counts.items()}
+    upsert_rows(
+        connection,
+        table,
+        key_columns,
+        values,
+        lambda added: {"count": capped_sum(table, added, "count", cap)},
     )
-    ordered = sorted(counts)
-    rows = [
-        dict(zip(key_columns, key, strict=True)) | {"count": min(counts[key], cap)}
-        for key in ordered
-    ]
-    for index in range(0, len(rows), _CHUNK * 5):
-        connection.execute(upsert, rows[index : index + _CHUNK * 5])
+
+
+def capped_sum(table: Table, added: Any, name: str, cap: int) -> ColumnElement[Any]:
+    """The stored ``name`` plus the inserted one, saturating at ``cap``."""
+    current, delta = table.c[name], added[name]
+    return case((current > cap - delta, cap), else_=current + delta)
+
+
+def upsert_rows(
+    connection: Connection,
+    table: Table,
+    key_columns: Sequence[str],
+    values: Mapping[tuple[Any, ...], dict[str, Any]],
+    merged: Callable[[Any], Mapping[str, Any]],
+) -> None:
+    """Insert each key's row with these values, or set an existing row's columns to
+    ``merged(excluded)`` (SQL over the stored row and the ``excluded`` one), in one
+    multi-row ``INSERT ... ON CONFLICT DO UPDATE`` per chunk: nothing is read first, and
+    each row is locked only from its update to the commit. Rows in key order (the lock
+    order of :func:`merge_rows` too)."""
+    if not values:
+        return
+    dialect = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    ordered = [dict(zip(key_columns, key, strict=True)) | values[key] for key in sorted(values)]
+    size = _CHUNK * 5 if connection.dialect.name == "postgresql" else _CHUNK // 2
+    for index in range(0, len(ordered), size):
+        statement = dialect(table).values(ordered[index : index + size])
+        connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[table.c[name] for name in key_columns],
+                set_=dict(merged(statement.excluded)),
+            )
+        )

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ...core.durations import format_duration
 from ...errors import ConfigError
 from ...stats.sketch import LatencySketch
+from ..records import Record
 
 __all__ = [
     "RESOLUTIONS",
@@ -223,11 +224,7 @@ class VariantSeries:
         return total
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class IgnoredTelemetry(_Record):
+class IgnoredTelemetry(Record):
     """What an ingest did not store, and why (see docs/metrics-api.md, "What is stored")."""
 
     windows_too_old: int = 0
@@ -246,7 +243,7 @@ class IgnoredTelemetry(_Record):
     folded_comparisons: int = Field(default=0, description="Counted under name '~other'")
 
 
-class IngestResult(_Record):
+class IngestResult(Record):
     accepted: bool = True
     duplicate: bool = Field(description="This batch id was already stored: nothing counted")
     batch_id: str
@@ -257,7 +254,7 @@ class IngestResult(_Record):
     ignored: IgnoredTelemetry = Field(default_factory=IgnoredTelemetry)
 
 
-class PurgeResult(_Record):
+class PurgeResult(Record):
     """Rows deleted by one retention pass, by table."""
 
     deleted: dict[str, int]
@@ -267,7 +264,7 @@ class PurgeResult(_Record):
         return sum(self.deleted.values())
 
 
-class MismatchSampleRecord(_Record):
+class MismatchSampleRecord(Record):
     id: int
     environment: str
     name: str
@@ -283,7 +280,7 @@ class MismatchSampleRecord(_Record):
     candidate: object = None
 
 
-class ReportingStats(_Record):
+class ReportingStats(Record):
     """Batches received from SDKs of an environment in a window (from the batch id log)."""
 
     batches: int = 0

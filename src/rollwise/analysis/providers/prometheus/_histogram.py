@@ -1,7 +1,7 @@
 """A Prometheus histogram's bucket counts turned into a latency sketch the judge can read.
 
 A histogram knows only how many values fell in each bucket ``(previous le, le]``. The judge
-reads a latency sketch in two opposite directions (:mod:`rollwise.stats.quantile_test`):
+reads a latency sketch in two opposite directions (:mod:`rollwise.stats.quantiles`):
 
 - the **baseline's quantile upper bound** counts the values *at most* ``u``: a bucket counts
   only when its upper edge ``le`` is at most ``u``;

@@ -8,7 +8,7 @@ value can never end its string literal early and change the query.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "METRIC_NAME",
     "PLACEHOLDERS",
     "TemplateError",
+    "any_of",
     "duration",
     "escape",
     "instant",
@@ -30,6 +31,7 @@ PLACEHOLDERS = ("flag", "variant", "environment", "window")
 _PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_REGEX_SPECIAL = frozenset("\\.+*?()|[]{}^$")
 
 
 class TemplateError(ValueError):
@@ -46,9 +48,24 @@ def escape(value: str, quote: str = '"') -> str:
     return escaped.replace(quote, "\\" + quote)
 
 
-def selector(matchers: Mapping[str, str]) -> str:
-    """``{name="value", ...}`` with every value escaped, in the given order."""
-    return "{" + ", ".join(f'{name}="{escape(value)}"' for name, value in matchers.items()) + "}"
+def selector(matchers: Mapping[str, str], regexes: Mapping[str, str] | None = None) -> str:
+    """``{name="value", ..., name=~"regex", ...}`` with every value escaped, in order."""
+    parts = [f'{name}="{escape(value)}"' for name, value in matchers.items()]
+    parts += [f'{name}=~"{escape(value)}"' for name, value in (regexes or {}).items()]
+    return "{" + ", ".join(parts) + "}"
+
+
+def any_of(values: Sequence[str]) -> str:
+    """An RE2 regex matching exactly one of ``values`` (PromQL anchors ``=~`` matchers).
+
+    Every regex metacharacter is escaped, so ``v1.5`` matches ``v1.5`` and not ``v105``.
+    """
+    if not values:
+        raise ValueError("any_of needs at least one value")
+    return "|".join(
+        "".join("\\" + char if char in _REGEX_SPECIAL else char for char in value)
+        for value in values
+    )
 
 
 def milliseconds(instant: datetime) -> int:

@@ -1,6 +1,7 @@
 // The JSON API, called with the signed-in token; errors carry the API's own message.
 
 const KEY = "rollwise.token";
+const WHO = "rollwise.whoami";
 const BASE = new URL("../api/v1/", document.baseURI);
 
 export class ApiError extends Error {
@@ -21,8 +22,27 @@ export const session = {
   },
   clear() {
     sessionStorage.removeItem(KEY);
+    sessionStorage.removeItem(WHO);
+  },
+  /** What GET /whoami said of the token: {name, scope, can: ["read", "write", ...]}. */
+  get who() {
+    try {
+      return JSON.parse(sessionStorage.getItem(WHO) || "null");
+    } catch {
+      return null;
+    }
+  },
+  remember(who) {
+    sessionStorage.setItem(WHO, JSON.stringify(who));
   },
 };
+
+/** Whether the signed-in token may ``scope`` ("write", "admin"): controls it may not use are
+ * not drawn at all (the API refuses them anyway). */
+export function can(scope) {
+  const who = session.who;
+  return Boolean(who && Array.isArray(who.can) && who.can.includes(scope));
+}
 
 /** Build a query string from an object, skipping empty values. */
 export function query(params) {

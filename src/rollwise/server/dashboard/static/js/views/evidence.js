@@ -20,18 +20,50 @@ function side(metric, data) {
   return JSON.stringify(data);
 }
 
-function limitText(metric, bound, limit) {
-  if (bound === "max_increase") return `+${percent(limit)}`;
-  return metricFormat(metric)(limit);
+/** A bound in words: a relative increase as "+50% of the baseline", an absolute difference
+ * on a rate in percentage points (1 pp: from 1% to 2%, not to 1.01%). */
+export function limitText(metric, bound, limit) {
+  if (bound === "max_increase") return `≤ baseline +${percent(limit)} (relative)`;
+  if (bound === "max_difference" && RATES.has(metric)) {
+    const points = Number((limit * 100).toPrecision(3));
+    return `≤ baseline + ${points} percentage point${points === 1 ? "" : "s"}`;
+  }
+  if (bound === "max_difference") return `≤ baseline + ${metricFormat(metric)(limit)}`;
+  if (bound === "max") return `≤ ${metricFormat(metric)(limit)}`;
+  if (bound === "min") return `≥ ${metricFormat(metric)(limit)}`;
+  return `${bound} ${metricFormat(metric)(limit)}`;
+}
+
+/** What the statistical test compared, in words, next to the numbers it compared. */
+function significance(metric, item) {
+  const format = metricFormat(metric);
+  if (item.test === "confidence_sequence_margin" && item.statistic !== undefined && item.threshold !== undefined) {
+    const word = item.statistic > item.threshold ? "above: the regression is significant" : "not above: no significant regression (yet)";
+    return (
+      `Significance: the canary's bad rate is at least ${format(item.canary_bad_rate_lower_bound ?? item.statistic)} (lower confidence bound), ` +
+      `and the most the bound allows, with the baseline's rate at its upper confidence bound ${format(item.baseline_bad_rate_upper_bound)}, is ${format(item.threshold)}: ${word}. ` +
+      `"Allowed" is the same bound applied to the baseline's measured rate.`
+    );
+  }
+  if (item.test === "conditional_binomial_mixture" && item.bad_rate_ratio_lower_bound !== undefined) {
+    return `Significance: the canary's bad rate is at least ${number(item.bad_rate_ratio_lower_bound)}× the baseline's (lower confidence bound), against at most ${number(item.max_bad_rate_ratio)}× allowed; e-value ${number(item.statistic)} against ${number(item.threshold)}.`;
+  }
+  if (item.test === "one_sided_mixture" && item.confidence_sequence) {
+    const [low, high] = item.confidence_sequence;
+    return `Significance: the canary's value lies in ${format(low)} – ${format(high)} (confidence sequence); e-value ${number(item.statistic)} against ${number(item.threshold)}.`;
+  }
+  return null;
 }
 
 function check(metric, item) {
-  const parts = [`${item.bound} ${limitText(metric, item.bound, item.limit)}: `, badge(item.verdict)];
+  const parts = [`${limitText(metric, item.bound, item.limit)}: `, badge(item.verdict)];
   if (item.estimate !== undefined && item.estimate !== null) {
     const format = item.bound === "max_increase" && !String(metric).startsWith("latency_") && !RATES.has(metric) ? number : metricFormat(metric);
-    parts.push(` estimate ${format(item.estimate)}`);
-    if (item.allowed !== undefined && item.allowed !== null) parts.push(`, allowed ${format(item.allowed)}`);
+    parts.push(` canary ${format(item.estimate)}`);
+    if (item.allowed !== undefined && item.allowed !== null) parts.push(`, allowed ${format(item.allowed)} (the bound applied to the baseline's value)`);
   }
+  const why = significance(metric, item);
+  if (why) parts.push(h("div", {class: "muted small"}, why));
   return h("li", {}, parts);
 }
 

@@ -1,7 +1,7 @@
 // An environment's health now: a status per variant, flag and environment, with reasons;
 // and which controller replica leads (or that none does).
 
-import {api, query} from "../api.js";
+import {ApiError, api, query} from "../api.js";
 import {badge, fill, h} from "../dom.js";
 import {number, percent, relative, seconds} from "../format.js";
 
@@ -12,7 +12,8 @@ export function mount({root, query: params}) {
   const summary = h("section", {class: "card", "aria-labelledby": "env-status"});
   const controller = h("section", {class: "card", "aria-labelledby": "controller-status", "data-controller": ""});
   const flags = h("div");
-  fill(root, h("h1", {tabindex: "-1"}, "Health"), controller, controls, summary, flags);
+  const doctor = h("section", {class: "card", "aria-labelledby": "doctor-title", id: "doctor", hidden: true});
+  fill(root, h("h1", {tabindex: "-1"}, "Health"), controller, controls, summary, doctor, flags);
   let chosen = null;
 
   async function choose() {
@@ -44,6 +45,7 @@ export function mount({root, query: params}) {
         return;
       }
       const result = await api(`monitoring/health${query(chosen)}`);
+      await showDoctor(doctor, chosen.environment);
       const r = result.reporting;
       fill(
         summary,
@@ -78,6 +80,9 @@ export function mount({root, query: params}) {
             {class: "card", "data-flag": flag.flag},
             h("h2", {}, h("a", {href: `#/metrics${query({flag: flag.flag, environment: result.environment})}`}, flag.flag), " ", badge(flag.status)),
             h(
+              "div",
+              {class: "table-wrap"},
+              h(
               "table",
               {},
               h("thead", {}, h("tr", {}, head.map((t) => h("th", {scope: "col"}, t)))),
@@ -100,12 +105,53 @@ export function mount({root, query: params}) {
                   ),
                 ),
               ),
+              ),
             ),
           ),
         ),
       );
     },
   };
+}
+
+const SEVERITY = {error: "degraded", critical: "degraded", warning: "warning", info: "info"};
+
+/** The doctor's findings (GET /monitoring/doctor), when this control plane has a doctor:
+ * a 404 hides the section. */
+async function showDoctor(card, environment) {
+  let result;
+  try {
+    result = await api(`monitoring/doctor${query({environment})}`);
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 404 || error.status === 405)) {
+      card.hidden = true;
+      return;
+    }
+    card.hidden = false;
+    fill(card, h("h2", {id: "doctor-title"}, "Doctor"), h("p", {class: "error"}, `The doctor did not answer: ${error.message}`));
+    return;
+  }
+  const findings = (result && result.findings) || [];
+  card.hidden = false;
+  fill(
+    card,
+    h("h2", {id: "doctor-title"}, "Doctor: ", findings.length ? badge(`${findings.length} finding${findings.length === 1 ? "" : "s"}`, findings.some((f) => f.severity === "error" || f.severity === "critical") ? "degraded" : "warning") : badge("no findings", "ok")),
+    findings.length
+      ? h(
+          "ul",
+          {class: "findings"},
+          findings.map((f) =>
+            h(
+              "li",
+              {"data-code": f.code},
+              badge(f.severity, SEVERITY[f.severity] || "info"), " ", h("strong", {}, f.subject || ""), ` ${f.message}`,
+              f.fix ? h("div", {class: "muted small"}, `Fix: ${f.fix}`) : null,
+              h("div", {class: "muted small"}, h("code", {}, f.code)),
+            ),
+          ),
+        )
+      : h("p", {class: "muted"}, "The fleet evaluates what the control plane published."),
+  );
 }
 
 const LEAD = {led: ["leading", "ok"], no_leader: ["no leader", "degraded"], unknown: ["unknown", "muted"]};

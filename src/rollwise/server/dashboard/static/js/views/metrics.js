@@ -5,11 +5,11 @@ import {lineChart} from "../chart.js";
 import {fill, h} from "../dom.js";
 import {number, percent, rate, seconds} from "../format.js";
 
-const RANGES = [["15m", 900], ["1h", 3600], ["6h", 21600], ["24h", 86400]];
+const RANGES = [["15m", 900], ["1h", 3600], ["6h", 21600], ["24h", 86400], ["7d", 604800], ["14d", 1209600]];
 const CHARTS = [
-  ["Request rate", (p) => p.request_rate, rate],
-  ["Error rate", (p) => p.error_rate, (v) => percent(v)],
-  ["p95 latency", (p) => p.p95, seconds],
+  ["Request rate", (p) => p.request_rate, rate, 0],
+  ["Error rate", (p) => p.error_rate, (v) => percent(v), 0.001],
+  ["p95 latency", (p) => p.p95, seconds, 0],
 ];
 
 function select(id, label, options, value) {
@@ -59,8 +59,9 @@ export function mount({root, query: params}) {
       const end = new Date(result.to).getTime();
       fill(
         charts,
-        CHARTS.map(([title, pick, format]) =>
+        CHARTS.map(([title, pick, format, floor]) =>
           lineChart({
+            floor,
             title: `${title} (step ${result.step_seconds}s)`,
             from: start,
             to: end,

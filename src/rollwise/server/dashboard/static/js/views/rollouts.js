@@ -1,6 +1,6 @@
 // Rollouts, newest first: phase, step and share at a glance.
 
-import {api, query} from "../api.js";
+import {api, can, query} from "../api.js";
 import {badge, fill, h} from "../dom.js";
 import {relative} from "../format.js";
 
@@ -20,7 +20,7 @@ export function mount({root, refresh}) {
   fill(
     root,
     h("h1", {tabindex: "-1"}, "Rollouts"),
-    h("p", {class: "controls"}, h("label", {for: "only-active"}, onlyActive, " Active only (pending, progressing, paused)")),
+    h("p", {class: "controls"}, h("label", {for: "only-active"}, onlyActive, " Active only (pending, progressing, paused)"), can("write") ? h("a", {class: "button", href: "#/rollouts/new"}, "Start a rollout") : null),
     body,
   );
   return {

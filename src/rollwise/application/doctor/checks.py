@@ -1,0 +1,39 @@
+"""The doctor's checks, in the order their findings are listed; add one by appending it.
+
+A check is a function of a :class:`~.context.DoctorContext` yielding
+:class:`~.findings.Finding` s. ``ENVIRONMENT_CHECKS`` run once per environment (the
+context names it), ``GLOBAL_CHECKS`` once per run (the context's environment is None).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import fleet, platform, rollouts
+from .context import Check
+
+__all__ = ["ENVIRONMENT_CHECKS", "GLOBAL_CHECKS", "DoctorCheck"]
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorCheck:
+    name: str
+    run: Check
+
+
+ENVIRONMENT_CHECKS: tuple[DoctorCheck, ...] = (
+    DoctorCheck("stale_revision", fleet.stale_revision),
+    DoctorCheck("silent_instances", fleet.silent_instances),
+    # The release issue's routers: "router has not applied the current split" goes here,
+    # as fleet.routers_behind over the routers' reports (like the instances above).
+    DoctorCheck("split_matches_share", rollouts.split_matches_share),
+    DoctorCheck("step_overdue", rollouts.step_overdue),
+    DoctorCheck("telemetry_gap", rollouts.telemetry_gap),
+)
+
+GLOBAL_CHECKS: tuple[DoctorCheck, ...] = (
+    DoctorCheck("migrations_current", platform.migrations_current),
+    DoctorCheck("leader_held", platform.leader_held),
+    DoctorCheck("outbox_stuck", platform.outbox_stuck),
+    DoctorCheck("outbox_dead", platform.outbox_dead),
+)

@@ -1,0 +1,225 @@
+"""The experiment model: a flag's split used as an A/B/n test, its metrics and its states.
+
+Pure: pydantic checks shapes, :func:`parse_experiment` the cross-field rules (weights that
+sum to 10,000, a control among the arms, a ratio metric with both events) and turns every
+problem into a :class:`ConfigError` naming the field. Whether the arms are the flag's
+variants needs the flag: :func:`check_arms` does that part. The legal state changes live
+in :data:`TRANSITIONS`, in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import ConfigError, ConfigIssue, ConflictError, validation_issues
+from .durations import Duration
+from .model import BUCKETS, FLAG_KEY_PATTERN, NAME_PATTERN
+
+__all__ = [
+    "TRANSITIONS",
+    "Decision",
+    "DecisionKind",
+    "ExperimentDefinition",
+    "ExperimentMetricSpec",
+    "ExperimentState",
+    "MetricRole",
+    "check_arms",
+    "next_state",
+    "parse_decision",
+    "parse_experiment",
+]
+
+ExperimentState = Literal["draft", "running", "stopped"]
+DecisionKind = Literal["ship", "keep_control", "inconclusive"]
+MetricRole = Literal["primary", "secondary", "guardrail"]
+EVENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"
+
+TRANSITIONS: Mapping[tuple[ExperimentState, str], ExperimentState] = {
+    ("draft", "start"): "running",
+    ("running", "stop"): "stopped",
+}
+"""(state, action) → the state it leads to; any other pair is refused."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ExperimentMetricSpec(_Model):
+    """One metric: what is measured per unit, which way is better, how it is trimmed.
+
+    ``event`` is the tracked event summed per unit (a ratio's numerator);
+    ``denominator_event`` is a ratio's denominator. A proportion counts units with at least
+    one ``event``; a mean averages each unit's sum of ``event`` values (an event tracked
+    without a value counts 1). ``capping`` winsorises each unit's value at that bound;
+    ``cuped`` uses the unit's same metric before its exposure as covariate; a guardrail's
+    ``threshold`` is the relative lift it tolerates in the harmful direction.
+    """
+
+    key: str = Field(pattern=NAME_PATTERN)
+    kind: Literal["proportion", "mean", "ratio"]
+    event: str = Field(pattern=EVENT_PATTERN)
+    denominator_event: str | None = Field(default=None, pattern=EVENT_PATTERN)
+    direction: Literal["higher", "lower"] = "higher"
+    capping: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    cuped: bool = False
+    threshold: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    target_effect: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+
+    @property
+    def events(self) -> tuple[str, ...]:
+        return (
+            (self.event,)
+            if self.denominator_event is None
+            else (
+                self.event,
+                self.denominator_event,
+            )
+        )
+
+
+class ExperimentDefinition(_Model):
+    """What an operator writes. ``arms`` maps each arm (a flag variant) to its weight in
+    basis points, in order; the first arm is control unless ``control`` names one. ``unit``
+    is the context attribute units are bucketed and counted by (unset: the flag's)."""
+
+    key: str = Field(pattern=NAME_PATTERN)
+    flag: str = Field(pattern=FLAG_KEY_PATTERN)
+    environment: str = Field(pattern=NAME_PATTERN)
+    arms: dict[str, int] = Field(min_length=2, max_length=26)
+    control: str | None = None
+    hypothesis: str = Field(default="", max_length=2000)
+    unit: str | None = Field(default=None, min_length=1, max_length=200)
+    planned_duration: Duration | None = None
+    primary: list[ExperimentMetricSpec] = Field(min_length=1, max_length=20)
+    secondary: list[ExperimentMetricSpec] = Field(default_factory=list, max_length=50)
+    guardrails: list[ExperimentMetricSpec] = Field(default_factory=list, max_length=20)
+
+    @property
+    def control_arm(self) -> str:
+        return self.control if self.control is not None else next(iter(self.arms))
+
+    def metrics(self) -> list[tuple[MetricRole, ExperimentMetricSpec]]:
+        """Every metric with its role, primary first."""
+        return [
+            *(("primary", m) for m in self.primary),
+            *(("secondary", m) for m in self.secondary),
+            *(("guardrail", m) for m in self.guardrails),
+        ]
+
+    def events(self) -> set[str]:
+        """Every event name a metric reads."""
+        return {event for _, metric in self.metrics() for event in metric.events}
+
+
+class Decision(_Model):
+    """What was decided when the experiment stopped: ship ``arm``, keep control, or
+    inconclusive; ``reason`` says why (free text for the record)."""
+
+    kind: DecisionKind
+    arm: str | None = None
+    reason: str = Field(default="", max_length=2000)
+
+
+def parse_experiment(data: Any) -> ExperimentDefinition:
+    """Validate a definition; every problem is a :class:`ConfigIssue` naming its field."""
+    if isinstance(data, ExperimentDefinition):
+        definition = data
+    else:
+        if not isinstance(data, Mapping):
+            raise ConfigError.single(None, "", "expected a mapping (an experiment definition)")
+        try:
+            definition = ExperimentDefinition.model_validate(data)
+        except ValidationError as error:
+            raise ConfigError(validation_issues(error)) from None
+    issues = list(_issues(definition))
+    if issues:
+        raise ConfigError([ConfigIssue(None, path, reason) for path, reason in issues])
+    return definition
+
+
+def _issues(definition: ExperimentDefinition) -> list[tuple[str, str]]:
+    issues: list[tuple[str, str]] = []
+    for arm, weight in definition.arms.items():
+        if weight <= 0:
+            issues.append((f"arms.{arm}", f"a weight is basis points > 0, got {weight}"))
+    total = sum(definition.arms.values())
+    if total != BUCKETS:
+        issues.append(("arms", f"weights must sum to {BUCKETS} basis points, got {total}"))
+    if definition.control is not None and definition.control not in definition.arms:
+        issues.append(("control", f"{definition.control!r} is not one of the arms"))
+    seen: set[str] = set()
+    for role, metrics in (
+        ("primary", definition.primary),
+        ("secondary", definition.secondary),
+        ("guardrails", definition.guardrails),
+    ):
+        for index, metric in enumerate(metrics):
+            path = f"{role}.{index}"
+            if metric.key in seen:
+                issues.append((f"{path}.key", f"metric {metric.key!r} is defined twice"))
+            seen.add(metric.key)
+            if metric.kind == "ratio" and metric.denominator_event is None:
+                issues.append((f"{path}.denominator_event", "a ratio metric needs one"))
+            if metric.kind != "ratio" and metric.denominator_event is not None:
+                issues.append((f"{path}.denominator_event", "only ratio metrics have one"))
+            if metric.kind == "proportion" and metric.capping is not None:
+                issues.append((f"{path}.capping", "a proportion cannot be capped"))
+            if role != "guardrails" and metric.threshold is not None:
+                issues.append((f"{path}.threshold", "only guardrail metrics have a threshold"))
+    return issues
+
+
+def check_arms(definition: ExperimentDefinition, variants: Sequence[str]) -> None:
+    """The arms must be variants of the flag (ConfigError naming the arm otherwise)."""
+    issues = [
+        ConfigIssue(
+            definition.flag,
+            f"arms.{arm}",
+            f"{arm!r} is not a variant of flag {definition.flag!r} "
+            f"(variants are: {', '.join(variants)})",
+        )
+        for arm in definition.arms
+        if arm not in variants
+    ]
+    if issues:
+        raise ConfigError(issues)
+
+
+def parse_decision(data: Any, definition: ExperimentDefinition) -> Decision:
+    """A decision for ``definition``: shipping names a non-control arm, nothing else does."""
+    try:
+        decision = data if isinstance(data, Decision) else Decision.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(validation_issues(error, path="decision")) from None
+    if decision.kind == "ship":
+        if decision.arm is None:
+            raise ConfigError.single(None, "decision.arm", "shipping needs the arm to ship")
+        if decision.arm not in definition.arms:
+            raise ConfigError.single(
+                None, "decision.arm", f"{decision.arm!r} is not one of the arms"
+            )
+    elif decision.arm is not None and decision.arm != definition.control_arm:
+        raise ConfigError.single(
+            None, "decision.arm", f"a {decision.kind!r} decision names no arm to ship"
+        )
+    return decision
+
+
+def next_state(key: str, state: ExperimentState, action: str) -> ExperimentState:
+    """The state ``action`` leads to from ``state``; ConflictError when it is not legal."""
+    target = TRANSITIONS.get((state, action))
+    if target is None:
+        legal = sorted(a for (s, a) in TRANSITIONS if s == state)
+        raise ConflictError(
+            f"experiment {key!r} is {state}: cannot {action} it"
+            + (f" (it can: {', '.join(legal)})" if legal else ""),
+            resource="experiment",
+            key=key,
+            state=state,
+            action=action,
+        )
+    return target
