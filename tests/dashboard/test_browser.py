@@ -267,3 +267,15 @@ def test_the_kill_switch_asks_first_then_kills_and_restores(page: Page, plane: P
     production.get_by_role("button", name="Restore").click()
     expect(production).to_contain_text("enabled")
     assert plane.get("/api/v1/flags/checkout/environments/production")["state"]["enabled"]
+
+
+def test_the_flags_page_follows_the_event_stream_not_a_timer(page: Page, plane: Plane) -> None:
+    """With auto-refresh off, a kill switch flipped elsewhere still reaches the page: the
+    server's event stream announced the new config version and the page read it."""
+    with page.expect_request(lambda request: "/api/v1/sdk/stream" in request.url):
+        sign_in(page, plane, plane.read)
+    production = page.locator("tr[data-flag=checkout] td[data-environment=production]")
+    expect(production).to_contain_text("enabled")
+    page.get_by_label("Auto-refresh").uncheck()
+    plane.post("/api/v1/flags/checkout/environments/production/kill", {})
+    expect(production).to_contain_text("killed", timeout=20_000)

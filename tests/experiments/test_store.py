@@ -13,7 +13,9 @@ from rollwise.core import FlagEnvironment
 from rollwise.core.telemetry import Exposure, TrackedEvent
 from rollwise.errors import ConfigError, ConflictError
 from rollwise.store import Store
+from rollwise.store.telemetry.types import TelemetryPolicy
 
+from .._support.clock import FakeClock
 from ._support import DEFINITION, definition, seed
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -184,3 +186,24 @@ def test_capping_and_ratio_in_the_database(store: Store) -> None:
     assert (mean.n, mean.sum, mean.sum_squares) == (3, 1010.0, 1000.0**2 + 100.0)
     assert (ratio.sum, ratio.denominator_sum, ratio.denominator_sum_squares) == (2010.0, 3.0, 5.0)
     assert ratio.cross_sum == 2000.0 * 2 + 10.0
+
+
+def test_retention_forgets_experiment_batch_ids_with_the_telemetry_ones(database_url: str) -> None:
+    clock = FakeClock(T0)
+    policy = TelemetryPolicy(keep_batch_ids=timedelta(days=1))
+    store = Store(database_url, clock=clock, telemetry=policy)
+    try:
+        _started(store)
+        exposure = Exposure(experiment="checkout-test", unit="u1", arm="control", at=T0)
+        with store.transaction("sdk") as tx:
+            tx.record_experiment_data("production", "batch-0001", [exposure], [])
+
+        def purge() -> int:
+            with store.transaction("retention") as tx:
+                return tx.purge_telemetry().deleted["experiment_batches"]
+
+        assert purge() == 0
+        clock.advance(days=1, hours=1)
+        assert purge() == 1
+    finally:
+        store.close()

@@ -24,6 +24,7 @@ from ..core.model import BUCKETS
 from ..core.notifications import (
     SUMMARY_LIMIT,
     TITLE_LIMIT,
+    Kind,
     NotificationContent,
     Severity,
     Subject,
@@ -40,7 +41,7 @@ __all__ = [
     "experiment_stop_notification",
 ]
 
-EXPERIMENT_STOPPED = "experiment.stopped"
+EXPERIMENT_STOPPED = Kind.EXPERIMENT_STOPPED
 """The notification kind of an experiment a failing guardrail stopped."""
 
 _DECISION_REASON_LIMIT = 2000  # Decision.reason's bound
@@ -88,7 +89,7 @@ def check_guardrails(
     decision = Decision(kind="keep_control", reason=cut(report.reason, _DECISION_REASON_LIMIT))
     stopped = tx.stop_experiment(record.key, decision, record.version)
     evidence["split"] = _to_control(tx, stopped)
-    _audit_evidence(tx, stopped, evidence)
+    tx.audit_guardrail_stop(stopped, evidence)
     tx.enqueue(experiment_stop_notification(stopped, report, evidence, now))
     return GuardrailCheck(record.key, "stopped", report.reason, evidence)
 
@@ -102,21 +103,6 @@ def _to_control(tx: Tx, record: ExperimentRecord) -> dict[str, int]:
         state = current.state.model_copy(update={"split": split, "default": None})
         tx.put_flag_state(record.flag, record.environment, state, current.version)
     return split
-
-
-def _audit_evidence(tx: Tx, record: ExperimentRecord, evidence: dict[str, Any]) -> None:
-    """The ``experiment.guardrail_stop`` audit row: the evidence beside the decision.
-
-    The store has no public writer for an experiment's evidence yet; this row is written
-    like every other audit row, in the same transaction.
-    """
-    tx._audit(
-        "experiment.guardrail_stop",
-        "experiment",
-        record.key,
-        environment=record.environment,
-        after=evidence,
-    )
 
 
 def _evidence(

@@ -26,7 +26,7 @@ from typing import Any
 
 from ..core.gates import Gate
 from ..core.model import BUCKETS, FlagEnvironment
-from ..core.notifications import NotificationContent, Severity, Subject
+from ..core.notifications import Kind, NotificationContent, Severity, Subject
 from ..core.release import ReleaseOutcome
 from ..core.rollout import RolloutAction, current_weights, parse_rollout_spec
 from ..core.state_document import RolloutDefaults
@@ -48,7 +48,7 @@ __all__ = [
     "sync_release",
 ]
 
-RELEASE_ROLLBACK_KIND = "release.rollback"
+RELEASE_ROLLBACK_KIND = Kind.RELEASE_ROLLBACK
 _SPEC_FIELDS = ("strategy", "gates", "min_samples", "max_step_duration", "on_no_data")
 
 

@@ -1,14 +1,15 @@
 """The experiment model: a flag's split used as an A/B/n test, its metrics and its states.
 
 Pure: pydantic checks shapes, :func:`parse_experiment` the cross-field rules (weights that
-sum to 10,000, a control among the arms, a ratio metric with both events) and turns every
-problem into a :class:`ConfigError` naming the field. Whether the arms are the flag's
-variants needs the flag: :func:`check_arms` does that part. The legal state changes live
-in :data:`TRANSITIONS`, in one place.
+sum to 10,000, a control among the arms, each metric with exactly one source: a builtin
+event or a sql query) and turns every problem into a :class:`ConfigError` naming the field.
+Whether the arms are the flag's variants needs the flag: :func:`check_arms` does that part.
+The legal state changes live in :data:`TRANSITIONS`, in one place.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -26,6 +27,7 @@ __all__ = [
     "ExperimentMetricSpec",
     "ExperimentState",
     "MetricRole",
+    "MetricSourceKind",
     "check_arms",
     "next_state",
     "parse_decision",
@@ -35,7 +37,11 @@ __all__ = [
 ExperimentState = Literal["draft", "running", "stopped"]
 DecisionKind = Literal["ship", "keep_control", "inconclusive"]
 MetricRole = Literal["primary", "secondary", "guardrail"]
+MetricSourceKind = Literal["builtin", "sql"]
 EVENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+"""An environment variable's name (what ``connection_env`` holds, never a URL)."""
+_SQL_FIELDS = ("query", "denominator_query", "connection_env", "exposures_query")
 
 TRANSITIONS: Mapping[tuple[ExperimentState, str], ExperimentState] = {
     ("draft", "start"): "running",
@@ -57,12 +63,25 @@ class ExperimentMetricSpec(_Model):
     without a value counts 1). ``capping`` winsorises each unit's value at that bound;
     ``cuped`` uses the unit's same metric before its exposure as covariate; a guardrail's
     ``threshold`` is the relative lift it tolerates in the harmful direction.
+
+    ``source`` says where the per-unit values come from: ``builtin`` (the SDK's tracked
+    ``event``, the default) or ``sql`` (``query``, a SELECT over the user's own database or
+    warehouse returning ``unit``, ``timestamp``, ``value``; a ratio's denominator in
+    ``denominator_query``). ``connection_env`` names the control plane's environment
+    variable holding that database's SQLAlchemy URL, so no URL or password is ever stored
+    in a definition; ``exposures_query`` (``unit``, ``arm``, ``timestamp``) is the
+    warehouse's own exposure log, needed unless the URL is the control plane's database.
     """
 
     key: str = Field(pattern=NAME_PATTERN)
     kind: Literal["proportion", "mean", "ratio"]
-    event: str = Field(pattern=EVENT_PATTERN)
+    source: MetricSourceKind = "builtin"
+    event: str | None = Field(default=None, pattern=EVENT_PATTERN)
     denominator_event: str | None = Field(default=None, pattern=EVENT_PATTERN)
+    query: str | None = Field(default=None, min_length=1, max_length=20_000)
+    denominator_query: str | None = Field(default=None, min_length=1, max_length=20_000)
+    connection_env: str | None = Field(default=None, min_length=1, max_length=128)
+    exposures_query: str | None = Field(default=None, min_length=1, max_length=20_000)
     direction: Literal["higher", "lower"] = "higher"
     capping: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     cuped: bool = False
@@ -71,14 +90,8 @@ class ExperimentMetricSpec(_Model):
 
     @property
     def events(self) -> tuple[str, ...]:
-        return (
-            (self.event,)
-            if self.denominator_event is None
-            else (
-                self.event,
-                self.denominator_event,
-            )
-        )
+        """The tracked events a builtin metric reads (none for a sql metric)."""
+        return tuple(e for e in (self.event, self.denominator_event) if e is not None)
 
 
 class ExperimentDefinition(_Model):
@@ -162,14 +175,57 @@ def _issues(definition: ExperimentDefinition) -> list[tuple[str, str]]:
             if metric.key in seen:
                 issues.append((f"{path}.key", f"metric {metric.key!r} is defined twice"))
             seen.add(metric.key)
-            if metric.kind == "ratio" and metric.denominator_event is None:
-                issues.append((f"{path}.denominator_event", "a ratio metric needs one"))
-            if metric.kind != "ratio" and metric.denominator_event is not None:
-                issues.append((f"{path}.denominator_event", "only ratio metrics have one"))
+            issues.extend(_source_issues(path, metric))
             if metric.kind == "proportion" and metric.capping is not None:
                 issues.append((f"{path}.capping", "a proportion cannot be capped"))
             if role != "guardrails" and metric.threshold is not None:
                 issues.append((f"{path}.threshold", "only guardrail metrics have a threshold"))
+    return issues
+
+
+def _source_issues(path: str, metric: ExperimentMetricSpec) -> list[tuple[str, str]]:
+    """Exactly one of a builtin ``event`` or a sql ``query``, and only its source's fields."""
+    issues: list[tuple[str, str]] = []
+    ratio = metric.kind == "ratio"
+    if metric.source == "builtin":
+        if metric.event is None:
+            why = "a builtin metric needs the tracked event it reads"
+            if metric.query is not None:
+                why += " (a metric defined by a query says source: sql)"
+            issues.append((f"{path}.event", why))
+        for name in _SQL_FIELDS:
+            if getattr(metric, name) is not None:
+                issues.append((f"{path}.{name}", "only sql metrics (source: sql) have one"))
+        denominator = "denominator_event"
+    else:
+        if metric.query is None:
+            issues.append(
+                (f"{path}.query", "a sql metric needs a query returning unit, timestamp, value")
+            )
+        for name in ("event", "denominator_event"):
+            if getattr(metric, name) is not None:
+                issues.append((f"{path}.{name}", "a sql metric reads its query, not an event"))
+        if metric.connection_env is None:
+            issues.append(
+                (
+                    f"{path}.connection_env",
+                    "a sql metric needs the name of the environment variable holding its "
+                    "database's SQLAlchemy URL",
+                )
+            )
+        elif not ENV_NAME.match(metric.connection_env):
+            issues.append(
+                (
+                    f"{path}.connection_env",
+                    "the name of an environment variable (letters, digits, _), never the "
+                    "URL itself",
+                )
+            )
+        denominator = "denominator_query"
+    if ratio and getattr(metric, denominator) is None:
+        issues.append((f"{path}.{denominator}", "a ratio metric needs one"))
+    if not ratio and getattr(metric, denominator) is not None:
+        issues.append((f"{path}.{denominator}", "only ratio metrics have one"))
     return issues
 
 

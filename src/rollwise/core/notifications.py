@@ -69,6 +69,8 @@ class Kind(StrEnum):
     ROLLOUT_TRANSITION = "rollout.transition"
     ALERT_FIRING = "alert.firing"
     ALERT_RESOLVED = "alert.resolved"
+    EXPERIMENT_STOPPED = "experiment.stopped"
+    RELEASE_ROLLBACK = "release.rollback"
     TEST = "rollwise.test"
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import URL, Connection, insert, update
 
 from ..errors import ConflictError, NotFoundError
 from .tables import audit_log, environments
@@ -37,6 +37,11 @@ class Operations:
     def now(self) -> datetime:
         """The store's clock (injected in tests)."""
         return self._clock()
+
+    @property
+    def database_url(self) -> URL:
+        """The database this transaction runs on (a warehouse query may share it)."""
+        return self._conn.engine.url
 
     def _now(self) -> datetime:
         return self._clock()

@@ -229,6 +229,16 @@ class ExperimentOperations(ExperimentDataOperations):
         )
         return after
 
+    def audit_guardrail_stop(self, record: ExperimentRecord, evidence: dict[str, Any]) -> None:
+        """The evidence a guardrail stop was decided on, beside the decision (an audit row)."""
+        self._audit(
+            "experiment.guardrail_stop",
+            "experiment",
+            record.key,
+            environment=record.environment,
+            after=evidence,
+        )
+
     def running_experiment_infos(self, environment: str) -> list[ExperimentInfo]:
         """What the environment's SDK document says of its running experiments."""
         rows = self._conn.execute(

@@ -142,16 +142,7 @@ def _archive_switch(archived: bool) -> Callable[..., FlagRecord]:
             record = change(key, header_version)
         return _published(response, hub, record)
 
-    switch.__name__ = switch.__qualname__ = "archive_flag" if archived else "unarchive_flag"
     return switch
-
-
-for _archived in (True, False):
-    router.post(
-        f"/{{key}}/{'archive' if _archived else 'unarchive'}",
-        response_model=FlagRecord,
-        responses=error_responses(400, 404, 409),
-    )(_archive_switch(_archived))
 
 
 @router.get("/{key}/history", response_model=FlagHistory, responses=error_responses(404))
@@ -242,18 +233,26 @@ def _kill_switch(enabled: bool) -> Callable[..., FlagStateRecord]:
             record = tx.set_enabled(key, environment, enabled, header_version)
         return _published(response, hub, record)
 
-    switch.__name__ = switch.__qualname__ = "restore" if enabled else "kill"
-    switch.__doc__ = (
-        "Undo the kill switch: the state's rules and split serve again."
-        if enabled
-        else "The kill switch: everyone gets the off variant, at once, rules and split kept."
-    )
     return switch
 
 
-for _enabled in (False, True):
-    router.post(
-        f"/{{key}}/environments/{{environment}}/{'restore' if _enabled else 'kill'}",
-        response_model=FlagStateRecord,
-        responses=error_responses(400, 404, 409),
-    )(_kill_switch(_enabled))
+_SWITCHES: tuple[tuple[str, str, Callable[..., object], str | None], ...] = (
+    ("/{key}/archive", "archive_flag", _archive_switch(True), None),
+    ("/{key}/unarchive", "unarchive_flag", _archive_switch(False), None),
+    (
+        "/{key}/environments/{environment}/kill",
+        "kill",
+        _kill_switch(False),
+        "The kill switch: everyone gets the off variant, at once, rules and split kept.",
+    ),
+    (
+        "/{key}/environments/{environment}/restore",
+        "restore",
+        _kill_switch(True),
+        "Undo the kill switch: the state's rules and split serve again.",
+    ),
+)
+for _path, _name, _endpoint, _doc in _SWITCHES:
+    _endpoint.__name__ = _endpoint.__qualname__ = _name
+    _endpoint.__doc__ = _doc
+    router.post(_path, responses=error_responses(400, 404, 409))(_endpoint)

@@ -30,6 +30,7 @@ from sqlalchemy import Table, delete, select
 from ..tables import (
     comparison_buckets,
     environments,
+    experiment_batches,
     mismatch_samples,
     override_buckets,
     request_buckets,
@@ -62,9 +63,10 @@ class TelemetryOperations(TelemetryIngest, TelemetryQueries):
     def purge_telemetry(self) -> PurgeResult:
         """Delete what retention no longer keeps (as of the store's clock).
 
-        Buckets older than their resolution's retention, batch ids older than
-        ``keep_batch_ids`` and samples older than ``keep_samples``. Safe to run on every
-        replica at once (deletes are idempotent; ingest never writes rows this old).
+        Buckets older than their resolution's retention, batch ids (telemetry and experiment
+        data) older than ``keep_batch_ids`` and samples older than ``keep_samples``. Safe to
+        run on every replica at once (deletes are idempotent; ingest never writes rows this
+        old).
         """
         policy = self.telemetry_policy
         now_moment = self._now()
@@ -92,6 +94,11 @@ class TelemetryOperations(TelemetryIngest, TelemetryQueries):
         deleted["telemetry_batch_parts"] = self._conn.execute(
             delete(telemetry_batch_parts).where(
                 telemetry_batch_parts.c.received_at < now_moment - policy.keep_batch_ids
+            )
+        ).rowcount
+        deleted["experiment_batches"] = self._conn.execute(
+            delete(experiment_batches).where(
+                experiment_batches.c.received_at < now_moment - policy.keep_batch_ids
             )
         ).rowcount
         c = mismatch_samples.c

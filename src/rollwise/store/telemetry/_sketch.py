@@ -75,55 +75,60 @@ def merge_sketch_sql(stored: str, added: str, max_bins: int = DEFAULT_MAX_BINS) 
     column references): :func:`merge_sketch_data` in SQL, so that an ``INSERT ... ON
     CONFLICT DO UPDATE`` adds a latency delta without reading the row first. Counts add
     up as exact integers, ``sum``/``min``/``max`` as ``float8`` (the same IEEE doubles as
-    Python's, written back in their shortest exact form). Each ``OFFSET 0`` keeps the
-    planner from inlining a derived value into every bin (re-parsing the JSON each time)."""
-    o, n, bins = f"({stored})", f"({added})", int(max_bins)
-    ends = (
-        f"SELECT ({o}->>'offset')::bigint AS o_off, ({n}->>'offset')::bigint AS n_off,"
-        f" json_array_length({o}->'bins') AS o_len, json_array_length({n}->'bins') AS n_len"
-        " OFFSET 0"
+    Python's, written back in their shortest exact form). Both are parsed once (``jsonb``);
+    each ``OFFSET 0`` keeps the planner from inlining a derived value into every bin."""
+    o, n = f"({stored})", f"({added})"
+    fields = ", ".join(
+        f"(j.{side}->>'{name}')::{kind} AS {side}_{name}"
+        for side in ("o", "n")
+        for name, kind in (
+            ("offset", "bigint"),
+            ("zero_count", "bigint"),
+            ("count", "bigint"),
+            ("sum", "float8"),
+            ("min", "float8"),
+            ("max", "float8"),
+        )
+    )
+    parsed = (
+        f"SELECT j.o, j.n, {fields},"
+        " translate((j.o->'bins')::text, '[]', '{}')::bigint[] AS o_bins,"
+        " translate((j.n->'bins')::text, '[]', '{}')::bigint[] AS n_bins"
+        f" FROM (SELECT {o}::jsonb AS o, {n}::jsonb AS n OFFSET 0) AS j OFFSET 0"
+    )
+    lengths = (
+        "SELECT q.*, cardinality(q.o_bins) AS o_len, cardinality(q.n_bins) AS n_len"
+        f" FROM ({parsed}) AS q OFFSET 0"
     )
     high = (
-        "CASE WHEN p.o_len = 0 AND p.n_len = 0 THEN p.o_off - 1"
-        " WHEN p.n_len = 0 THEN p.o_off + p.o_len - 1"
-        " WHEN p.o_len = 0 THEN p.n_off + p.n_len - 1"
-        " ELSE greatest(p.o_off + p.o_len, p.n_off + p.n_len) - 1 END"
+        "CASE WHEN p.o_len = 0 AND p.n_len = 0 THEN p.o_offset - 1"
+        " WHEN p.n_len = 0 THEN p.o_offset + p.o_len - 1"
+        " WHEN p.o_len = 0 THEN p.n_offset + p.n_len - 1"
+        " ELSE greatest(p.o_offset + p.o_len, p.n_offset + p.n_len) - 1 END"
     )
     low = (
-        "CASE WHEN p.n_len = 0 THEN p.o_off WHEN p.o_len = 0 THEN p.n_off"
-        f" ELSE greatest(least(p.o_off, p.n_off), greatest(p.o_off + p.o_len,"
-        f" p.n_off + p.n_len) - {bins}) END"
+        "CASE WHEN p.n_len = 0 THEN p.o_offset WHEN p.o_len = 0 THEN p.n_offset"
+        " ELSE greatest(least(p.o_offset, p.n_offset), greatest(p.o_offset + p.o_len,"
+        f" p.n_offset + p.n_len) - {int(max_bins)}) END"
     )
-    span = f"SELECT p.o_off, p.n_off, {low} AS low, {high} AS high FROM ({ends}) AS p OFFSET 0"
-    entries = (
-        "SELECT r.o_off + e.at - 1 AS at, e.value::bigint AS value"
-        f" FROM json_array_elements_text({o}->'bins') WITH ORDINALITY AS e(value, at)"
-        " UNION ALL SELECT r.n_off + e.at - 1, e.value::bigint"
-        f" FROM json_array_elements_text({n}->'bins') WITH ORDINALITY AS e(value, at)"
+    # the lowest kept index also takes every count below it (folded, as merge_sketch_data)
+    folded = " + ".join(
+        f"(SELECT coalesce(sum(v), 0) FROM unnest(r.{side}_bins[1 : r.low - r.{side}_offset + 1])"
+        " AS v)"
+        for side in ("o", "n")
     )
-    merged_bins = (
-        "(SELECT coalesce(json_agg(coalesce(s.value, 0) ORDER BY g.at), '[]'::json)"
-        " FROM generate_series(r.low, r.high) AS g(at)"
-        " LEFT JOIN (SELECT greatest(x.at, r.low) AS at, sum(x.value) AS value"
-        f" FROM ({entries}) AS x GROUP BY 1) AS s ON s.at = g.at)"
-    )
-
-    def both(field: str, kind: str = "bigint") -> tuple[str, str]:
-        return f"({o}->>'{field}')::{kind}", f"({n}->>'{field}')::{kind}"
-
-    zero, count = both("zero_count"), both("count")
-    total, lowest, highest = both("sum", "float8"), both("min", "float8"), both("max", "float8")
-    merged = (
-        "(SELECT json_build_object("
-        f"'accuracy', {o}->'accuracy', 'offset', r.low, 'bins', {merged_bins},"
-        f" 'zero_count', {zero[0]} + {zero[1]}, 'count', {count[0]} + {count[1]},"
-        f" 'sum', {total[0]} + {total[1]}, 'min', least({lowest[0]}, {lowest[1]}),"
-        f" 'max', greatest({highest[0]}, {highest[1]}))"
-        f" FROM ({span}) AS r)"
+    bins = (
+        "(SELECT coalesce(json_agg(CASE WHEN g.at = r.low THEN"
+        f" {folded} ELSE coalesce(r.o_bins[g.at - r.o_offset + 1], 0)"
+        " + coalesce(r.n_bins[g.at - r.n_offset + 1], 0) END ORDER BY g.at), '[]'::json)"
+        " FROM generate_series(r.low, r.high) AS g(at))"
     )
     return (
-        f"CASE WHEN {count[1]} = 0 THEN {o}"
-        f" WHEN {count[0]} = 0 THEN ({n}::jsonb || jsonb_build_object("
-        f"'sum', {total[0]} + {total[1]}))::json"
-        f" ELSE {merged} END"
+        f"(SELECT CASE WHEN r.n_count = 0 THEN {o}"
+        " WHEN r.o_count = 0 THEN (r.n || jsonb_build_object('sum', r.o_sum + r.n_sum))::json"
+        " ELSE json_build_object('accuracy', r.o->'accuracy', 'offset', r.low,"
+        f" 'bins', {bins}, 'zero_count', r.o_zero_count + r.n_zero_count,"
+        " 'count', r.o_count + r.n_count, 'sum', r.o_sum + r.n_sum,"
+        " 'min', least(r.o_min, r.n_min), 'max', greatest(r.o_max, r.n_max)) END"
+        f" FROM (SELECT p.*, {low} AS low, {high} AS high FROM ({lengths}) AS p OFFSET 0) AS r)"
     )

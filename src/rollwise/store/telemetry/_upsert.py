@@ -7,6 +7,12 @@ SQLite already serialises writers with ``BEGIN IMMEDIATE``), merged in Python an
 back with one executemany. Keys are processed in sorted order in every transaction, so two
 ingests touching the same buckets lock them in the same order and cannot deadlock each
 other.
+
+Where the merge can be written in SQL, :func:`upsert_rows` does it all in one multi-row
+``INSERT ... ON CONFLICT DO UPDATE`` instead (counts everywhere; request rows' latency
+sketches on PostgreSQL, see ``_sketch.merge_sketch_sql``): nothing is read, and a bucket
+row many instances share is locked only from its update to the commit, not across a
+read, a Python merge and a write.
 """
 
 from __future__ import annotations

@@ -96,3 +96,46 @@ export function describe(error) {
   }
   return `unexpected error: ${error && error.message ? error.message : error}`;
 }
+
+/** Follow an environment's changes over the server's event stream (the one SDKs use):
+ * ``onChange()`` runs for each new config version, the first one included. The stream is
+ * read with fetch (EventSource cannot send the token); it reconnects after the server ends
+ * it (its maximum lifetime) or a network error, while ``alive()`` holds. Returns stop(). */
+export function follow(environment, onChange, alive) {
+  const controller = new AbortController();
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
+    controller.abort();
+  };
+  const url = new URL(`sdk/stream${query({environment})}`, BASE);
+  (async () => {
+    while (!stopped && alive()) {
+      try {
+        const response = await fetch(url, {
+          headers: {Authorization: `Bearer ${session.token}`, Accept: "text/event-stream"},
+          cache: "no-store",
+          signal: controller.signal,
+        });
+        if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = "";
+        for (;;) {
+          const {value, done} = await reader.read();
+          if (done || stopped || !alive()) break;
+          buffer += value;
+          let end;
+          while ((end = buffer.indexOf("\n\n")) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            if (/^event: config$/m.test(block)) onChange();
+          }
+        }
+      } catch {
+        if (stopped) return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  })();
+  return stop;
+}

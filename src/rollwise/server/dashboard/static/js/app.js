@@ -217,6 +217,8 @@ document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible" && $("auto").checked) refresh();
 });
 setInterval(() => {
-  if (document.visibilityState === "visible" && $("auto").checked) refresh();
+  // views that follow the server's event stream refresh when it announces a change
+  const streaming = current && current.instance && current.instance.streaming;
+  if (document.visibilityState === "visible" && $("auto").checked && !streaming) refresh();
 }, REFRESH_MS);
 show();

@@ -54,8 +54,9 @@ function outcome(arm) {
 }
 
 function metricSpecText(spec) {
-  const parts = [`${spec.kind} of ${spec.event}`];
-  if (spec.denominator_event) parts[0] = `ratio ${spec.event} / ${spec.denominator_event}`;
+  const what = spec.event ?? `sql (${spec.connection_env})`;
+  const parts = [`${spec.kind} of ${what}`];
+  if (spec.denominator_event) parts[0] = `ratio ${what} / ${spec.denominator_event}`;
   parts.push(`${spec.direction} is better`);
   if (spec.capping !== null && spec.capping !== undefined) parts.push(`capped at ${number(spec.capping)}`);
   if (spec.cuped) parts.push("CUPED");

@@ -1,8 +1,9 @@
 // Flags in one environment (switcher), searchable and filtered by tag: kill switch, rules
 // in full, the split, and the rollout driving it. One list request per refresh, whatever
-// the number of flags (GET /environments/{env}/flag-states).
+// the number of flags (GET /environments/{env}/flag-states); refreshed when the server's
+// event stream announces a new config version of the environment, not by polling.
 
-import {api, can, describe, query} from "../api.js";
+import {api, can, describe, follow, query} from "../api.js";
 import {badge, fill, h} from "../dom.js";
 import {ruleText, serving} from "../flagtext.js";
 
@@ -41,6 +42,8 @@ export function mount({root, query: params, refresh}) {
   let environment = null;
   let tag = params.get("tag") || "";
   let last = null;
+  let followed = null; // the environment whose event stream this view follows
+  let stopFollowing = () => {};
 
   function go() {
     sessionStorage.setItem("rollwise.environment", envSelect.value);
@@ -149,7 +152,23 @@ export function mount({root, query: params, refresh}) {
     );
   }
 
+  function followChanges() {
+    if (followed === environment) return;
+    stopFollowing();
+    followed = environment;
+    let first = true; // the stream's first event is the version this refresh just read
+    stopFollowing = follow(
+      environment,
+      () => {
+        if (first) first = false;
+        else refresh();
+      },
+      () => root.isConnected,
+    );
+  }
+
   return {
+    streaming: true,
     async refresh() {
       const [environments, flags] = await Promise.all([api("environments"), api("flags")]);
       if (environments.length === 0) {
@@ -173,6 +192,7 @@ export function mount({root, query: params, refresh}) {
         api(`rollouts${query({active: "true", environment, limit: 1000})}`),
       ]);
       last = {flags, states, active};
+      followChanges();
       draw(last);
     },
   };
