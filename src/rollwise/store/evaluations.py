@@ -30,19 +30,23 @@ EVALUATION_INTERVAL = timedelta(minutes=1)
 _E = rollout_evaluations
 
 
+def judgement_fields(row: Any, at: datetime) -> dict[str, Any]:
+    """What a stored judgement and a kept evaluation share, read off either table's row."""
+    return {
+        "rollout_id": row.rollout_id,
+        "at": aware(at),
+        "step": row.step,
+        "attempt": row.attempt,
+        "rollout_version": row.rollout_version,
+        "decision": row.decision,
+        "verdict": row.verdict,
+        "reason": row.reason,
+        "evidence": row.evidence,
+    }
+
+
 def _evaluation(row: Any) -> EvaluationRecord:
-    return EvaluationRecord(
-        rollout_id=row.rollout_id,
-        seq=row.seq,
-        at=aware(row.evaluated_at),
-        step=row.step,
-        attempt=row.attempt,
-        rollout_version=row.rollout_version,
-        decision=row.decision,
-        verdict=row.verdict,
-        reason=row.reason,
-        evidence=row.evidence,
-    )
+    return EvaluationRecord(seq=row.seq, **judgement_fields(row, row.evaluated_at))
 
 
 class EvaluationOperations(Operations):

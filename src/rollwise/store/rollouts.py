@@ -32,7 +32,7 @@ from ..core.rollout import (
 )
 from ..errors import ConflictError
 from ._base import aware
-from .evaluations import EvaluationOperations
+from .evaluations import EvaluationOperations, judgement_fields
 from .records import JudgementRecord, RolloutHistoryRecord, RolloutRecord
 from .tables import ACTIVE_PHASES, rollout_history, rollout_judgements, rollouts
 
@@ -162,17 +162,7 @@ class RolloutOperations(EvaluationOperations):
         ).first()
         if row is None:
             return None
-        return JudgementRecord(
-            rollout_id=row.rollout_id,
-            at=aware(row.at),
-            step=row.step,
-            attempt=row.attempt,
-            rollout_version=row.rollout_version,
-            decision=row.decision,
-            verdict=row.verdict,
-            reason=row.reason,
-            evidence=row.evidence,
-        )
+        return JudgementRecord(**judgement_fields(row, row.at))
 
     # -- writing -------------------------------------------------------------------------
 
