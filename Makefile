@@ -38,8 +38,12 @@ demo: install
 
 test: install-test services lint typecheck pytest
 
+# Bytecode (and pytest's rewritten test modules) is kept between runs in $(VENV)/pycache,
+# outside the tree, even where PYTHONDONTWRITEBYTECODE is set: compiling every module again
+# was half of each worker's collection and of every Python subprocess a test starts.
 check: install-test services lint typecheck
-	$(BIN)/pytest -q -m "not slow and not e2e" --databases sqlite -n auto --dist loadfile
+	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache \
+	  $(BIN)/pytest -q -m "not slow and not e2e" --databases sqlite -n auto --dist loadfile
 
 lint: install-test
 	$(BIN)/ruff check src tests bench examples
@@ -48,8 +52,11 @@ lint: install-test
 typecheck: install-test
 	$(BIN)/mypy
 
+# Two workers (these machines have two cores): each has its own PostgreSQL database
+# (tests/_db.py), its own temporary directories and free ports.
 pytest: install-test
-	$(BIN)/pytest -q
+	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache \
+	  $(BIN)/pytest -q -n 2 --dist loadfile --durations=25
 
 bench: install-test
 	$(PIP) install --quiet -e '.[bench,server]'

@@ -24,6 +24,7 @@ Scenarios (issue 12):
 
     .venv/bin/python bench/canary_judge.py                  # the figures in docs/judging.md
     .venv/bin/python bench/canary_judge.py --runs 300 --only power,srm
+    .venv/bin/python bench/canary_judge.py --only false --scenario "p95 at" --slow-runs 1000
     .venv/bin/python bench/canary_judge.py --json
 """
 
@@ -65,6 +66,25 @@ UPPER_LATENCY = PromotionRule(rule="upper_bound", tolerance=0.2)
 NO_SRM = JudgeSettings(sample_ratio=SampleRatioCheck(enabled=False))
 
 
+def drifting_latency(
+    slow: float, high: float = 0.12, low: float = 0.08, period: int = 20
+) -> Callable[[np.random.Generator, int, int], Traffic]:
+    """A/A latencies ``slow`` times longer in the peak half of each period, when the canary's
+    share is ``high`` (``low`` otherwise): the split drifts in phase with the latency."""
+
+    def drawer(rng: np.random.Generator, ticks: int, per_tick: int) -> Traffic:
+        peak = (np.arange(ticks) % period) < period // 2
+        traffic = draw(rng, Model(share=square(high, low, period), latency=True), ticks, per_tick)
+        factor = np.where(peak, slow, 1.0)
+        assert traffic.lat_c is not None
+        assert traffic.lat_b is not None
+        traffic.lat_c = [f * v for f, v in zip(factor, traffic.lat_c, strict=True)]
+        traffic.lat_b = [f * v for f, v in zip(factor, traffic.lat_b, strict=True)]
+        return traffic
+
+    return drawer
+
+
 def const(value: float) -> Callable[[np.ndarray], np.ndarray]:
     return lambda t: np.full(len(t), value)
 
@@ -94,6 +114,8 @@ class Scenario:
     ticks: int = 100
     runs: str = "runs"
     note: str = ""
+    drawer: Callable[[np.random.Generator, int, int], Traffic] | None = None
+    """Draws one step's traffic when the scenario is not a :class:`Model` (None: ``model``)."""
 
 
 @dataclass
@@ -201,6 +223,29 @@ def scenarios() -> list[Scenario]:
             ALPHA,
             per_tick=2000,
             note="peak half of each 20-tick period: errors 1.8%, share 12%; else 0.2%, 8%",
+        ),
+        Scenario(
+            "false",
+            "drifting split 8-12% in phase, A/A, difference gate",
+            "rate",
+            rb,
+            Model(share=square(0.12, 0.08), p_c=square(0.018, 0.002), p_b=square(0.018, 0.002)),
+            [rollwise([DIFFERENCE]), fixed(0.01)],
+            ALPHA,
+            per_tick=2000,
+            note="pooled bias +0.18 pt against the allowed +0.2 pt (docs/judging.md)",
+        ),
+        Scenario(
+            "false",
+            "drifting split 8-12% in phase with latency, A/A, p95",
+            "rate",
+            rb,
+            Model(),
+            [rollwise([P95]), fixed(p95=1.2 * BASE_P95)],
+            ALPHA,
+            runs="slow_runs",
+            note="peak half: latency x1.5 and share 12%; else x1, 8%; p95 max_increase 0.2",
+            drawer=drifting_latency(1.5),
         ),
         Scenario(
             "false",
@@ -381,7 +426,8 @@ def run_scenario(sc: Scenario, args: argparse.Namespace, seed: int) -> list[Figu
     figures = []
     for judge in sc.judges:
         rng = np.random.default_rng(seed)  # the same steps for every judge
-        results = [judge.run(draw(rng, sc.model, sc.ticks, sc.per_tick)) for _ in range(runs)]
+        drawer = sc.drawer or (lambda g, ticks, per: draw(g, sc.model, ticks, per))
+        results = [judge.run(drawer(rng, sc.ticks, sc.per_tick)) for _ in range(runs)]
         hits = [r for r in results if r is not None and r[0] is sc.event]
         if sc.kind == "rate":
             rate = len(hits) / runs
@@ -496,17 +542,18 @@ def main() -> int:
     parser.add_argument("--rollout-ticks", type=int, default=60, help="ticks per budget step")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--only", default=",".join(GROUPS), help="groups: " + ",".join(GROUPS))
+    parser.add_argument("--scenario", default="", help="only scenarios whose name has this")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     wanted = set(args.only.split(","))
     figures: list[Figure] = []
     started = time.perf_counter()
     for index, sc in enumerate(scenarios()):
-        if sc.group in wanted:
+        if sc.group in wanted and args.scenario in sc.name:
             figures += run_scenario(sc, args, args.seed * 1000 + index)
             if not args.json:
                 print(f"  ... {sc.group}: {sc.name}", file=sys.stderr, flush=True)
-    if "budget" in wanted:
+    if "budget" in wanted and not args.scenario:
         figures += rollout_budget(args, args.seed * 1000 + 999)
     elapsed = time.perf_counter() - started
     if args.json:
@@ -534,6 +581,8 @@ def main() -> int:
     for note in notes:
         print(f"  note - {note}")
     print(f"({elapsed:.0f} s)")
+    if args.scenario:  # a chosen scenario only
+        return 0
     # the Prometheus histogram path (helper J2's module), after the figures above
     from _histogram_scenario import from_canary_judge
 

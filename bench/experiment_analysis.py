@@ -3,14 +3,15 @@
 Figures (issue 15):
 
   - analysis: ``analyze()`` on 3 arms x 10 metrics whose per-arm sums come from 10 million
-    units (proportions, means with CUPED, ratios; sequential intervals, Bayesian, power,
-    Holm, guardrails). Target: < 1 s.
+    units (proportions, means and ratios, all with CUPED; sequential intervals, Bayesian,
+    power, Holm, guardrails). Target: < 1 s.
   - per-unit aggregation in Python (what an embedded builtin reader would do): 10 million
     per-unit values and covariates into per-arm sums with NumPy, time and peak memory
     (tracemalloc), one metric at a time.
   - the SQL path: exposures of 10 million units (and orders for 30% of them, one before and
     one after exposure) generated inside DuckDB and PostgreSQL (``generate_series``), then
-    ``SqlSource.arm_totals`` for a capped mean with CUPED: time, rows returned to Python,
+    ``SqlSource.arm_totals`` for a capped mean with CUPED (and a ratio with CUPED, revenue
+    per order, the orders' pre-period numerator and denominator): time, rows returned to Python,
     Python's heap peak, the process's max RSS (DuckDB and chDB run in process) and
     PostgreSQL's temporary files (the per-unit aggregation spills past ``work_mem``;
     ``--pg-work-mem 256MB`` sets it for the session). ``--engines`` adds ``clickhouse``
@@ -53,7 +54,13 @@ from rollwise.analysis.experiment import (
 )
 from rollwise.analysis.experiment.sources import AnalysisWindow
 from rollwise.analysis.experiment.sources.sql import SqlMetricQuery, SqlSource
-from rollwise.stats.experiment import Covariate, Proportion, RatioSample, SampleMean
+from rollwise.stats.experiment import (
+    Covariate,
+    Proportion,
+    RatioCovariate,
+    RatioSample,
+    SampleMean,
+)
 
 ARMS = {"control": 0.5, "variant_a": 0.25, "variant_b": 0.25}
 POSTGRES_URL = "postgresql+psycopg://postgres@/rollwise_test?host=/var/run/postgresql"
@@ -69,7 +76,7 @@ def _metrics() -> list[ExperimentMetric]:
                 f"metric_{i}",
                 kind,  # type: ignore[arg-type]
                 role="guardrail" if i >= 8 else "primary" if i == 0 else "secondary",
-                cuped=kind != "ratio",
+                cuped=True,
                 threshold=0.05,
                 target_effect=0.02,
             )
@@ -99,7 +106,20 @@ def _synthetic_data(units: int, seed: int = 1) -> ExperimentData:
             else:
                 d = float(3.0 * n)
                 y = float(rng.normal(12.0 * lift * n, 20.0 * n**0.5))
-                samples[arm] = RatioSample(n, y, n * 400.0, d, n * 12.0, n * 50.0)
+                # pre-period revenue x and sessions w: means 11 and 3, (co)variances
+                # consistent with the metric's (a positive definite 4 x 4 matrix)
+                pre = RatioCovariate(
+                    sum_x=11.0 * n,
+                    sum_x2=n * (256.0 + 121.0),
+                    sum_w=3.0 * n,
+                    sum_w2=n * (3.0 + 9.0),
+                    sum_xw=n * (14.0 + 33.0),
+                    sum_xy=n * (150.0 + 132.0),
+                    sum_wy=n * (8.0 + 36.0),
+                    sum_xd=n * (8.0 + 33.0),
+                    sum_wd=n * (1.5 + 9.0),
+                )
+                samples[arm] = RatioSample(n, y, n * 400.0, d, n * 12.0, n * 50.0, pre)
         data.append(MetricData(metric, samples))
     return ExperimentData("control", ARMS, {a: int(c) for a, c in counts.items()}, data)
 
@@ -259,14 +279,19 @@ def bench_sql(kind: str, units: int, url: str, work_mem: str | None) -> dict[str
         start = time.perf_counter()
         _generate(engine, units)
         generate_s = time.perf_counter() - start
+        orders = (
+            "SELECT user_id AS unit, ordered_at AS timestamp, amount AS value FROM bench_orders"
+        )
         source = SqlSource(
             engine,
             "SELECT user_id AS unit, variant AS arm, seen_at AS timestamp FROM bench_exposures",
             {
-                "revenue": SqlMetricQuery(
-                    "SELECT user_id AS unit, ordered_at AS timestamp, amount AS value "
-                    "FROM bench_orders"
-                )
+                "revenue": SqlMetricQuery(orders),
+                "revenue_per_order": SqlMetricQuery(
+                    orders,
+                    denominator_sql="SELECT user_id AS unit, ordered_at AS timestamp, "
+                    "1.0 AS value FROM bench_orders",
+                ),
             },
         )
         window = AnalysisWindow(lookback_seconds=7 * 86400)
@@ -277,6 +302,9 @@ def bench_sql(kind: str, units: int, url: str, work_mem: str | None) -> dict[str
         spilled = _temp_bytes(engine) - spilled
         p99 = ExperimentMetric("revenue", "mean", capping=Capping(quantile=0.99))
         p99_s, _, _ = _timed(lambda: source.arm_totals(p99, window))
+        ratio = ExperimentMetric("revenue_per_order", "ratio", cuped=True)
+        ratio_s, ratio_totals, _ = _timed(lambda: source.arm_totals(ratio, window))
+        assert all(t.sum_wd is not None for t in ratio_totals.values())
         return {
             "engine": kind,
             "units": units,
@@ -284,6 +312,7 @@ def bench_sql(kind: str, units: int, url: str, work_mem: str | None) -> dict[str
             "exposures_s": exposures_s,
             "metric_capped_cuped_s": metric_s,
             "metric_p99_cap_s": p99_s,
+            "metric_ratio_cuped_s": ratio_s,
             "rows_to_python": len(totals),
             "python_peak_mb": peak_mb,
             "units_seen": sum(exposures.units.values()),
@@ -320,6 +349,7 @@ def main() -> int:
                     f"exposures per arm {result['exposures_s']:.2f} s; "
                     f"capped mean with CUPED {result['metric_capped_cuped_s']:.2f} s; "
                     f"p99-capped mean {result['metric_p99_cap_s']:.2f} s; "
+                    f"ratio with CUPED {result['metric_ratio_cuped_s']:.2f} s; "
                     f"{result['rows_to_python']} rows to Python, "
                     f"Python heap peak {result['python_peak_mb']:.2f} MB, "
                     f"process max RSS {result['max_rss_mb']:.0f} MB"

@@ -15,6 +15,10 @@ batches/s. Four measurements:
   ``pg_total_relation_size`` of the telemetry tables, extrapolated per row kind to a day
   (10 s, 5 min and 1 h buckets; batch ids of 1,000 instances).
 
+- **cpu**: CPU milliseconds per batch, one thread, of the ingesting process and of its
+  PostgreSQL backend: what a batch costs, whatever else the machine runs (the batches/s
+  above depend on that; on a busy 2-core machine they say more about the neighbours).
+
 - **largest**: one maximum-size batch (360 windows x 200 series) stored in parts into new
   rows, one into the same buckets, then (the baseline) one more in a single transaction as
   ingest did before, with the flag flips running: the whole time, the number of
@@ -263,6 +267,47 @@ def sustained(url: str, args: argparse.Namespace) -> dict[str, float]:
     if failures:
         print("  first failures:", *sorted(set(failures))[:3], sep="\n    ")
     return figures
+
+
+# -- CPU per batch ---------------------------------------------------------------------------
+
+
+def _backend_cpu(pid: int) -> float:
+    """CPU seconds a local PostgreSQL backend has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_batch(url: str, batches: int = 300) -> dict[str, float]:
+    """One thread, fleet batches into warm buckets: CPU milliseconds per batch spent by this
+    process (parse + ingest) and by its PostgreSQL backend. Unlike batches/s, this does not
+    depend on what else the machine runs; 2 cores / their sum bounds the rate."""
+    store = Store(url)
+    store.upgrade()
+    seed_store(store)
+    pool = sketch_pool(32, 50, seed=5)
+    rng = random.Random(5)
+    sent = [
+        fleet_batch(rng.randrange(SERVICES), window_start(i // 200 % 20), pool, rng, 50)
+        for i in range(batches + 30)
+    ]
+    for batch in sent[:30]:  # rows created, statements prepared
+        store.ingest_telemetry("production", parse_batch(batch))
+    pid = None
+    if store.dialect == "postgresql":
+        with store.engine.connect() as connection:
+            pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    began, backend = time.process_time(), _backend_cpu(pid) if pid else 0.0
+    for batch in sent[30:]:
+        store.ingest_telemetry("production", parse_batch(batch))
+    python = (time.process_time() - began) / batches * 1000
+    database = ((_backend_cpu(pid) - backend) / batches * 1000) if pid else 0.0
+    store.close()
+    return {
+        "client CPU ms/batch": python,
+        "database CPU ms/batch": database,
+        "batches/s two free cores allow": 2000 / (python + database),
+    }
 
 
 # -- the largest batch ------------------------------------------------------------------------
@@ -542,13 +587,14 @@ def verdict(value: float, target: float, higher: bool) -> str:
 
 
 def show(title: str, figures: dict[str, float]) -> None:
-    print(title)
+    print(f"{title} (load average {os.getloadavg()[0]:.1f})")
     targets = {
         "batches/s": (TARGET_RATE, True),
         "ingest p99 s": (TARGET_P99, False),
         "other writes p99 s (during ingest)": (TARGET_OTHER_P99, False),
         "failures": (0.0, False),
         "GB/day": (TARGET_GB_DAY, False),
+        "batches/s two free cores allow": (TARGET_RATE, True),
     }
     for name, value in figures.items():
         note = f"   {verdict(value, *targets[name])}" if name in targets else ""
@@ -580,6 +626,8 @@ def main() -> int:
             if not args.skip_largest:
                 with database(kind, directory) as url:
                     show(f"{kind}: one maximum-size batch (360 x 200 series)", largest_batch(url))
+            with database(kind, directory) as url:
+                show(f"{kind}: CPU per batch, one thread (load-independent)", cpu_per_batch(url))
             with database(kind, directory) as url:
                 processes = 1 if kind == "sqlite" else args.processes
                 show(

@@ -88,6 +88,7 @@ def test_a_refused_sdk_token_is_in_the_health_answer_and_the_log(
         assert all(r.levelno == logging.WARNING for r in logged if "refused" in r.getMessage())
 
 
+@pytest.mark.slow  # the service as a real process
 def test_the_service_process_logs_a_refused_token_on_stderr(
     tmp_path: Path, config_dir: Path
 ) -> None:

@@ -8,7 +8,7 @@ from camera_service._flag_source import WithFallbackFlag
 from camera_service.flags import FLAG, fallback_flag
 
 from rollwise import Client
-from rollwise.core.model import ConfigDocument
+from rollwise.core.flags import ConfigDocument
 from rollwise.errors import SourceError
 from rollwise.sdk.sources import ConfigListener, StaticSource
 

@@ -17,6 +17,8 @@ from .._support.net import free_port
 from .._support.waiting import wait_until
 from ._support import alive
 
+pytestmark = pytest.mark.slow  # the service and its workers as real processes
+
 
 @contextmanager
 def _service(tmp_path: Path, config_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:

@@ -166,6 +166,7 @@ def test_wait_times_out_and_stops_on_pause_when_asked(cli: Cli) -> None:
     assert "invalid duration" in cli("wait", "1", "--timeout", "soon", code=3)
 
 
+@pytest.mark.slow  # the CLI as a real process
 def test_wait_in_a_subprocess_prints_progress_until_the_verdict(cli: Cli) -> None:
     cli("start", *SPEC_ARGS, "--steps", "25%/1h,50%/1h")
     env = {**os.environ, **cli.env, "NO_COLOR": "1"}

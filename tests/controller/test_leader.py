@@ -170,6 +170,7 @@ sys.stdin.read()
 """
 
 
+@pytest.mark.slow  # two real Python processes
 def test_two_processes_on_one_sqlite_file_never_both_lead(tmp_path: Path) -> None:
     path = tmp_path / "rollwise.db.controller.lock"
     holder = subprocess.Popen(

@@ -9,6 +9,7 @@ import sys
 from collections import Counter
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chisquare
@@ -89,6 +90,7 @@ def test_same_input_same_variant_every_time(weights: list[int], ids: list[Any]) 
         assert first.variant("f", context) == first.variant("f", context)
 
 
+@pytest.mark.slow  # one real process per hash seed
 def test_same_input_same_variant_across_processes_and_hash_seeds() -> None:
     config = _config([2500, 2500, 5000])
     ids = [f"user-{n}" for n in range(2_000)] + list(range(500))

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rollwise.core.bucketing import bucket, split_ranges
-from rollwise.core.model import BUCKETS, Flag
+from rollwise.core.flags import BUCKETS, Flag
 from rollwise.core.rollout import (
     TRANSITIONS,
     RolloutAction,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from rollwise.core import compile_flag, parse_flag
-from rollwise.core.model import Flag
+from rollwise.core.flags import Flag
 from rollwise.core.rollout import (
     RolloutPhase,
     RolloutSpec,

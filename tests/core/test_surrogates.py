@@ -15,6 +15,7 @@ import sys
 import textwrap
 
 import mmh3
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -41,6 +42,7 @@ def run_isolated(code: str) -> dict[str, object]:
     return result
 
 
+@pytest.mark.slow  # a real process (a crash is its exit status)
 def test_bucket_of_a_lone_surrogate_does_not_crash() -> None:
     result = run_isolated(
         """
@@ -53,6 +55,7 @@ def test_bucket_of_a_lone_surrogate_does_not_crash() -> None:
     assert len(result["buckets"]) == 4  # type: ignore[arg-type]
 
 
+@pytest.mark.slow  # a real process (a crash is its exit status)
 def test_client_paths_with_a_lone_surrogate_do_not_crash() -> None:
     result = run_isolated(
         """
@@ -92,6 +95,7 @@ def test_client_paths_with_a_lone_surrogate_do_not_crash() -> None:
     assert result["ruled"][2] == "rule:r"  # type: ignore[index]
 
 
+@pytest.mark.slow  # a real process (a crash is its exit status)
 def test_every_operator_on_a_lone_surrogate_does_not_crash() -> None:
     result = run_isolated(
         """
@@ -114,6 +118,7 @@ def test_every_operator_on_a_lone_surrogate_does_not_crash() -> None:
     assert result["seen"]["starts_with"] == ["off", "on", "off", "off", "on"]  # type: ignore[index]
 
 
+@pytest.mark.slow  # a real process (a crash is its exit status)
 def test_openfeature_and_integration_paths_with_a_lone_surrogate_do_not_crash() -> None:
     result = run_isolated(
         """
@@ -163,6 +168,7 @@ def test_openfeature_and_integration_paths_with_a_lone_surrogate_do_not_crash() 
     assert result["failures"] == {}
 
 
+@pytest.mark.slow  # a real process (a crash is its exit status)
 def test_a_mismatch_sample_with_a_lone_surrogate_can_be_shipped() -> None:
     result = run_isolated(
         """

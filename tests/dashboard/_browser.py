@@ -14,16 +14,21 @@ from ._plane import Plane
 from ._support import sign_in
 
 __all__ = [
+    "TIMEOUT_MS",
     "WIDTHS",
     "Console",
     "assert_no_horizontal_scroll",
     "open_rollout",
     "screenshot",
     "screenshots_dir",
+    "settled",
     "sign_in",
 ]
 
 WIDTHS = {"phone": 390, "desktop": 1440}
+TIMEOUT_MS = 15_000
+"""How long an action or an ``expect`` may wait: a failure limit for a busy 2-core machine,
+never a measurement (conftest.py makes it ``expect``'s default too)."""
 SCREENSHOTS_ENV = "ROLLWISE_DASHBOARD_SCREENSHOTS"
 """A directory for the screenshots; unset: ``artifacts/`` under pytest's base temp dir."""
 
@@ -33,6 +38,14 @@ def open_rollout(page: Page, plane: Plane, rollout_id: int | None = None) -> Non
     page.get_by_role("link", name="Rollouts", exact=True).click()
     page.get_by_role("link", name=f"#{rollout_id}", exact=True).click()
     expect(page.locator("#view h1")).to_contain_text(f"Rollout #{rollout_id}: ")
+
+
+def settled(page: Page, address: str) -> None:
+    """Wait until the view shows ``address`` (a ``#/...`` route) and has finished loading.
+
+    Not "network idle": a page that follows the live event stream never reaches it."""
+    route = address[address.index("#") :]
+    expect(page.locator(f'#view[data-route="{route}"][aria-busy="false"]')).to_be_attached()
 
 
 def page_width(page: Page) -> int:

@@ -6,12 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from ._browser import Console, screenshots_dir
+from ._browser import TIMEOUT_MS, Console, screenshots_dir
 from ._plane import Plane, control_plane
 
 CHROMIUM = "/usr/bin/chromium"
+expect.set_options(timeout=TIMEOUT_MS)  # Playwright's own 5 s is too short on a busy machine
+
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -51,7 +53,7 @@ def page(browser: Browser, console: Console, plane: Plane) -> Iterator[Page]:
     It closes before the control plane stops (a tab polling a stopped server logs errors)."""
     context = browser.new_context()
     opened = context.new_page()
-    opened.set_default_timeout(15_000)
+    opened.set_default_timeout(TIMEOUT_MS)
     opened.on("pageerror", lambda error: console.problems.append(f"uncaught: {error}"))
     opened.on("console", console.saw)
     yield opened

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from ..server._support import ADMIN, bearer
 from ._browser import Console, open_rollout
 from ._plane import Plane
 from ._support import sign_in
+
+pytestmark = pytest.mark.e2e  # a real Chromium and control plane
 
 
 def test_the_page_asks_for_a_token_then_lists_flags_with_their_split(

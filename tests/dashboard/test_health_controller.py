@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from rollwise.store import Store
@@ -9,6 +10,8 @@ from rollwise.store.leases import claim
 
 from ._plane import Plane
 from ._support import sign_in
+
+pytestmark = pytest.mark.e2e  # a real Chromium and control plane
 
 
 def test_the_health_page_says_that_no_controller_leads(page: Page, plane: Plane) -> None:

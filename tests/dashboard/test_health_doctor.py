@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.routing import APIRoute
 from playwright.sync_api import Page, expect
 
@@ -13,6 +14,8 @@ from rollwise.server.errors import ApiError
 from ._browser import Console
 from ._plane import Plane
 from ._support import sign_in
+
+pytestmark = pytest.mark.e2e  # a real Chromium and control plane
 
 FINDINGS = {
     "findings": [

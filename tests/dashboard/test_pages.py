@@ -10,7 +10,15 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from ..server._support import ADMIN
-from ._browser import WIDTHS, Console, assert_no_horizontal_scroll, screenshot, sign_in
+from ._browser import (
+    TIMEOUT_MS,
+    WIDTHS,
+    Console,
+    assert_no_horizontal_scroll,
+    screenshot,
+    settled,
+    sign_in,
+)
 from ._plane import Plane, rolled_back_rollout
 
 pytestmark = pytest.mark.slow
@@ -35,14 +43,30 @@ def pages(plane: Plane, rolled_back: int) -> list[tuple[str, str]]:
     ]
 
 
+def _channels(plane: Plane) -> None:
+    """Channels whose settings are long (a URL, recipients): their rows must fit too."""
+    hook = "https://hooks.example.org/services/rollwise/" + "segment/" * 8 + "receiver"
+    plane.post(
+        "/api/v1/notification-channels",
+        {"config": {"type": "webhook", "name": "ops-hook", "url": hook}},
+    )
+    recipients = [f"oncall-{n}@very-long-team-name.example.org" for n in range(4)]
+    config = {"type": "email", "name": "ops-mail", "host": "smtp.example.org"}
+    plane.post(
+        "/api/v1/notification-channels",
+        {"config": {**config, "from": "rollwise@example.org", "to": recipients}},
+    )
+
+
 @pytest.mark.parametrize("device", list(WIDTHS))
 def test_every_page_fits_the_width_without_console_errors(
     browser: Browser, plane: Plane, console: Console, artifacts: Path, device: str
 ) -> None:
     rolled_back = rolled_back_rollout(plane)
+    _channels(plane)
     context = browser.new_context(viewport={"width": WIDTHS[device], "height": 900})
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(TIMEOUT_MS)
     page.on("pageerror", lambda error: console.problems.append(f"uncaught: {error}"))
     page.on("console", console.saw)
     try:
@@ -50,7 +74,10 @@ def test_every_page_fits_the_width_without_console_errors(
         for name, address in pages(plane, rolled_back):
             page.goto(f"{plane.url}/ui/{address}")
             expect(page.locator("#view h1")).to_be_visible()
-            page.wait_for_load_state("networkidle")
+            settled(page, address)
+            if name == "alerts":  # the new rule's form, open, must fit too
+                page.get_by_text("New alert rule").click()
+                expect(page.get_by_role("form", name="new alert rule")).to_be_visible()
             if name.startswith("rollout-rolled"):
                 # opening every history entry's gates must not widen the page either
                 for summary in page.locator("table.history summary").all():

@@ -11,7 +11,15 @@ import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
 
 from ..server._support import ADMIN
-from ._browser import WIDTHS, Console, assert_no_horizontal_scroll, screenshot, sign_in
+from ._browser import (
+    TIMEOUT_MS,
+    WIDTHS,
+    Console,
+    assert_no_horizontal_scroll,
+    screenshot,
+    settled,
+    sign_in,
+)
 from ._experiments import EXPERIMENT, release_history, running_experiment
 from ._plane import Plane
 
@@ -38,7 +46,7 @@ def test_both_pages_fit_the_width_without_console_errors(
     running_experiment(plane)
     context = browser.new_context(viewport={"width": WIDTHS[device], "height": 900})
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(TIMEOUT_MS)
     page.on("pageerror", lambda error: console.problems.append(f"uncaught: {error}"))
     page.on("console", console.saw)
     try:
@@ -51,7 +59,7 @@ def test_both_pages_fit_the_width_without_console_errors(
         ]:
             page.goto(f"{plane.url}/ui/{address}")
             expect(page.locator(ready).first).to_be_visible()
-            page.wait_for_load_state("networkidle")
+            settled(page, address)
             assert_no_horizontal_scroll(page, f"{name} at {WIDTHS[device]} px")
             screenshot(page, artifacts, f"{name}-{WIDTHS[device]}")
     finally:

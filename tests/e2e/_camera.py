@@ -146,12 +146,18 @@ def _healthy(service: CameraService) -> bool:
 @dataclass(frozen=True, slots=True)
 class Answer:
     sent: float  # time.monotonic() when the request was sent
-    variant: str
+    answered: float
+    client: str
+    variant: str  # the release or variant that answered, read off a response header
     status: int
 
 
 class Traffic:
-    """Threads sending camera and alert-rule requests until stopped; every answer kept."""
+    """Threads sending camera and alert-rule requests as the service's operators would, each
+    from one of ``clients`` units, until stopped; every answer kept with who served it.
+
+    ``variant_header`` is the response header naming what served (the camera service's
+    ``X-Camera-Variant``, or nginx's ``X-Rollwise-Release``)."""
 
     PATHS = (
         ("GET", "/api/v1/cameras/lobby/status", None),
@@ -162,10 +168,21 @@ class Traffic:
         ("GET", "/api/v1/alerts/rules/stale-heartbeat", None),
     )
 
-    def __init__(self, url: str, *, threads: int = 4, clients: int = 300, pause: float = 0.02):
+    def __init__(
+        self,
+        url: str,
+        *,
+        threads: int = 4,
+        clients: int = 300,
+        pause: float = 0.02,
+        variant_header: str = "x-camera-variant",
+        unit_header: str = "X-Client-Id",
+    ) -> None:
         self.url = url
         self.clients = [f"client-{n}" for n in range(clients)]
         self.pause = pause
+        self.variant_header = variant_header
+        self.unit_header = unit_header
         self.answers: list[Answer] = []
         self.failures: list[str] = []
         self._lock = threading.Lock()
@@ -187,19 +204,30 @@ class Traffic:
         with httpx.Client(base_url=self.url, timeout=10) as http:
             while not self._stop.is_set():
                 method, path, body = rng.choice(self.PATHS)
+                client = rng.choice(self.clients)
                 sent = time.monotonic()
                 try:
-                    response = http.request(
-                        method, path, json=body, headers={"X-Client-Id": rng.choice(self.clients)}
-                    )
+                    response = self._send(http, method, path, body, client)
                 except httpx.HTTPError as error:
                     with self._lock:
                         self.failures.append(repr(error))
                     continue
-                answer = Answer(sent, response.headers["x-camera-variant"], response.status_code)
+                variant = response.headers.get(self.variant_header, "")
+                answer = Answer(sent, time.monotonic(), client, variant, response.status_code)
                 with self._lock:
                     self.answers.append(answer)
                 self._stop.wait(self.pause)
+
+    def _send(
+        self, http: httpx.Client, method: str, path: str, body: Any, client: str
+    ) -> httpx.Response:
+        """One request; a keep-alive connection that a reloading proxy closed as the request
+        went out is retried once on a new one, as HTTP clients do."""
+        headers = {self.unit_header: client}
+        try:
+            return http.request(method, path, json=body, headers=headers)
+        except httpx.RemoteProtocolError:
+            return http.request(method, path, json=body, headers=headers)
 
     def sent_since(self, mark: float) -> list[Answer]:
         with self._lock:

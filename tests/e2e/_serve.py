@@ -46,7 +46,7 @@ def spawn_serve(
 
 
 def wait_ready(
-    process: subprocess.Popen[bytes], url: str, log: Path, *, timeout: float = 30
+    process: subprocess.Popen[bytes], url: str, log: Path, *, timeout: float = 90
 ) -> None:
     """Poll ``/readyz`` until it answers 200; RuntimeError (with the log) if the process
     exits or ``timeout`` seconds pass first."""

@@ -48,8 +48,9 @@ def metrics(source: str, **sql: Any) -> dict[str, list[dict[str, Any]]]:
     return {
         "primary": [{"key": "conversion", "kind": "proportion", **conversion}],
         "secondary": [
-            {"key": "revenue", "kind": "mean", "capping": 150, **revenue},
+            {"key": "revenue", "kind": "mean", "capping": 150, "cuped": True, **revenue},
             {"key": "revenue_per_session", "kind": "ratio", **ratio},
+            {"key": "revenue_per_session_cuped", "kind": "ratio", "cuped": True, **ratio},
         ],
         "guardrails": [],
     }
@@ -63,7 +64,8 @@ class Dataset:
 
 def make_dataset(seed: int = 15, units: int = 240) -> Dataset:
     """Units exposed over an hour; variant_b converts more; a few mixed units and events
-    outside any exposure (never exposed, or before the unit's exposure)."""
+    outside any exposure (never exposed, or before the unit's exposure: purchases, and
+    sessions and revenue in the hour before, the ratio's CUPED pre-period)."""
     rng = random.Random(seed)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
     data = Dataset()
@@ -82,11 +84,17 @@ def make_dataset(seed: int = 15, units: int = 240) -> Dataset:
         for minute in range(rng.randint(1, 4)):
             moment = at + timedelta(minutes=minute + 1)
             data.events.append(TrackedEvent(event="session", unit=unit, at=moment))
+        spend = rng.lognormvariate(3.0, 0.5)  # the user's habit, before and after exposure
+        for minute in range(rng.randint(0, 3)):
+            moment = at - timedelta(minutes=10 * minute + 5)
+            data.events.append(TrackedEvent(event="session", unit=unit, at=moment))
+            amount = round(spend * rng.uniform(0.5, 1.5), 2)
+            data.events.append(TrackedEvent(event="revenue", unit=unit, value=amount, at=moment))
         if rng.random() < {"control": 0.3, "variant_a": 0.32, "variant_b": 0.45}[arm]:
             moment = at + timedelta(minutes=10)
             data.events.append(TrackedEvent(event="purchase", unit=unit, at=moment))
             for _ in range(rng.randint(1, 2)):
-                amount = round(rng.lognormvariate(3.5, 0.8), 2)
+                amount = round(spend * rng.lognormvariate(0.5, 0.8), 2)
                 data.events.append(
                     TrackedEvent(event="revenue", unit=unit, value=amount, at=moment)
                 )

@@ -91,12 +91,16 @@ def test_sql_metrics_over_a_warehouse_match_the_builtin_ones(
     assert builtin["source"] == "builtin"
     assert from_sql["source"] == "sql"
     assert from_sql["metric_sources"] == dict.fromkeys(
-        ("conversion", "revenue", "revenue_per_session"), "sql"
+        ("conversion", "revenue", "revenue_per_session", "revenue_per_session_cuped"), "sql"
     )
     assert sum(builtin["units"].values()) == 240 - 4
     assert builtin["excluded_units"] == 4
     assert builtin["per_arm"]["variant_b"]["conversion"]["value"] > 0.3  # data, not zeros
     _same(_analysis(from_sql), _analysis(builtin))
+    cuped = next(
+        m for m in builtin["results"]["metrics"] if m["metric"] == "revenue_per_session_cuped"
+    )
+    assert all(theta is not None for theta in cuped["cuped_theta"].values())
 
     # stopped: events up to the stop only, in both (the window's end bound in the warehouse)
     for key in ("checkout-test", "checkout-sql"):
@@ -138,11 +142,12 @@ def test_sql_metrics_over_the_control_planes_own_database_use_its_exposures(
 
     assert body["source"] == "mixed"
     assert body["metric_sources"]["conversion_sql"] == "sql"
+    keys = ("conversion", "revenue", "revenue_per_session", "revenue_per_session_cuped")
     for arm, values in body["per_arm"].items():
-        for key in ("conversion", "revenue", "revenue_per_session"):
+        for key in keys:
             _same(values[f"{key}_sql"], values[key], f"{arm}.{key}")
     by_key = {m["metric"]: m for m in body["results"]["metrics"]}
-    for key in ("conversion", "revenue", "revenue_per_session"):
+    for key in keys:
         copy, original = dict(by_key[f"{key}_sql"]), dict(by_key[key])
         copy.pop("metric"), original.pop("metric")
         copy.pop("role"), original.pop("role")

@@ -244,6 +244,7 @@ def test_a_token_refused_after_an_outage_is_still_reported(tmp_path: Path) -> No
             client.close()
 
 
+@pytest.mark.slow  # a real stream ended, then the SDK's reconnection
 def test_a_revoked_token_is_reported_by_a_running_client(tmp_path: Path) -> None:
     """The server ends the revoked token's event stream; the SDK reconnects, is refused,
     and says so, while it keeps evaluating with the last document."""
@@ -262,6 +263,7 @@ def test_a_revoked_token_is_reported_by_a_running_client(tmp_path: Path) -> None
             assert client.evaluate("checkout", {"user_id": "u"}).reason == Reason.SPLIT
 
 
+@pytest.mark.slow  # three real stream lifetimes and reconnections
 def test_the_stream_reconnects_after_its_lifetime_and_still_hears_changes(
     tmp_path: Path,
 ) -> None:

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from ._support import CONFIG, TOKEN, receiving
 
 SCRIPT = """
@@ -27,6 +29,7 @@ print(json.dumps([constructed, started]))
 """
 
 
+@pytest.mark.slow  # a real process that exits
 def test_a_started_client_reports_its_last_window_at_exit() -> None:
     with receiving() as (receiver, url):
         done = subprocess.run(

@@ -214,6 +214,7 @@ def test_latency_in_windows_and_totals_is_accurate() -> None:
             assert sketch.quantile(q) == pytest.approx(truth, rel=0.01)
 
 
+@pytest.mark.slow  # a million recordings
 def test_a_million_requests_in_one_series_stay_under_8_kib() -> None:
     recorder, _ = make()
     record = recorder.record

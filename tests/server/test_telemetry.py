@@ -424,3 +424,21 @@ def test_deeply_nested_samples_are_capped_and_never_break_the_list(
     assert [s["input"] for s in listed.json()] == [
         {"rollwise_omitted": "nested deeper than 32 levels"}
     ] * 2
+
+
+def test_a_lone_surrogate_in_a_batch_is_a_422_naming_the_field_on_both_databases(
+    client: TestClient,
+) -> None:
+    """JSON may carry ``"\\ud800"`` (a lone surrogate). The SDK ships such text escaped
+    (``core.text``); a batch that still holds one is refused before any database sees it,
+    with the same answer on SQLite and PostgreSQL, and nothing of it is stored."""
+    url = "/api/v1/sdk/telemetry?environment=production"
+    good = body(*windows())
+    good["windows"][0]["series"][0]["route"] = "/cameras/ROUTE"
+    raw = json.dumps(good).replace("ROUTE", "\\ud800x").encode()
+    response = client.post(
+        url, content=raw, headers={**ADMIN_H, "Content-Type": "application/json"}
+    )
+    error = _error(response, 422, "validation_error")
+    assert [e["path"] for e in error["details"]["errors"]] == ["body.windows.0.series.0.route"]
+    assert metrics(client)["variants"][0]["totals"]["requests"] == 0

@@ -38,6 +38,7 @@ def test_the_mixture_weights_sum_to_one() -> None:
         default_mixture(0.0)
 
 
+@pytest.mark.slow  # a simulation
 @pytest.mark.parametrize("p0", [0.01, 0.1, 0.5])
 def test_false_rejections_stay_below_alpha_looking_after_every_batch(p0: float) -> None:
     rng = np.random.default_rng(int(p0 * 1000))

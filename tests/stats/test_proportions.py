@@ -44,6 +44,7 @@ def first_failure(kind: str, data: tuple[np.ndarray, ...], bound: float) -> int 
     return None
 
 
+@pytest.mark.slow  # a simulation
 @pytest.mark.parametrize(
     ("canary_rate", "baseline_rate", "max_increase"),
     [

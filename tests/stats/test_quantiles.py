@@ -18,6 +18,14 @@ from rollwise.stats import (
     quantile_min_samples,
     quantile_upper_bound,
 )
+from rollwise.stats.onesided import default_mixture, log_e_curve
+from rollwise.stats.quantiles import (
+    BASELINE_FLOOR,
+    BASELINE_SCALE,
+    CANARY_SCALE,
+    counts_above,
+    profile_log_e,
+)
 
 ALPHA = 0.05
 ACCURACY = 0.01
@@ -76,6 +84,7 @@ def test_min_samples_leave_ten_expected_values_above_the_quantile() -> None:
         quantile_min_samples(1.0)
 
 
+@pytest.mark.slow  # a simulation
 def test_upper_bound_covers_the_true_quantile_at_every_look() -> None:
     rng = np.random.default_rng(17)
     runs, looks, per_look = 300, 30, 100
@@ -129,6 +138,7 @@ def run_comparison(
 
 
 @pytest.mark.slow  # a simulation: many sequences of looks
+@pytest.mark.timeout(900)  # a busy 2-core machine: bounds are failure limits only
 @pytest.mark.parametrize(("scale", "increase"), [(1.0, 0.0), (1.2, 0.2)])
 def test_comparison_false_failures_stay_below_alpha_looking_every_tick(
     scale: float, increase: float
@@ -219,3 +229,77 @@ def test_a_slower_canary_never_looks_better(xs: list[float], slowdown: float) ->
     after, _ = quantile_comparison_test(slower, base, 0.5, max_increase=0.1, alpha=0.2)
     assert after.above >= before.above
     assert after.harmful or not before.harmful
+
+
+def split_alpha_fails(canary: LatencySketch, baseline: LatencySketch, increase: float) -> bool:
+    """The construction the profile test replaced: the baseline's p95 bounded at 0.3 alpha,
+    then the canary tested at 1 + increase times that bound at 0.7 alpha."""
+    upper = quantile_upper_bound(baseline, 0.95, 0.3 * ALPHA)
+    if upper is None:
+        return False
+    return quantile_bound_test(canary, 0.95, (1 + increase) * upper, 0.7 * ALPHA).harmful
+
+
+def test_the_profile_test_detects_sooner_than_splitting_alpha() -> None:
+    """Power as counts over seeded steps (a look every 50 canary requests): the profile test
+    fails first, or together, in nearly every step, and in fewer requests on the median."""
+    rng = np.random.default_rng(12)
+    profile_first: list[int] = []
+    split_first: list[int] = []
+    for _ in range(40):
+        canary, baseline = Cumulative(), Cumulative()
+        seen, found = 0, {"profile": 0, "split": 0}
+        for _ in range(60):
+            canary.add(latencies(rng, 50, 1.5))
+            baseline.add(latencies(rng, 450))
+            seen += 50
+            if seen < quantile_min_samples(0.95):
+                continue
+            c, b = canary.sketch(), baseline.sketch()
+            test, _ = quantile_comparison_test(c, b, 0.95, max_increase=0.2, alpha=ALPHA)
+            if not found["profile"] and test.harmful:
+                found["profile"] = seen
+            if not found["split"] and split_alpha_fails(c, b, 0.2):
+                found["split"] = seen
+            if found["profile"] and found["split"]:
+                break
+        profile_first.append(found["profile"] or 10**9)
+        split_first.append(found["split"] or 10**9)
+    sooner_or_same = sum(p <= q for p, q in zip(profile_first, split_first, strict=True))
+    assert sooner_or_same >= 36
+    assert float(np.median(profile_first)) < float(np.median(split_first))
+
+
+def test_the_profile_is_the_exact_minimum_over_every_candidate_quantile() -> None:
+    rng = np.random.default_rng(3)
+    for scale, increase, difference in ((1.0, 0.2, 0.0), (1.4, 0.2, 0.0), (2.0, 0.0, 0.01)):
+        canary, baseline = Cumulative(), Cumulative()
+        canary.add(latencies(rng, 400, scale))
+        baseline.add(latencies(rng, 3600))
+        c, b = canary.sketch(), baseline.sketch()
+        got, where = profile_log_e(c, b, 0.95, max_increase=increase, max_difference=difference)
+        below, seen, uppers = [0], 0, []
+        for _lower, upper, count in b.bucket_bounds():
+            seen += count
+            below.append(seen)
+            uppers.append(upper)
+        above = [count_above(c, (1 + increase) * u + difference) for u in uppers] + [0]
+        e_b = log_e_curve(b.count, 0.95, default_mixture(BASELINE_SCALE))
+        e_c = log_e_curve(c.count, 0.05, default_mixture(CANARY_SCALE))
+        floor = math.log(BASELINE_FLOOR)
+        sums = [
+            np.logaddexp(floor, math.log1p(-BASELINE_FLOOR) + e_b(x)) + e_c(y)
+            for x, y in zip(below, above, strict=True)
+        ]
+        assert got == pytest.approx(min(sums), abs=1e-9)
+        assert where in [*uppers, math.inf]
+
+
+@settings(max_examples=100, deadline=None)
+@given(values, st.lists(st.floats(1e-7, 200.0), min_size=1, max_size=20))
+def test_counts_above_agrees_with_count_above(xs: list[float], thresholds: list[float]) -> None:
+    sketch = LatencySketch(ACCURACY, max_bins=64)  # may fold the lowest buckets
+    for x in xs:
+        sketch.add(x)
+    ordered = sorted(thresholds)
+    assert counts_above(sketch, ordered) == [count_above(sketch, t) for t in ordered]

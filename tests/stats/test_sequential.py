@@ -70,6 +70,7 @@ def test_a_rate_below_the_null_is_rejected_even_less() -> None:
     assert rejected / runs <= ALPHA / 5
 
 
+@pytest.mark.slow  # a simulation
 def test_the_interval_covers_the_true_rate_at_every_look() -> None:
     rng = np.random.default_rng(3)
     runs, trials, rate = 600, 2000, 0.03

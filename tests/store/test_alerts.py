@@ -92,6 +92,7 @@ def test_rules_crud_versions_and_audit(store: Store) -> None:
         ({"window": "forever"}, "window"),
         ({"for": -1}, "for"),
         ({"severity": "loud"}, "severity"),
+        ({"metric": "cpu"}, "metric"),  # a rollout gate on process samples, not an alert
     ],
 )
 def test_invalid_rules_name_the_field(store: Store, change: dict[str, Any], path: str) -> None:

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rollwise.stats.sketch import LatencySketch
+from rollwise.stats.sketch import LatencySketch, unpack_sketch_data
 from rollwise.store import Store
-from rollwise.store.telemetry._sketch import merge_sketch_data
+from rollwise.store.telemetry._sketch import merge_sketch_data, pack
 
 from .._support.clock import FakeClock
 from ._telemetry import T0, batch, series, window
@@ -102,7 +102,8 @@ latency_values = st.lists(
 def test_stored_sketches_merge_exactly_as_sketch_objects_do(
     first: list[float], second: list[float]
 ) -> None:
-    """Ingest merges stored sketches in their JSON form: same result as LatencySketch."""
+    """Ingest merges stored sketches in their field form (unpacked from the binary column,
+    packed again): the same result as LatencySketch.merge."""
     a, b = LatencySketch(), LatencySketch()
     for value in first:
         a.add(value)
@@ -110,7 +111,8 @@ def test_stored_sketches_merge_exactly_as_sketch_objects_do(
         b.add(value)
     expected = a.copy()
     expected.merge(b)
-    got = merge_sketch_data(a.to_dict(), b.to_dict())
+    stored = unpack_sketch_data(a.to_bytes())
+    got = LatencySketch.from_bytes(pack(merge_sketch_data(stored, b.to_data()))).to_dict()
     want = expected.to_dict()
     if not want["bins"]:  # where an empty range starts means nothing
         got, want = {**got, "offset": 0}, {**want, "offset": 0}

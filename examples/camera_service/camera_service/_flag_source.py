@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rollwise.core.model import ConfigDocument, Flag
+from rollwise.core.flags import ConfigDocument, Flag
 from rollwise.errors import RollwiseError, SourceError
 from rollwise.sdk.sources import ConfigListener, ConfigSource
 

@@ -32,6 +32,7 @@ from ._latency import judge_latency
 from ._rates import judge_rate
 from ._sample_ratio import sample_ratio_check
 from .data import VariantMetrics
+from .process_gates import judge_process
 from .verdicts import Decision, GateResult, StepJudgement, Verdict
 
 __all__ = ["judge_gate", "judge_step"]
@@ -55,6 +56,8 @@ def judge_gate(
         return judge_rate(gate, baseline, canary, needed, promotion)
     if gate.metric.is_latency:
         return judge_latency(gate, baseline, canary, needed, promotion)
+    if gate.metric.is_process:
+        return judge_process(gate, canary)
     assert gate.metric is GateMetric.CUSTOM
     return judge_custom(gate, baseline, canary, needed)
 

@@ -50,7 +50,7 @@ from ..analysis.experiment.sources.base import (
 from ..analysis.experiment.sources.builtin import BuiltinSource
 from ..analysis.experiment.sources.sql import SqlMetricQuery, SqlSource
 from ..core.experiment import ExperimentDefinition, ExperimentMetricSpec, MetricRole
-from ..core.model import NAME_PATTERN
+from ..core.flags import NAME_PATTERN
 from ..errors import ConfigError, ConflictError, ProviderError
 from ..store import Tx
 from ..store.experiments import ExperimentRecord

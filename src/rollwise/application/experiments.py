@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from ..analysis.experiment import AnalysisSettings, GuardrailReport
 from ..core.experiment import Decision
-from ..core.model import BUCKETS
+from ..core.flags import BUCKETS
 from ..core.notifications import (
     SUMMARY_LIMIT,
     TITLE_LIMIT,

@@ -9,6 +9,8 @@ transaction (see :mod:`rollwise.application`).
 - :func:`record_release` appends the version to the flag's variants when it is new (creating
   the flag for a first release), writes the history row and starts the rollout; a first
   release (nothing to compare with) is live at once.
+- a ``health_check`` in the defaults or the request keeps the rollout pending, no traffic
+  moved, until the controller has seen the candidate healthy (``controller/_health.py``).
 - :func:`follow_rollout` carries a finished rollout onto its release: ``succeeded`` →
   promoted (and the release it replaced superseded), ``rolled_back`` → rolled back,
   ``aborted`` → failed.
@@ -24,8 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ..core.flags import BUCKETS, FlagEnvironment
 from ..core.gates import Gate
-from ..core.model import BUCKETS, FlagEnvironment
 from ..core.notifications import Kind, NotificationContent, Severity, Subject
 from ..core.release import ReleaseOutcome
 from ..core.rollout import RolloutAction, current_weights, parse_rollout_spec
@@ -49,7 +51,6 @@ __all__ = [
 ]
 
 RELEASE_ROLLBACK_KIND = Kind.RELEASE_ROLLBACK
-_SPEC_FIELDS = ("strategy", "gates", "min_samples", "max_step_duration", "on_no_data")
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,7 @@ def release_defaults(tx: Tx, environment: str) -> RolloutDefaults | None:
 def _spec_fields(defaults: RolloutDefaults | None) -> dict[str, Any]:
     if defaults is None:
         return {}
-    data = defaults.model_dump(mode="json", exclude_none=True)
-    return {key: data[key] for key in _SPEC_FIELDS if key in data}
+    return defaults.spec_fields()
 
 
 def record_release(

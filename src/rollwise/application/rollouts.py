@@ -8,29 +8,54 @@ split follows the new share (:mod:`.flag_split`), and an outbox row per channel 
 it queues the notification (:mod:`.notifications`). A crash before the commit leaves none
 of it; after the commit, all of it. A stale ``expected_version`` or an action that is not
 legal now is a ConflictError that says the current version or the legal actions.
+
+A transition that moves the split of a step to judge (start, advance, resume, retry)
+keeps the environment's config revision that carries the split in its history's evidence
+(``split_revision``): a router outside the processes (nginx) has applied the step once it
+reports that revision or a later one, and the controller judges the step from then
+(:func:`split_revision` reads it back).
+
+A rollout whose spec has a ``health_check`` does not move traffic when it starts: it stays
+pending, verifying its candidate (:func:`~rollwise.core.rollout.is_verifying`), and the
+controller's probes are kept by :func:`record_health_check`, which starts step 1 once the
+candidate is healthy or aborts the rollout at the check's deadline.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ..core.rollout import (
+    CONTROLLER_ACTOR,
     RolloutAction,
+    RolloutPhase,
     RolloutSpec,
     apply_action,
     check_rollout_spec,
+    is_verifying,
     parse_rollout_spec,
     rollout_spec_issues,
 )
 from ..errors import ConfigError, ConflictError
-from ..store import RolloutRecord, Tx
+from ..store import JudgementRecord, RolloutRecord, Tx
 from .flag_split import follow_share
 from .notifications import queue_rollout_transition
 from .release_outcome import follow_rollout
 
-__all__ = ["act_on_rollout", "create_rollout"]
+__all__ = [
+    "SPLIT_REVISION",
+    "SplitRevision",
+    "act_on_rollout",
+    "create_rollout",
+    "record_health_check",
+    "split_revision",
+]
+
+SPLIT_REVISION = "split_revision"
+"""The key of a transition's evidence that holds the config revision of the split it wrote."""
 
 
 def create_rollout(
@@ -100,12 +125,80 @@ def act_on_rollout(
         return before
     if chosen in (RolloutAction.START, RolloutAction.RETRY):
         _recheck(tx, before.spec)
+    # the split first (it needs only the flag, the environment and the spec), so that the
+    # history row of a step to judge can say which config revision carries its split
+    judged = transition.to_phase is RolloutPhase.PROGRESSING
+    revision = tx.config_revision(before.environment) if judged else None
+    follow_share(tx, before, transition)
+    if judged:
+        written = tx.config_revision(before.environment)
+        if written != revision:
+            kept = {**(transition.evidence or {}), SPLIT_REVISION: written}
+            transition = transition.model_copy(update={"evidence": kept})
     after = tx.save_rollout_transition(before, applied.state, transition)
-    follow_share(tx, after, transition)
     queue_rollout_transition(tx, after, transition)
     if not after.is_active:  # a release rolled out by it is promoted or rolled back with it
         follow_rollout(tx, after)
     return after
+
+
+def record_health_check(
+    tx: Tx,
+    rollout: RolloutRecord,
+    action: RolloutAction,
+    *,
+    at: datetime,
+    reason: str,
+    verdict: str,
+    evidence: Mapping[str, Any],
+) -> tuple[JudgementRecord, RolloutRecord]:
+    """Keep the controller's look at a rollout verifying its candidate's health (as it was
+    read: a person who changed it meanwhile wins, ConflictError) and act on it: ``hold``
+    keeps counting, ``start`` starts step 1 (the first split), ``abort`` ends it with the
+    probes as evidence (nothing was shifted). Returns the judgement and the rollout after."""
+    current = tx.get_rollout(rollout.id, lock=True, expected_version=rollout.version)
+    if not is_verifying(current.spec, current.state):
+        raise ConflictError(
+            f"rollout {rollout.id} is not verifying its candidate's health ({current.phase.value})",
+            rollout_id=rollout.id,
+            phase=current.phase.value,
+        )
+    if action not in (RolloutAction.HOLD, RolloutAction.START, RolloutAction.ABORT):
+        raise ValueError(f"a health check holds, starts or aborts, not {action.value}")
+    judgement = tx.record_judgement(
+        rollout.id, decision=action.value, reason=reason, verdict=verdict, evidence=evidence, at=at
+    )
+    if action is RolloutAction.HOLD:
+        return judgement, current
+    after = act_on_rollout(
+        tx,
+        rollout.id,
+        action,
+        expected_version=rollout.version,
+        actor=CONTROLLER_ACTOR,
+        now=at,
+        reason=reason,
+        evidence=evidence,
+    )
+    return judgement, after
+
+
+@dataclass(frozen=True, slots=True)
+class SplitRevision:
+    """The config revision that carries a rollout's split, and when it was committed."""
+
+    revision: int
+    at: datetime
+
+
+def split_revision(tx: Tx, rollout_id: int) -> SplitRevision | None:
+    """The config revision of the split the rollout wrote last for a step to judge (None:
+    it wrote none, or before revisions were kept)."""
+    for row in reversed(tx.list_rollout_history(rollout_id)):
+        value = (row.evidence or {}).get(SPLIT_REVISION)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return SplitRevision(value, row.at)
+    return None
 
 
 def _recheck(tx: Tx, spec: RolloutSpec) -> None:

@@ -32,7 +32,6 @@ from ._http import ControlPlane, ControlPlaneError
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_UNFINISHED", "EXIT_USAGE", "deploy"]
 
 EXIT_OK, EXIT_FAILED, EXIT_UNFINISHED, EXIT_USAGE = 0, 1, 2, 3
-_SPEC_FIELDS = ("strategy", "gates", "min_samples", "max_step_duration", "on_no_data")
 
 
 def _fail(message: str) -> NoReturn:
@@ -61,8 +60,7 @@ def _strategy(document: StateDocument, environment: str) -> dict[str, Any] | Non
     chosen = None if defaults is None else (defaults.release or defaults.rollout)
     if chosen is None:
         return None
-    data = chosen.model_dump(mode="json", exclude_none=True)
-    return {key: data[key] for key in _SPEC_FIELDS if key in data} or None
+    return chosen.spec_fields() or None
 
 
 def _describe(rollout: dict[str, Any]) -> str:

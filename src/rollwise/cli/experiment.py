@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from ..core.durations import format_duration
-from ..core.model import BUCKETS
+from ..core.flags import BUCKETS
 from ._common import (
     EXIT_USAGE,
     JSON,

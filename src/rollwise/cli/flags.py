@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from ..core.model import BUCKETS
+from ..core.flags import BUCKETS
 from ._common import (
     EXIT_USAGE,
     JSON,

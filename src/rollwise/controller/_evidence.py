@@ -12,7 +12,7 @@ from ..analysis import Decision, GateResult, StepJudgement, Verdict
 from ..core.gates import Gate
 from ..errors import RollwiseError
 
-__all__ = ["error_evidence", "jsonable", "no_data_judgement"]
+__all__ = ["error_evidence", "jsonable", "no_data_judgement", "unjudged"]
 
 
 def jsonable(value: Any) -> Any:
@@ -54,14 +54,33 @@ def no_data_judgement(
 
     Never a pass: the controller applies the rollout's no-data policy to it.
     """
-    reason = error.message
+    return unjudged(
+        gates,
+        f"no data: {error.message}",
+        code=error.code,
+        min_samples=min_samples,
+        bake_elapsed=bake_elapsed,
+        gate_reason=error.message,
+    )
+
+
+def unjudged(
+    gates: Sequence[Gate],
+    reason: str,
+    *,
+    code: str,
+    min_samples: int,
+    bake_elapsed: bool = False,
+    gate_reason: str | None = None,
+) -> StepJudgement:
+    """A step with nothing to judge (``reason``, ``code``): every gate ``no_data``."""
+    said = gate_reason if gate_reason is not None else reason
     results = tuple(
-        GateResult(g.key, g.metric.value, Verdict.NO_DATA, reason, {"error": error.code})
-        for g in gates
+        GateResult(g.key, g.metric.value, Verdict.NO_DATA, said, {"error": code}) for g in gates
     )
     return StepJudgement(
         Decision.NO_DATA,
-        f"no data: {reason}",
+        reason,
         results,
         bake_elapsed,
         min_samples,

@@ -288,6 +288,7 @@ class Controller:
         self.stop(timeout)
         self._closed = True
         self.dispatcher.close()
+        self.reconciler.close()
         if self._owns_provider:
             self.provider.close()
 

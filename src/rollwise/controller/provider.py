@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from ..analysis.process_gates import ProcessFiguresLike
 from ..analysis.providers import (
     MetricProvider,
+    ProcessReader,
     ProviderRegistry,
     VariantWindowLike,
     WindowReader,
@@ -20,7 +22,7 @@ from ..analysis.providers import (
 )
 from ..store import Store
 
-__all__ = ["build_provider", "store_window_reader"]
+__all__ = ["build_provider", "store_process_reader", "store_window_reader"]
 
 
 def store_window_reader(store: Store) -> WindowReader:
@@ -35,6 +37,18 @@ def store_window_reader(store: Store) -> WindowReader:
     return read_windows
 
 
+def store_process_reader(store: Store) -> ProcessReader:
+    """``(environment, flag, start, end) -> {release: process samples}`` for cpu/memory gates."""
+
+    def read_process(
+        environment: str, flag: str, start: datetime, end: datetime
+    ) -> Mapping[str, ProcessFiguresLike]:
+        with store.transaction("controller") as tx:
+            return tx.process_window(environment, flag, start, end)
+
+    return read_process
+
+
 def build_provider(
     store: Store,
     config: Mapping[str, Any],
@@ -45,5 +59,7 @@ def build_provider(
     ``registry`` (default: the built-in types with the store's window reader) lets a caller
     add provider types or inject an HTTP transport. ConfigError for an invalid config.
     """
-    chosen = registry or default_registry(window_reader=store_window_reader(store))
+    chosen = registry or default_registry(
+        window_reader=store_window_reader(store), process_reader=store_process_reader(store)
+    )
     return chosen.build(config)

@@ -2,7 +2,13 @@
 
 For each progressing rollout, every tick:
 
-1. the step's window is ``[step_started_at, now]`` — cumulative, as the judge's
+0. when routers outside the processes apply the rollout's split (nginx through ``rollwise
+   router nginx``; :mod:`rollwise.core.rollout._routing` says which), the step waits until
+   every one of them reports its split's config revision: until then the look holds
+   without fetching anything ("waiting for the router(s)"), and pauses once the spec's
+   ``router_apply_timeout`` has passed since the step began, naming them (``_routing.py``);
+1. the step's window is ``[step_started_at, now]`` — or from when its routers applied the
+   split, the step's bake counting from then too — cumulative, as the judge's
    anytime-valid tests need; the metric provider answers for the canary and the baseline
    (no baseline at a 100% step: nobody is on it);
 2. ``NoDataError`` or ``ProviderError`` (or a judge that fails on the data: ``JudgeError``)
@@ -16,6 +22,11 @@ For each progressing rollout, every tick:
    rollout at the version that was judged, records the judgement and, unless the decision
    is ``hold``, applies the transition (history, flag split, audit, notifications) with
    that version as ``expected_version``.
+
+Before any of this, a rollout whose spec has a ``health_check`` stays pending once started
+until its candidate answers healthy (``_health.py``): each tick probes it (at most once
+per ``interval``, the probes of all such rollouts side by side), then starts step 1, holds,
+or aborts it at the check's deadline.
 
 A rollout that a person changed meanwhile fails the version check: nothing of the look is
 recorded and the next tick judges the new state. A rollout that cannot be judged (its
@@ -40,16 +51,20 @@ from ..core.rollout import (
     CONTROLLER_ACTOR,
     RolloutAction,
     RolloutPhase,
+    RoutingCheck,
     StepDecision,
     decide,
     gates_for_step,
     judge_settings,
+    routing_decision,
     step_clock,
 )
 from ..errors import ConflictError, JudgeError, ProviderError, RollwiseError
 from ..store import RolloutRecord, Store
 from ..store.leases import LeaseLost
-from ._evidence import error_evidence, jsonable, no_data_judgement
+from ._evidence import error_evidence, jsonable, no_data_judgement, unjudged
+from ._health import HealthVerifier, Prober
+from ._routing import ROUTING_EVIDENCE, read_routing
 
 __all__ = ["Look", "Reconciler", "RolloutOutcome"]
 
@@ -94,16 +109,30 @@ class Reconciler:
         *,
         logger: logging.Logger | None = None,
         leader: Callable[[], dict[str, Any] | None] | None = None,
+        prober: Prober | None = None,
     ) -> None:
         self.store = store
         self.provider = provider
         self._leader = leader
         self._logger = logger or logging.getLogger("rollwise.controller")
         self._failing: set[int] = set()  # rollouts whose failure was logged in full already
+        self.health = HealthVerifier(store, prober, logger=self._logger, leader=leader)
 
     def reconcile(self, now: datetime) -> list[RolloutOutcome]:
-        """Look at every progressing rollout once, oldest first."""
-        return [self.reconcile_rollout(record, now) for record in self._progressing()]
+        """Look at every progressing rollout once, oldest first; then at every rollout
+        verifying its candidate's health (one started now is judged from the next tick)."""
+        judged = [self.reconcile_rollout(record, now) for record in self._progressing()]
+        verified = [
+            RolloutOutcome(
+                look.rollout_id, look.status, look.action, reason=look.reason, phase=look.phase
+            )
+            for look in self.health.verify(now)
+        ]
+        return judged + verified
+
+    def close(self) -> None:
+        """Close the health checks' HTTP client and threads."""
+        self.health.close()
 
     def _progressing(self) -> Iterator[RolloutRecord]:
         before: int | None = None
@@ -150,9 +179,16 @@ class Reconciler:
     def look(self, record: RolloutRecord, now: datetime) -> Look:
         """Fetch the step's metrics, judge them and decide; no writes."""
         spec, state = record.spec, record.state
-        clock = step_clock(spec, state)
-        if clock is None:
+        if step_clock(spec, state) is None:
             raise ValueError(f"rollout {record.id} is {record.phase.value}, not progressing")
+        routing = read_routing(self.store, record, now)
+        if routing is not None:
+            waiting = routing_decision(spec, state.step, routing, now=now)
+            if waiting is not None:
+                return self._routing_look(record, routing, waiting)
+        in_force_at = routing.judged_from if routing is not None else None
+        clock = step_clock(spec, state, in_force_at=in_force_at)
+        assert clock is not None
         step = spec.steps[state.step]
         gates = gates_for_step(spec, state.step)
         baked = now >= clock.bake_ends_at
@@ -189,15 +225,12 @@ class Reconciler:
             judgement = no_data_judgement(
                 gates, failure, min_samples=spec.min_samples, bake_elapsed=baked
             )
-        decision = decide(spec, state, judgement.verdict, now=now)
+        decision = decide(spec, state, judgement.verdict, now=now, in_force_at=in_force_at)
         evidence: dict[str, Any] = {
             **judgement.to_dict(),
             "action": decision.action.value,
             "step": {
-                "index": state.step,
-                "percent": step.percent,
-                "bake": step.bake,
-                "started_at": clock.started_at,
+                **_step_evidence(step.percent, step.bake, state.step, state.step_started_at),
                 "bake_ends_at": clock.bake_ends_at,
                 "expires_at": clock.expires_at,
             },
@@ -205,12 +238,41 @@ class Reconciler:
             "metrics": metrics.summary() if metrics is not None else None,
             "source": dict(metrics.source) if metrics is not None else None,
         }
+        if routing is not None:
+            evidence[ROUTING_EVIDENCE] = routing.evidence()
         if failure is not None:
             evidence["provider_error"] = error_evidence(failure)
+        return self._finish(Look(judgement, decision, metrics, evidence))
+
+    def _routing_look(
+        self, record: RolloutRecord, routing: RoutingCheck, decision: StepDecision
+    ) -> Look:
+        """The step's split is not applied by its routers yet: nothing of its traffic is
+        the step's, so nothing is fetched; hold, or pause at the deadline."""
+        spec, state = record.spec, record.state
+        gates = gates_for_step(spec, state.step)
+        judgement = unjudged(
+            gates, decision.reason, code="router_not_applied", min_samples=spec.min_samples
+        )
+        step = spec.steps[state.step]
+        evidence: dict[str, Any] = {
+            **judgement.to_dict(),
+            "action": decision.action.value,
+            "step": _step_evidence(step.percent, step.bake, state.step, state.step_started_at),
+            "window": None,
+            "metrics": None,
+            "source": None,
+            ROUTING_EVIDENCE: routing.evidence(),
+        }
+        return self._finish(Look(judgement, decision, None, evidence))
+
+    def _finish(self, look: Look) -> Look:
+        """The look's evidence as stored JSON, with who decided."""
+        evidence = dict(look.evidence)
         leader = self._leader() if self._leader is not None else None
         if leader is not None:
             evidence["leader"] = leader  # who decided: the replica and its lease epoch
-        return Look(judgement, decision, metrics, jsonable(evidence))
+        return Look(look.judgement, look.decision, look.metrics, jsonable(evidence))
 
     def _commit(self, record: RolloutRecord, look: Look, now: datetime) -> RolloutOutcome:
         """Record the look and apply its decision in one transaction, at the judged version."""
@@ -257,3 +319,10 @@ class Reconciler:
             self._logger.warning(
                 "rollwise: could not record the failure of rollout %s", record.id, exc_info=True
             )
+
+
+def _step_evidence(
+    percent: int, bake: float, index: int, started_at: datetime | None
+) -> dict[str, Any]:
+    """The step a look judged (the bake counts from the window's start, ``started_at``)."""
+    return {"index": index, "percent": percent, "bake": bake, "started_at": started_at}

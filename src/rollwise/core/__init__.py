@@ -3,7 +3,7 @@
 from .bucketing import SplitRanges, bucket, split_ranges
 from .durations import Duration, format_duration, parse_duration
 from .evaluation import Evaluation, Evaluator, Reason, compile_flag, constant
-from .model import BUCKETS, Condition, ConfigDocument, Flag, FlagEnvironment, Operator, Rule
+from .flags import BUCKETS, Condition, ConfigDocument, Flag, FlagEnvironment, Operator, Rule
 from .rollout import (
     Applied,
     BlueGreenStrategy,

@@ -25,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ..errors import ConfigError, issues_error, validation_issues
 from .durations import Duration, format_duration
+from .flags import FLAG_KEY_PATTERN, NAME_PATTERN
 from .gates import GateMetric
-from .model import FLAG_KEY_PATTERN, NAME_PATTERN
 from .notifications import (
     SUMMARY_LIMIT,
     TITLE_LIMIT,
@@ -112,6 +112,8 @@ class AlertRuleSpec(AlertRuleFields):
 
 def _problems(rule: AlertRuleSpec) -> Iterator[tuple[str, str]]:
     """Cross-field problems as (field, reason): pydantic alone cannot name the field."""
+    if rule.metric.is_process:
+        yield "metric", "cpu, memory and throughput are rollout gates, not alert metrics"
     if not math.isfinite(rule.threshold):
         yield "threshold", "must be a finite number"
     if rule.metric is GateMetric.CUSTOM and rule.query is None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import mmh3
 
-from .model import BUCKETS
+from .flags import BUCKETS
 from .text import utf8
 
 __all__ = ["SplitRanges", "bucket", "hash_key", "split_ranges"]

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from .model import Condition, Operator
+from .flags import Condition, Operator
 from .semver import SemverKey, parse_semver
 from .timestamps import to_epoch_seconds
 

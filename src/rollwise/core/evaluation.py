@@ -18,7 +18,7 @@ import mmh3
 
 from .bucketing import hash_key
 from .conditions import compile_conditions
-from .model import BUCKETS, Flag, FlagEnvironment
+from .flags import BUCKETS, Flag, FlagEnvironment
 
 __all__ = ["Evaluation", "Evaluator", "Reason", "compile_flag", "constant", "result_for"]
 

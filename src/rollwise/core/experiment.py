@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigError, ConfigIssue, ConflictError, validation_issues
 from .durations import Duration
-from .model import BUCKETS, FLAG_KEY_PATTERN, NAME_PATTERN
+from .flags import BUCKETS, FLAG_KEY_PATTERN, NAME_PATTERN
 
 __all__ = [
     "TRANSITIONS",
@@ -61,7 +61,8 @@ class ExperimentMetricSpec(_Model):
     ``denominator_event`` is a ratio's denominator. A proportion counts units with at least
     one ``event``; a mean averages each unit's sum of ``event`` values (an event tracked
     without a value counts 1). ``capping`` winsorises each unit's value at that bound;
-    ``cuped`` uses the unit's same metric before its exposure as covariate; a guardrail's
+    ``cuped`` uses the unit's same metric before its exposure as covariate (a ratio: its
+    ``event`` and ``denominator_event`` before it, the pre-period ratio); a guardrail's
     ``threshold`` is the relative lift it tolerates in the harmful direction.
 
     ``source`` says where the per-unit values come from: ``builtin`` (the SDK's tracked

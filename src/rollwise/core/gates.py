@@ -11,6 +11,12 @@ several bounds; all of them must hold.
 lower success rate is worse (its relative bounds read as "at most that fraction below").
 A custom metric says which way is worse with ``higher_is_worse``.
 
+Process gates bound the canary's own resources and throughput, absolutely (``max``/``min``
+only): ``cpu`` (percent of the machine's CPU, 0-100), ``memory`` (resident memory as a
+percent of the machine's RAM, 0-100) — each the ``mean`` or the ``max`` (``aggregate``)
+over the canary's processes and windows in the step — and ``throughput`` (the canary's
+requests per second over the step's settled windows; lower is worse).
+
 This module is the shape only; :mod:`rollwise.analysis` judges gates on data.
 """
 
@@ -26,6 +32,7 @@ __all__ = [
     "GateMetric",
     "JudgeSettings",
     "NoDataPolicy",
+    "ProcessAggregate",
     "PromotionRule",
     "PromotionRuleKind",
     "SampleRatioCheck",
@@ -43,6 +50,9 @@ class GateMetric(StrEnum):
     LATENCY_P99 = "latency_p99"
     MISMATCH_RATE = "mismatch_rate"
     CUSTOM = "custom"
+    CPU = "cpu"
+    MEMORY = "memory"
+    THROUGHPUT = "throughput"
 
     @property
     def is_rate(self) -> bool:
@@ -51,6 +61,16 @@ class GateMetric(StrEnum):
     @property
     def is_latency(self) -> bool:
         return self in (self.LATENCY_P50, self.LATENCY_P95, self.LATENCY_P99)
+
+    @property
+    def is_process(self) -> bool:
+        """Judged on the canary alone, against absolute bounds (``analysis/process_gates``)."""
+        return self in (self.CPU, self.MEMORY, self.THROUGHPUT)
+
+    @property
+    def is_resource(self) -> bool:
+        """Read from the SDK's process samples (a percent of the machine)."""
+        return self in (self.CPU, self.MEMORY)
 
     @property
     def quantile(self) -> float | None:
@@ -71,6 +91,15 @@ class Verdict(StrEnum):
     SAMPLE_RATIO_MISMATCH = "sample_ratio_mismatch"
     """A whole step only: the canary's share of requests is significantly off the share the
     step configures, so the comparison with the baseline cannot be trusted (pause)."""
+
+
+class ProcessAggregate(StrEnum):
+    """Which figure of the canary's process samples a ``cpu``/``memory`` gate bounds."""
+
+    MEAN = "mean"
+    """The mean over every process and window of the step (sustained load)."""
+    MAX = "max"
+    """The highest any one process reported in any window (one leaking instance)."""
 
 
 class NoDataPolicy(StrEnum):
@@ -158,7 +187,10 @@ class Gate(BaseModel):
     alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05
     """False-failure rate of the sequential test, valid however often the judge looks."""
     min_samples: Annotated[int, Field(ge=1)] | None = None
-    """Per variant; the rollout's own minimum when unset."""
+    """Per variant; the rollout's own minimum when unset. For ``cpu``/``memory``: process
+    samples of the canary (default 1); for ``throughput``: settled windows (default 1)."""
+    aggregate: ProcessAggregate = ProcessAggregate.MEAN
+    """For ``cpu``/``memory``: bound the mean or the max of the canary's samples."""
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -178,7 +210,26 @@ class Gate(BaseModel):
                     raise ValueError(f"{label} of a rate must be between 0 and 1")
         if self.metric.is_latency and self.min is not None:
             raise ValueError("latency gates bound from above: use max, not min")
+        if self.metric.is_process:
+            self._check_process()
+        elif self.aggregate is not ProcessAggregate.MEAN:
+            raise ValueError(f"aggregate is only for cpu and memory gates, not {self.metric}")
         return self
+
+    def _check_process(self) -> None:
+        metric = self.metric.value
+        if self.max_increase is not None or self.max_difference is not None:
+            raise ValueError(f"{metric} gates take absolute bounds only: max or min")
+        if self.metric.is_resource:
+            for label, bound in (("max", self.max), ("min", self.min)):
+                if bound is not None and not 0.0 <= bound <= 100.0:
+                    raise ValueError(f"{label} of {metric} is a percent: between 0 and 100")
+        else:
+            if self.aggregate is not ProcessAggregate.MEAN:
+                raise ValueError("aggregate is only for cpu and memory gates, not throughput")
+            for label, bound in (("max", self.max), ("min", self.min)):
+                if bound is not None and bound < 0:
+                    raise ValueError(f"{label} of throughput (requests per second) is >= 0")
 
     @property
     def has_absolute_bound(self) -> bool:
@@ -194,4 +245,4 @@ class Gate(BaseModel):
     def worse_when_higher(self) -> bool:
         if self.metric is GateMetric.CUSTOM:
             return self.higher_is_worse
-        return self.metric is not GateMetric.SUCCESS_RATE
+        return self.metric not in (GateMetric.SUCCESS_RATE, GateMetric.THROUGHPUT)

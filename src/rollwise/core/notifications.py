@@ -25,7 +25,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, field_validator
 
-from .model import BUCKETS
+from .flags import BUCKETS
 from .rollout import RolloutPhase, RolloutSpec, TransitionRecord
 
 __all__ = [

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .model import FLAG_KEY_PATTERN, NAME_PATTERN
+from .flags import FLAG_KEY_PATTERN, NAME_PATTERN
 from .state_document import DeployRule, parse_state_document
 
 __all__ = [

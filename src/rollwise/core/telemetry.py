@@ -27,6 +27,7 @@ __all__ = [
     "Exposure",
     "MismatchSample",
     "OverrideCount",
+    "ProcessSample",
     "RequestSeries",
     "SdkInfo",
     "SketchData",
@@ -103,6 +104,27 @@ class ComparisonWindow(_Wire):
     durations: dict[Key, DurationSummary] = Field(default_factory=dict)
 
 
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+
+
+class ProcessSample(_Wire):
+    """How much of the machine the sending process used in a window, under its release.
+
+    ``flag`` and ``variant`` are the release flag and the release the process runs (what
+    its requests are recorded under too), so the control plane keeps the figures per
+    release. ``cpu_percent`` is of the whole machine (100: every core busy), averaged over
+    the window; ``memory_percent`` is the resident set as a share of the machine's RAM,
+    ``rss_bytes`` that resident set, both read when the window closed. Old SDKs send no
+    sample: every field of a :class:`Window` that carries one is optional.
+    """
+
+    flag: Key
+    variant: Key
+    cpu_percent: Percent
+    memory_percent: Percent
+    rss_bytes: Annotated[int, Field(ge=0, le=2**53)]
+
+
 class Window(_Wire):
     """Everything one process saw in ``[start, start + seconds)``."""
 
@@ -113,6 +135,8 @@ class Window(_Wire):
     comparisons: Annotated[list[ComparisonWindow], Field(max_length=10_000)] = Field(
         default_factory=list
     )
+    process: ProcessSample | None = None
+    """The sending process's CPU and memory in this window (None: not sampled)."""
 
 
 class MismatchSample(_Wire):

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from ..errors import ConfigError, ConfigIssue
 from .conditions import ConditionValueError, compile_condition
-from .model import BUCKETS, ConfigDocument, Flag
+from .flags import BUCKETS, ConfigDocument, Flag
 
 __all__ = ["flag_issues", "parse_document", "parse_flag"]
 

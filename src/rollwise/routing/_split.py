@@ -8,7 +8,7 @@ the proxy as it does in the SDK.
 
 from __future__ import annotations
 
-from ..core.model import BUCKETS, ConfigDocument, Flag
+from ..core.flags import BUCKETS, ConfigDocument, Flag
 from .base import RouteSplit, RoutingError
 
 __all__ = ["route_split"]

@@ -6,7 +6,14 @@ while the control plane is away); the agent derives the flag's split and hands i
 router only when the traffic actually changes. A split the router refuses leaves the last
 good one in force and is retried on the next delivery. It reports the revision it applied
 through the fleet view (a telemetry batch carrying ``SdkInfo``, under the instance name
-``router-<type>@<host>``), so ``rollwise doctor`` can tell a router that fell behind.
+``router-<type>/<flag>@<host>:<pid>``), so ``rollwise doctor`` can tell a router that fell
+behind and the controller judges a step only once its split is applied.
+
+Reporting is prompt: each new revision wakes the reporting thread at once (the controller
+waits for it before it counts a step's traffic), a failed report is retried after 1 s,
+2 s, 4 s, ... up to ``report_interval``, and without news a heartbeat goes every
+``report_interval``. The report leaves the delivery thread free: it never waits for the
+control plane to take the report.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from typing import Annotated, Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from ..core.rollout import router_instance_name
 from ..core.telemetry import SdkInfo, TelemetryBatch
 from ..core.validation import parse_document
 from ..errors import ConfigError, RollwiseError, SourceError
@@ -36,6 +44,8 @@ from .base import Router, RouteSplit
 __all__ = ["AgentConfig", "AgentStatus", "RouterAgent"]
 
 TELEMETRY_PATH = "/api/v1/sdk/telemetry"
+FIRST_RETRY = 1.0
+"""Seconds before a failed report is sent again (doubling up to ``report_interval``)."""
 
 
 class AgentConfig(BaseModel):
@@ -106,10 +116,15 @@ class RouterAgent:
         self._last_error: str | None = None
         self._applies = 0
         self._failures = 0
-        self._instance = f"router-{router_type}@{socket.gethostname() or 'unknown'}:{os.getpid()}"
+        self._instance = router_instance_name(
+            router_type, config.flag, socket.gethostname() or "unknown", os.getpid()
+        )
         self._started_at = now()
         self._stop = threading.Event()
+        self._news = threading.Event()  # a revision to report now
         self._heartbeat: threading.Thread | None = None
+        self.reports = 0
+        """Reports the control plane accepted (for tests and status)."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -129,8 +144,14 @@ class RouterAgent:
         )
         self._heartbeat.start()
 
+    @property
+    def instance(self) -> str:
+        """The name this router reports under in the fleet view."""
+        return self._instance
+
     def close(self) -> None:
         self._stop.set()
+        self._news.set()
         self._source.close()
         thread = self._heartbeat
         if thread is not None and thread is not threading.current_thread():
@@ -177,9 +198,11 @@ class RouterAgent:
                     "rollwise router: revision %s applied (%s)", split.revision, applied.detail
                 )
             self._applied = split
+            news = split.revision != self._revision
             self._revision = split.revision
             self._last_error = None
-        self._report()
+        if news:
+            self._news.set()  # the reporting thread sends it now
         return True
 
     def source_failed(self, error: SourceError) -> None:
@@ -197,11 +220,28 @@ class RouterAgent:
     # -- reporting to the fleet view ----------------------------------------------------------
 
     def _report_forever(self) -> None:
-        while not self._stop.wait(self.config.report_interval):
-            self._report()
+        """Report at once on news, a failed report again soon, else a heartbeat."""
+        interval = self.config.report_interval
+        retry = FIRST_RETRY
+        wait = 0.0  # the first report goes at start
+        while not self._stop.is_set():
+            self._news.wait(wait)
+            if self._stop.is_set():
+                return
+            self._news.clear()
+            try:
+                sent = self._report()
+            except Exception:  # the reporting loop's boundary: the next attempt tries again
+                self._logger.warning("rollwise router: report failed", exc_info=True)
+                sent = False
+            if sent:
+                wait, retry = interval, FIRST_RETRY
+            else:
+                wait, retry = retry, min(2 * retry, interval)
 
-    def _report(self) -> None:
-        """One batch with no windows: who this router is and which revision it serves."""
+    def _report(self) -> bool:
+        """One batch with no windows: who this router is and which revision it serves.
+        False when the control plane did not take it (sent again soon)."""
         batch = TelemetryBatch(
             batch_id=uuid.uuid4().hex,
             instance=self._instance[:200],
@@ -225,13 +265,18 @@ class RouterAgent:
                         "Content-Type": "application/json",
                     },
                 )
-            if response.status_code >= 400:
-                self._logger.warning(
-                    "rollwise router: the control plane refused the report: %s",
-                    response.status_code,
-                )
-        except httpx.HTTPError as error:  # the next heartbeat tries again
+        except httpx.HTTPError as error:  # the next attempt tries again
             self._logger.debug("rollwise router: report not sent: %s", error)
+            return False
+        if response.status_code >= 400:
+            self._logger.warning(
+                "rollwise router: the control plane refused the report: %s",
+                response.status_code,
+            )
+            return False
+        with self._lock:
+            self.reports += 1
+        return True
 
 
 def _version() -> str:

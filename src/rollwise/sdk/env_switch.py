@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 
 from ..core.evaluation import Evaluator, Reason, constant, result_for
-from ..core.model import Flag
+from ..core.flags import Flag
 
 __all__ = ["ENV_PREFIX", "env_override_name", "env_overrides", "switch_layer"]
 

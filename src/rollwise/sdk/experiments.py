@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..core.evaluation import Evaluation, Evaluator, Reason
-from ..core.model import ExperimentInfo, Flag
+from ..core.flags import ExperimentInfo, Flag
 
 __all__ = ["ExperimentLog", "ExperimentPlan"]
 

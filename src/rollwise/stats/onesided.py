@@ -29,7 +29,7 @@ carry weight for long steps. The grid is exact (a discrete mixture), not an appr
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -43,6 +43,7 @@ __all__ = [
     "TiltMixture",
     "default_mixture",
     "log_e_above",
+    "log_e_curve",
     "one_sided_lower",
     "one_sided_upper",
     "rate_above",
@@ -141,6 +142,25 @@ def log_e_above(windows: Sequence[Window], mixture: TiltMixture | None = None) -
             for d, w, g in _terms(mix)
         ]
     return _log_sum_exp(logs)
+
+
+def log_e_curve(
+    trials: int, p0: float, mixture: TiltMixture | None = None
+) -> Callable[[int], float]:
+    """``x -> log_e_above([(x, trials, p0)])`` (no floor) for many ``x`` at the same trials
+    and null rate: the per-shift terms that do not depend on ``x`` are computed once."""
+    _check([(0, trials, p0)])
+    if trials == 0 or not 0.0 < p0 < 1.0:
+        return lambda _x: 0.0
+    mix = mixture or default_mixture()
+    base = [(d, w - trials * math.log1p(p0 * g)) for d, w, g in _terms(mix)]
+
+    def log_e(x: int) -> float:
+        if not 0 <= x <= trials:
+            raise ValueError(f"need 0 <= successes <= trials, got {x} of {trials}")
+        return _log_sum_exp([c + d * x for d, c in base])
+
+    return log_e
 
 
 def _test(log_e: float, alpha: float) -> SequentialTest:

@@ -290,6 +290,7 @@ class ExperimentDataOperations(FlagOperations):
                 total(e.c.sum, denominator).label("d"),
                 total(e.c.pre_sum, numerator).label("x"),
                 total(e.c.pre_count, numerator).label("xc"),
+                total(e.c.pre_sum, denominator).label("w"),
             )
             .select_from(
                 x.outerjoin(
@@ -315,10 +316,8 @@ class ExperimentDataOperations(FlagOperations):
             cov: ColumnElement[Any] = case((per_unit.c.xc > 0, 1.0), else_=0.0)
         else:
             y = per_unit.c.y if cap is None else case((per_unit.c.y > cap, cap), else_=per_unit.c.y)
-            cov = (
-                per_unit.c.x if cap is None else case((per_unit.c.x > cap, cap), else_=per_unit.c.x)
-            )
-        d = per_unit.c.d
+            cov = per_unit.c.x  # the covariate is not capped (as in the sql source)
+        d, w = per_unit.c.d, per_unit.c.w
         query = select(
             per_unit.c.arm,
             func.count(),
@@ -330,6 +329,12 @@ class ExperimentDataOperations(FlagOperations):
             func.sum(cov),
             func.sum(cov * cov),
             func.sum(cov * y),
+            func.sum(w),
+            func.sum(w * w),
+            func.sum(cov * w),
+            func.sum(w * y),
+            func.sum(cov * d),
+            func.sum(w * d),
         ).group_by(per_unit.c.arm)
         totals: dict[str, ArmTotals] = {}
         for row in self._conn.execute(query):
@@ -345,6 +350,12 @@ class ExperimentDataOperations(FlagOperations):
                 covariate_sum=s[5],
                 covariate_sum_squares=s[6],
                 covariate_cross=s[7],
+                sum_w=s[8],
+                sum_w2=s[9],
+                sum_xw=s[10],
+                sum_wy=s[11],
+                sum_xd=s[12],
+                sum_wd=s[13],
             )
         return totals
 

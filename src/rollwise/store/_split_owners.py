@@ -13,7 +13,7 @@ from functools import cached_property
 
 from sqlalchemy import Connection, select
 
-from ..core.model import FlagEnvironment
+from ..core.flags import FlagEnvironment
 from ..errors import ConflictError
 from .tables import ACTIVE_PHASES, experiments, rollouts
 

@@ -6,7 +6,7 @@ from collections.abc import Collection
 
 from sqlalchemy import Integer, literal, select, union_all
 
-from ..core.model import ConfigDocument, EnvironmentInfo, Flag, FlagEnvironment
+from ..core.flags import ConfigDocument, EnvironmentInfo, Flag, FlagEnvironment
 from .environments import EnvironmentOperations
 from .experiments import ExperimentOperations
 from .tables import environments, flag_states, flags, tokens

@@ -24,7 +24,7 @@ from ..core.experiment import (
     parse_decision,
     parse_experiment,
 )
-from ..core.model import ExperimentInfo
+from ..core.flags import ExperimentInfo
 from ..errors import ConfigError, ConflictError
 from ._base import aware
 from ._experiment_data import ExperimentDataOperations

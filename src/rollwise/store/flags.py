@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..core.model import Flag, FlagEnvironment
+from ..core.flags import Flag, FlagEnvironment
 from ..core.validation import parse_flag
 from ..errors import ConflictError
 from ._base import Operations, aware

@@ -20,6 +20,13 @@ Behind since
     revision (none yet, or a configuration of its own: a file) is never behind: its
     revision is unknown.
 
+Routers
+    A router agent (``rollwise router nginx``) reports like an SDK, under the instance
+    name ``router-<type>/<flag>@<host>:<pid>``
+    (:func:`~rollwise.core.rollout.router_instance_name`):
+    :meth:`InstanceOperations.list_routers` reads just those, for the controller (a step is
+    judged once its routers applied its split) and the doctor.
+
 Retention
     Instances not seen for :data:`KEEP_INSTANCES` are forgotten
     (:meth:`InstanceOperations.purge_instances`); each restart of a process is a new
@@ -36,6 +43,7 @@ from sqlalchemy import and_, case, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ..core.rollout import ROUTER_INSTANCE_PREFIX
 from ..core.telemetry import SdkInfo
 from ._base import Operations, aware
 from .tables import environments, sdk_instances
@@ -185,6 +193,21 @@ class InstanceOperations(Operations):
         statement = (
             select(sdk_instances)
             .where(t.environment == environment)
+            .order_by(t.last_seen.desc(), t.instance)
+        )
+        if seen_since is not None:
+            statement = statement.where(t.last_seen >= _utc(seen_since))
+        return [_record(row) for row in self._conn.execute(statement)]
+
+    def list_routers(
+        self, environment: str, *, seen_since: datetime | None = None
+    ) -> list[InstanceRecord]:
+        """The environment's router agents (seen since ``seen_since``), most recently seen
+        first: the instances named ``router-...``."""
+        t = sdk_instances.c
+        statement = (
+            select(sdk_instances)
+            .where(t.environment == environment, t.instance.startswith(ROUTER_INSTANCE_PREFIX))
             .order_by(t.last_seen.desc(), t.instance)
         )
         if seen_since is not None:

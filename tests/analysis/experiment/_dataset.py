@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from rollwise.analysis.experiment import ExperimentMetric
-from rollwise.analysis.experiment.sources import AnalysisWindow, ArmTotals
+from rollwise.analysis.experiment.sources import AnalysisWindow, ArmTotals, InMemoryUnitAggregates
 
 START = datetime(2026, 11, 1)
 ARMS = ("control", "variant_a", "variant_b")
@@ -119,11 +119,15 @@ def expected_totals(
     post = _per_unit(data.orders, units, window, pre=False)
     pre = _per_unit(data.orders, units, window, pre=True)
     den = _per_unit(data.sessions, units, window, pre=False)
+    pre_den = _per_unit(data.sessions, units, window, pre=True)
 
     def value(found: dict[str, list[float]], unit: str) -> float:
         if metric.kind == "proportion":
             return 1.0 if found.get(unit) else 0.0
         return float(sum(found.get(unit, [])))
+
+    def dot(a: list[float], b: list[float]) -> float:
+        return sum(p * q for p, q in zip(a, b, strict=True))
 
     y = {u: value(post, u) for u in units}
     if metric.capping is not None:
@@ -132,27 +136,62 @@ def expected_totals(
             cap = _quantile(list(y.values()), metric.capping.quantile)
         assert cap is not None
         y = {u: min(v, cap) for u, v in y.items()}
+    ratio = metric.kind == "ratio"
     totals: dict[str, ArmTotals] = {}
     for arm in ARMS:
         members = [u for u, (a, _) in units.items() if a == arm]
         ys = [y[u] for u in members]
         ds = [float(sum(den.get(u, []))) for u in members]
         xs = [value(pre, u) for u in members]
-        cuped = metric.cuped and metric.kind != "ratio"
+        ws = [float(sum(pre_den.get(u, []))) for u in members]
+        cuped = metric.cuped
+        both = cuped and ratio
         totals[arm] = ArmTotals(
             n=len(members),
             sum=sum(ys),
-            sum_squares=sum(v * v for v in ys),
-            denominator_sum=sum(ds) if metric.kind == "ratio" else 0.0,
-            denominator_sum_squares=sum(v * v for v in ds) if metric.kind == "ratio" else 0.0,
-            cross_sum=sum(a * b for a, b in zip(ys, ds, strict=True))
-            if metric.kind == "ratio"
-            else 0.0,
+            sum_squares=dot(ys, ys),
+            denominator_sum=sum(ds) if ratio else 0.0,
+            denominator_sum_squares=dot(ds, ds) if ratio else 0.0,
+            cross_sum=dot(ys, ds) if ratio else 0.0,
             covariate_sum=sum(xs) if cuped else None,
-            covariate_sum_squares=sum(v * v for v in xs) if cuped else None,
-            covariate_cross=sum(a * b for a, b in zip(xs, ys, strict=True)) if cuped else None,
+            covariate_sum_squares=dot(xs, xs) if cuped else None,
+            covariate_cross=dot(xs, ys) if cuped else None,
+            sum_w=sum(ws) if both else None,
+            sum_w2=dot(ws, ws) if both else None,
+            sum_xw=dot(xs, ws) if both else None,
+            sum_wy=dot(ws, ys) if both else None,
+            sum_xd=dot(xs, ds) if both else None,
+            sum_wd=dot(ws, ds) if both else None,
         )
     return totals
+
+
+def unit_aggregates(
+    data: Dataset, keys: Iterable[str], window: AnalysisWindow, experiment: str = "exp"
+) -> InMemoryUnitAggregates:
+    """The builtin path's input: the same dataset folded per unit as the control plane does
+    (exposures as they came, each unit's orders and sessions after and before its first
+    exposure) for metrics ``keys`` (means and ratios: the in-memory reader has no event
+    times, so ``window`` must bound no exposure out)."""
+    store = InMemoryUnitAggregates()
+    for unit, arm, at in data.exposures:
+        store.expose(experiment, unit, arm, at)
+    units = _first_exposures(data, window)
+    post = _per_unit(data.orders, units, window, pre=False)
+    pre = _per_unit(data.orders, units, window, pre=True)
+    den = _per_unit(data.sessions, units, window, pre=False)
+    pre_den = _per_unit(data.sessions, units, window, pre=True)
+    for key, unit in ((key, unit) for key in keys for unit in units):
+        store.record(
+            experiment,
+            key,
+            unit,
+            float(sum(post.get(unit, []))),
+            denominator=float(sum(den.get(unit, []))),
+            pre_value=float(sum(pre.get(unit, []))),
+            pre_denominator=float(sum(pre_den.get(unit, []))),
+        )
+    return store
 
 
 def _literal(value: object) -> str:

@@ -22,11 +22,14 @@ from rollwise.analysis.experiment import (
 )
 from rollwise.analysis.experiment.sources import (
     AnalysisWindow,
+    ArmTotals,
     BuiltinSource,
     InMemoryUnitAggregates,
+    to_sample,
 )
 from rollwise.stats.experiment import (
     Proportion,
+    RatioSample,
     Sample,
     SampleMean,
     proportion_of,
@@ -253,3 +256,53 @@ def test_an_arm_without_units_yet_gives_no_result_rather_than_an_error() -> None
     assert math.isnan(arm.relative.estimate)
     assert not arm.significant
     assert results.sample_ratio.mismatch
+
+
+def test_ratio_cuped_through_the_builtin_source_shows_theta_like_other_kinds() -> None:
+    rng = np.random.default_rng(31)
+    store = InMemoryUnitAggregates()
+    for i in range(4000):
+        unit, arm = f"u{i}", "control" if i % 2 else "b"
+        store.expose("exp", unit, arm, T0 + timedelta(seconds=i))
+        activity, spend = rng.gamma(2.0, 1.5), rng.lognormal(0.0, 0.6)
+        sessions, before = float(rng.poisson(activity)), float(rng.poisson(activity))
+        store.record(
+            "exp",
+            "revenue_per_session",
+            unit,
+            sessions * spend * rng.gamma(12.0, 1 / 12),
+            denominator=sessions,
+            pre_value=before * spend * rng.gamma(12.0, 1 / 12),
+            pre_denominator=before,
+        )
+    weights = {"control": 1.0, "b": 1.0}
+    plain = ExperimentMetric("revenue_per_session", "ratio")
+    cuped = ExperimentMetric("revenue_per_session", "ratio", cuped=True)
+    source = BuiltinSource(store, "exp")
+    raw = analyze(collect(source, [plain], control="control", weights=weights))
+    adjusted = analyze(collect(source, [cuped], control="control", weights=weights))
+    body = adjusted.to_dict()["metrics"][0]
+    assert body["kind"] == "ratio"
+    assert body["cuped_theta"]["b"] == pytest.approx(0.6, abs=0.15)
+    assert raw.to_dict()["metrics"][0]["cuped_theta"] == {"b": None}
+    narrowed = adjusted.metric(cuped.key).arms[0].relative.std_error
+    assert narrowed < 0.85 * raw.metric(plain.key).arms[0].relative.std_error
+
+
+def test_a_ratio_source_without_pre_period_denominators_analyses_without_cuped() -> None:
+    """A reader that returns only the numerator's covariate sums (no ``sum_w`` ...) leaves
+    a CUPED ratio unadjusted rather than failing."""
+    totals = ArmTotals(
+        n=100,
+        sum=250.0,
+        sum_squares=900.0,
+        denominator_sum=120.0,
+        denominator_sum_squares=200.0,
+        cross_sum=380.0,
+        covariate_sum=200.0,
+        covariate_sum_squares=700.0,
+        covariate_cross=400.0,
+    )
+    sample = to_sample(ExperimentMetric("r", "ratio", cuped=True), totals)
+    assert isinstance(sample, RatioSample)
+    assert sample.covariate is None

@@ -28,6 +28,8 @@ from rollwise.errors import NoDataError, ProviderError
 from ..._support.net import free_port
 from ._prometheus import USERNAME, PrometheusServer, Step, config, instant, record
 
+pytestmark = pytest.mark.slow  # a real Prometheus, waits on real scrapes
+
 ERROR_RATIO = (
     'sum(increase(rollwise_requests_total{flag="{flag}", variant="{variant}", outcome="error"}'
     '[{window}])) / sum(increase(rollwise_requests_total{flag="{flag}", variant="{variant}"}'

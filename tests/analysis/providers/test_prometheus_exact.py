@@ -24,6 +24,8 @@ from rollwise.stats.quantiles import count_above, quantile_upper_bound
 
 from ._prometheus import PASSWORD, USERNAME, PrometheusServer, Step, config, instant, record
 
+pytestmark = pytest.mark.slow  # a real Prometheus, waits on real scrapes
+
 
 def _increase(prometheus: PrometheusServer, flag: str, window: str, at: str) -> float:
     """What ``sum(increase(...))`` says over the same window (the old way of counting)."""

@@ -12,6 +12,8 @@ from rollwise.errors import NoDataError
 
 from ._prometheus import Step, instant, record
 
+pytestmark = pytest.mark.slow  # a real Prometheus, waits on real scrapes
+
 PER_VARIANT_REQUESTS = (
     'sum(increase(rollwise_requests_total{flag="{flag}", variant="{variant}"}[{window}]))'
 )

@@ -106,16 +106,11 @@ def test_samples_merge_by_adding_their_sums() -> None:
     assert r.mean == pytest.approx(2.5)
     assert r + r == RatioSample(
         100,
-        *(
-            2 * v
-            for v in (
-                r.numerator_sum,
-                r.numerator_sum_squares,
-                r.denominator_sum,
-                r.denominator_sum_squares,
-                r.cross_sum,
-            )
-        ),
+        2 * r.numerator_sum,
+        2 * r.numerator_sum_squares,
+        2 * r.denominator_sum,
+        2 * r.denominator_sum_squares,
+        2 * r.cross_sum,
     )
 
 

@@ -22,6 +22,7 @@ See docs/judging.md, "Metric providers".
 """
 
 from ._config import ProviderConfigBase
+from ._process import ProcessReader
 from .base import (
     WINDOW_SECONDS,
     Comparison,
@@ -58,6 +59,7 @@ __all__ = [
     "MetricQuery",
     "NopConfig",
     "NopProvider",
+    "ProcessReader",
     "PrometheusConfig",
     "PrometheusProvider",
     "PrometheusQueryError",

@@ -24,6 +24,12 @@ kept in a small cache (telemetry arrives with the SDKs' flush delay; later repor
 count in the cumulative figures), so a look reads the cumulative window plus the few
 recent ones.
 
+``cpu``/``memory`` gates read the SDKs' process samples through an optional
+:class:`~rollwise.analysis.providers._process.ProcessReader` (the store's
+``process_window``): each variant's value goes into ``VariantMetrics.custom`` under the
+gate's key; without a reader or samples the gate's key is in ``missing`` ("no process
+data"). ``throughput`` is judged from the per-window counts.
+
 Custom gates are not served: the store has no per-request custom values. Their key is in
 :attr:`~rollwise.analysis.providers.StepMetrics.missing` with the reason (the judge reports
 them as no data), and :meth:`BuiltinProvider.validate_gates` refuses them. The reader's
@@ -43,6 +49,7 @@ from ...errors import ConfigIssue, NoDataError
 from ...stats.sketch import LatencySketch
 from ..data import ComparisonCounts, VariantMetrics, WindowCounts
 from ._config import ProviderConfigBase, gate_issue, raise_issues
+from ._process import ProcessReader, with_process_figures
 from .base import WINDOW_SECONDS, MetricQuery, StepMetrics, require_traffic, window_bounds
 
 __all__ = [
@@ -140,10 +147,12 @@ class BuiltinProvider:
         *,
         window_seconds: float = WINDOW_SECONDS,
         settle_seconds: float = 120.0,
+        process_reader: ProcessReader | None = None,
     ) -> None:
         if window_seconds <= 0:
             raise ValueError(f"window_seconds must be positive, got {window_seconds!r}")
         self.reader = reader
+        self.process_reader = process_reader
         self.config = config or BuiltinConfig()
         self.window_seconds = window_seconds
         self.settle = timedelta(seconds=max(0.0, settle_seconds))
@@ -193,7 +202,8 @@ class BuiltinProvider:
             for variant in query.variants
         ]
         require_traffic(query, {m.variant: m.requests for m in metrics}, provider="builtin")
-        missing = {g.key: CUSTOM_UNSUPPORTED for g in query.gates if g.metric is GateMetric.CUSTOM}
+        metrics, missing = with_process_figures(query, metrics, self.process_reader)
+        missing |= {g.key: CUSTOM_UNSUPPORTED for g in query.gates if g.metric is GateMetric.CUSTOM}
         return StepMetrics.for_query(query, metrics, missing, {"provider": "builtin"})
 
     def validate_gates(self, gates: Sequence[Gate]) -> None:

@@ -19,6 +19,7 @@ from pydantic import Field
 from ..._registry import TypedRegistry
 from ...errors import ConfigError
 from ._config import ProviderConfigBase
+from ._process import ProcessReader
 from .base import MetricProvider
 from .builtin import BuiltinConfig, BuiltinProvider, WindowReader
 from .nop import NopConfig, NopProvider
@@ -42,12 +43,14 @@ class ProviderRegistry(TypedRegistry[ProviderConfigBase, MetricProvider]):
 def default_registry(
     *,
     window_reader: WindowReader | None = None,
+    process_reader: ProcessReader | None = None,
     http_transport: httpx.BaseTransport | None = None,
     http_client: httpx.Client | None = None,
 ) -> ProviderRegistry:
     """A new registry with the built-in types, their dependencies injected.
 
-    ``window_reader`` is the store's window query for ``builtin`` (building a builtin
+    ``window_reader`` is the store's window query for ``builtin`` (``process_reader`` its
+    process samples, for ``cpu``/``memory`` gates) (building a builtin
     provider without one is a ConfigError); ``http_transport`` or a borrowed
     ``http_client`` go to ``prometheus``.
     """
@@ -57,7 +60,7 @@ def default_registry(
             raise ConfigError.single(
                 None, "type", "the builtin provider needs the control plane's telemetry store"
             )
-        return BuiltinProvider(window_reader, config)
+        return BuiltinProvider(window_reader, config, process_reader=process_reader)
 
     def prometheus(config: PrometheusConfig) -> MetricProvider:
         return PrometheusProvider(config, transport=http_transport, client=http_client)

@@ -24,8 +24,7 @@ class DoctorCheck:
 ENVIRONMENT_CHECKS: tuple[DoctorCheck, ...] = (
     DoctorCheck("stale_revision", fleet.stale_revision),
     DoctorCheck("silent_instances", fleet.silent_instances),
-    # The release issue's routers: "router has not applied the current split" goes here,
-    # as fleet.routers_behind over the routers' reports (like the instances above).
+    DoctorCheck("routers_behind", fleet.routers_behind),
     DoctorCheck("split_matches_share", rollouts.split_matches_share),
     DoctorCheck("step_overdue", rollouts.step_overdue),
     DoctorCheck("telemetry_gap", rollouts.telemetry_gap),

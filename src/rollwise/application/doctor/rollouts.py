@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from ...core.model import BUCKETS
+from ...core.flags import BUCKETS
 from ...core.rollout import (
     RolloutAction,
     RolloutPhase,

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, Field
 
-from ...core.model import FlagEnvironment
+from ...core.flags import FlagEnvironment
 from ...core.state_document import (
     AlertSpec,
     Change,

@@ -26,6 +26,7 @@ from ._scenario import STEPS, Scenario
 from ._stack import ENVIRONMENT, FLAG, DemoError, DemoPlane, Stack, StackOptions
 from ._traffic import Traffic
 from ._view import (
+    VARIANTS,
     Snapshot,
     dashboard,
     elapsed_text,
@@ -71,21 +72,35 @@ def _parse_time(text: Any) -> datetime | None:
 
 
 class _Demo:
+    """The in-process demo; :mod:`._release_run` changes what is set up and rolled out."""
+
+    variants: tuple[str, str] = VARIANTS
+    """Baseline and canary, as the metrics and the traffic name them."""
+    metrics_flag = FLAG
+    split_header = "X-Camera-Variant"
+    follower = "the service"
+    """Who must follow the verdict (the traffic shows it)."""
+
     def __init__(self, console: Console, scenario: Scenario, options: RunOptions) -> None:
         self.console = console
         self.scenario = scenario
         self.options = options
         self.started = time.monotonic()
         self.workdir = Path(tempfile.mkdtemp(prefix="rollwise-demo-"))
-        self.stack = Stack(
-            self.workdir,
-            StackOptions(
-                fault=scenario.fault_text, tick=options.tick, report_window=options.report_window
-            ),
-        )
+        self.stack = self.make_stack()
         self.traffic: Traffic | None = None
         self.printed = 0  # history rows already shown
         self.rollout_started: datetime | None = None
+
+    def make_stack(self) -> Stack:
+        return Stack(
+            self.workdir,
+            StackOptions(
+                fault=self.scenario.fault_text,
+                tick=self.options.tick,
+                report_window=self.options.report_window,
+            ),
+        )
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -120,21 +135,32 @@ class _Demo:
     def start_rollout(self, plane: DemoPlane) -> dict[str, Any]:
         spec = self.scenario.spec()
         view: dict[str, Any] = plane.post("/api/v1/rollouts", {**spec, "start": True})
+        self.announce(view)
+        return view
+
+    def announce(self, view: dict[str, Any], also: str = "") -> None:
+        """The rollout's steps and gates, and where else to watch it."""
         self.rollout_started = _parse_time(view.get("created_at"))
         steps = " → ".join(f"{p}%" for p in (*STEPS, 100))
+        baseline = self.variants[0]
         self.say(
             f"\nrollout {view['id']}: {steps}, bake {self.scenario.bake:g}s per step; gates: "
-            "errors ≤ legacy's + 1 point, p50 and p95 ≤ 1.5 times legacy's, "
+            f"errors ≤ {baseline}'s + 1 point, {self._latency_text(baseline)}, "
             f"≥ {self.scenario.min_samples} requests per variant"
         )
         self.say(
             f"  watch it too:  {self.stack.plane_url}/ui/#/rollouts/{view['id']} (the dashboard; "
             "sign in with the admin token)\n"
             f"                 rollwise rollout status {view['id']} --url {self.stack.plane_url} "
-            f"--token {self.stack.admin_token}\n",
+            f"--token {self.stack.admin_token}\n{also}",
             "dim",
         )
-        return view
+
+    def _latency_text(self, baseline: str) -> str:
+        p95 = 1 + self.scenario.p95_increase
+        if p95 == 1.5:
+            return f"p50 and p95 ≤ 1.5 times {baseline}'s"
+        return f"p50 ≤ 1.5 times {baseline}'s, p95 ≤ {p95:g} times {baseline}'s"
 
     # -- watching --------------------------------------------------------------------
 
@@ -149,7 +175,8 @@ class _Demo:
         metrics: dict[str, dict[str, Any]] = {}
         try:
             answer = plane.get(
-                "/api/v1/metrics", {"flag": FLAG, "environment": ENVIRONMENT, "from": since}
+                "/api/v1/metrics",
+                {"flag": self.metrics_flag, "environment": ENVIRONMENT, "from": since},
             )
             metrics = {v["variant"]: v["totals"] for v in answer["variants"]}
         except ControlPlaneError as error:
@@ -163,6 +190,8 @@ class _Demo:
             metrics,
             self.traffic.recent_split(),
             self.traffic.recent_seconds,
+            self.variants,
+            self.split_header,
         )
 
     def print_new_history(self, snapshot: Snapshot) -> None:
@@ -204,7 +233,7 @@ class _Demo:
                 live.stop()
 
     def confirm_switch(self, variant: str, timeout: float = 20.0, window: float = 3.0) -> bool:
-        """Whether the service serves only ``variant`` once its config caught up: the
+        """Whether the traffic is served only by ``variant`` once the config caught up: the
         first moment all answers in a second are ``variant``, then ``window`` seconds more."""
         traffic = self.traffic
         assert traffic is not None
@@ -215,17 +244,17 @@ class _Demo:
                 break
             time.sleep(0.2)
         else:
-            self.say(f"the service did not switch to {variant} within {timeout:.0f}s", "red")
+            self.say(f"{self.follower} did not switch to {variant} within {timeout:.0f}s", "red")
             return False
         switched = time.monotonic()
         time.sleep(window)
         after = traffic.split_since(switched)
         total = sum(after.values())
         if set(after) != {variant}:
-            self.say(f"after the switch the service still served: {dict(after)}", "red")
+            self.say(f"after the switch {self.follower} still served: {dict(after)}", "red")
             return False
         self.say(
-            f"the service followed: all {total:,} requests answered in the {window:g}s after "
+            f"{self.follower} followed: all {total:,} requests answered in the {window:g}s after "
             f"it switched were served by {variant}"
         )
         return True
@@ -243,7 +272,7 @@ class _Demo:
             f"(expected: {expected})",
             style,
         )
-        for line in summary_lines(snapshot.history, self.rollout_started):
+        for line in summary_lines(snapshot.history, self.rollout_started, self.variants):
             self.say(line)
         if phase not in _FINAL:
             reason = "paused" if phase == "paused" else "timed out"
@@ -251,7 +280,7 @@ class _Demo:
             return EXIT_UNFINISHED
         if phase != expected:
             return EXIT_UNEXPECTED
-        served = "domain" if phase == "succeeded" else "legacy"
+        served = self.variants[1] if phase == "succeeded" else self.variants[0]
         if not self.confirm_switch(served):
             return EXIT_UNEXPECTED
         assert self.traffic is not None
@@ -262,11 +291,15 @@ class _Demo:
         )
         return EXIT_EXPECTED
 
+    def stack_text(self) -> str:
+        return (
+            f"control plane {self.stack.plane_url} (token {self.stack.admin_token}), "
+            f"camera service {self.stack.camera_url}"
+        )
+
     def keep_running(self, code: int) -> int:
         self.say(
-            "\nthe stack keeps running (--keep-running): control plane "
-            f"{self.stack.plane_url} (token {self.stack.admin_token}), camera service "
-            f"{self.stack.camera_url}. Ctrl-C to stop.",
+            f"\nthe stack keeps running (--keep-running): {self.stack_text()}. Ctrl-C to stop.",
             "bold",
         )
         try:

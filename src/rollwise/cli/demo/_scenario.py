@@ -24,6 +24,12 @@ step sees in two minutes (about 1,000 on a busy machine), so the step held and p
 ``camera_service.faults``), and a step may last three minutes before it pauses.
 ``exception-rate`` is rescued by the camera service's fallback to legacy, so the rollout
 succeeds and the fallbacks show in the metrics.
+
+The release demo (``--release``) compares two *processes*: each has its own queue, garbage
+collector and share of a busy machine, so their tails differ more than two code paths in
+one process do (a healthy v2 measured 1.43 times v1's p95 at the 50% step on a 2-core
+machine with a load of 17). It allows the p95 twice v1's (``p95_increase=1.0``); the
+median, where ``latency=2x`` shows, keeps the 1.5x bound, so the same faults are caught.
 """
 
 from __future__ import annotations
@@ -83,6 +89,8 @@ class Scenario:
     bake: float = 30.0
     max_step_duration: float = 180.0
     min_samples: int = 200
+    p95_increase: float = 0.5
+    """How far above the baseline's p95 the canary's may be (0.5: 1.5 times)."""
 
     @property
     def fault_text(self) -> str | None:
@@ -135,7 +143,7 @@ class Scenario:
                 {
                     "name": "latency-p95",
                     "metric": "latency_p95",
-                    "max_increase": 0.5,
+                    "max_increase": self.p95_increase,
                     "alpha": 0.01,
                 },
             ],

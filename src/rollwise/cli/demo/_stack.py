@@ -1,12 +1,12 @@
 """The demo's stack on loopback: a temporary control plane and the camera service.
 
-Both run as subprocesses of the demo (see :mod:`._procs`) out of one temporary
-working directory: the SQLite database, the camera service's config copy and state, and
-every log. The control plane is ``rollwise serve`` with a fast controller tick and a
-generated admin token; it gets an environment ``production``, the flag
-``camera-domain-service`` (``legacy`` for everyone, sticky per ``client_id``) and an sdk
-token; the camera service syncs that flag and reports its traffic every
-``report_window`` seconds.
+Both run as subprocesses of the demo (see :mod:`._procs`) out of one temporary working
+directory: the SQLite database, each camera service's config copy and state
+(``<name>/config``, ``<name>/state``), and every log. The control plane is ``rollwise
+serve`` with a fast controller tick and a generated admin token; it gets an environment
+``production``, the flag ``camera-domain-service`` (``legacy`` for everyone, sticky per
+``client_id``) and an sdk token; the camera service syncs that flag and reports its
+traffic every ``report_window`` seconds.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ __all__ = [
     "DemoPlane",
     "Stack",
     "StackOptions",
+    "base_env",
     "controller_env",
     "free_port",
 ]
@@ -48,6 +49,8 @@ _CLEARED = (  # the user's own switches would decide instead of the rollout
     "ROLLWISE_FLAGS_FILE",
     "ROLLWISE_FLAG_CAMERA_DOMAIN_SERVICE",
     "ROLLWISE_OVERRIDE_KEYS",
+    "ROLLWISE_RELEASE",
+    "ROLLWISE_RELEASE_FLAG",
     "ROLLWISE_DATABASE_URL",
     "ROLLWISE_HOST",
     "ROLLWISE_PORT",
@@ -128,7 +131,8 @@ def _wait_ready(child: Child, url: str, timeout: float) -> None:
             time.sleep(0.1)
 
 
-def _base_env() -> dict[str, str]:
+def base_env() -> dict[str, str]:
+    """The demo's environment for its children: the user's, without their switches."""
     env = {k: v for k, v in os.environ.items() if k not in _CLEARED}
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -178,7 +182,7 @@ class Stack:
 
     def start_control_plane(self) -> str:
         port = free_port()
-        env = _base_env()
+        env = base_env()
         env.update(ROLLWISE_ADMIN_TOKEN=self.admin_token)
         env.update(controller_env(self.options.tick))
         env.update(self.options.extra_server_env)
@@ -219,13 +223,27 @@ class Stack:
                 f"/api/v1/flags/{FLAG}/environments/{ENVIRONMENT}",
                 {"version": 0, "split": {"legacy": 10000, "domain": 0}, "unit": "client_id"},
             )
-            token = plane.post(
-                "/api/v1/tokens",
-                {"name": "camera-service", "scope": "sdk", "environment": ENVIRONMENT},
-            )
+            self.make_sdk_token(plane)
+
+    def make_sdk_token(self, plane: DemoPlane) -> str:
+        """An sdk token of the demo's environment, for the camera service (and the router)."""
+        token = plane.post(
+            "/api/v1/tokens", {"name": "camera-service", "scope": "sdk", "environment": ENVIRONMENT}
+        )
         self.sdk_token = str(token["secret"])
+        return self.sdk_token
 
     def start_camera_service(self) -> str:
+        """The camera service, the flag deciding per client (the in-process rollout)."""
+        self.camera_service, self.camera_url = self.spawn_camera(
+            "camera-service", {}, self.options.fault
+        )
+        return self.camera_url
+
+    def spawn_camera(
+        self, name: str, extra_env: Mapping[str, str], fault: str | None
+    ) -> tuple[Child, str]:
+        """One camera service process (config and state under ``name``), once healthy."""
         if importlib.util.find_spec("camera_service") is None:
             raise DemoError(
                 "the camera service is not installed: pip install -e examples/camera_service "
@@ -233,13 +251,14 @@ class Stack:
             )
         if self.sdk_token is None:
             raise DemoError("set up the flag (and its sdk token) before the camera service")
-        config = self.workdir / "camera-config"
+        root = self.workdir / name
+        config = root / "config"
         write_camera_config(config)
         port = free_port()
-        env = _base_env()
+        env = base_env()
         env.update(
             CAMERA_SERVICE_CONFIG_DIR=str(config),
-            CAMERA_SERVICE_STATE_DIR=str(self.workdir / "camera-state"),
+            CAMERA_SERVICE_STATE_DIR=str(root / "state"),
             CAMERA_SERVICE_FPS=f"{self.options.camera_fps:g}",
             CAMERA_SERVICE_STOP_TIMEOUT="3",
             CAMERA_SERVICE_COMPARE_SAMPLE=f"{self.options.compare_sample:g}",
@@ -249,8 +268,9 @@ class Stack:
             ROLLWISE_REPORT_WINDOW=str(self.options.report_window),
         )
         env.pop("CAMERA_SERVICE_FAULT", None)
-        if self.options.fault:
-            env["CAMERA_SERVICE_FAULT"] = self.options.fault
+        env.update(extra_env)
+        if fault:
+            env["CAMERA_SERVICE_FAULT"] = fault
         argv = [
             sys.executable,
             "-m",
@@ -260,17 +280,15 @@ class Stack:
             "--log-level",
             "warning",
         ]
-        self.camera_service = self.supervisor.spawn("camera-service", argv, env)
-        self.camera_url = f"http://127.0.0.1:{port}"
-        _wait_ready(
-            self.camera_service, f"{self.camera_url}/api/v1/health", self.options.start_timeout
-        )
-        return self.camera_url
+        child = self.supervisor.spawn(name, argv, env)
+        url = f"http://127.0.0.1:{port}"
+        _wait_ready(child, f"{url}/api/v1/health", self.options.start_timeout)
+        return child, url
 
     def check_alive(self) -> None:
         """Raise if a child died on its own (the demo cannot go on without it)."""
-        for child in (self.control_plane, self.camera_service):
-            if child is not None and not child.running():
+        for child in self.supervisor.children:
+            if not child.running():
                 raise DemoError(
                     f"{child.name} exited unexpectedly (code {child.process.returncode}):\n"
                     + child.log_tail()

@@ -5,7 +5,9 @@ alert-rule calls at a steady total rate, each from a client id (``X-Client-Id``)
 a fixed population, so that the flag's sticky split decides who gets ``domain``. A few
 calls carry input the domain service refuses and legacy accepts (4xx are client errors,
 not failures of a variant). Every answer is counted by the variant that served it
-(``X-Camera-Variant``), which is what the demo shows as the traffic's live split.
+(``X-Camera-Variant``; through nginx, the release in ``X-Rollwise-Release``), which is what
+the demo shows as the traffic's live split. A keep-alive connection that a reloading nginx
+closes just as a request goes out is retried once on a new connection, as HTTP clients do.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ _MIX: tuple[tuple[Callable[[random.Random], Call], float], ...] = (
 
 @dataclass
 class TrafficCounts:
-    """What the clients saw, per variant (``X-Camera-Variant``)."""
+    """What the clients saw, per variant (or release: the traffic's ``variant_header``)."""
 
     requests: Counter[str] = field(default_factory=Counter)
     server_errors: Counter[str] = field(default_factory=Counter)
@@ -116,8 +118,10 @@ class Traffic:
         seed: int | None = None,
         recent_seconds: float = 5.0,
         memory_seconds: float = 30.0,
+        variant_header: str = "x-camera-variant",
     ) -> None:
         self.base_url = base_url
+        self.variant_header = variant_header
         self.rate = rate
         self.client_ids = [f"client-{n:04d}" for n in range(clients)]
         self.thread_count = threads
@@ -186,19 +190,25 @@ class Traffic:
                 self._send(http, call, rng.choice(self.client_ids))
 
     def _send(self, http: httpx.Client, call: Call, client_id: str) -> None:
-        try:
-            response = http.request(
+        def send() -> httpx.Response:
+            return http.request(
                 call.method,
                 call.path,
                 json=call.body,
                 params=call.params,
                 headers={"X-Client-Id": client_id},
             )
+
+        try:
+            try:
+                response = send()
+            except httpx.RemoteProtocolError:  # a keep-alive connection closed under it
+                response = send()
         except httpx.HTTPError:
             with self._lock:
                 self._counts.transport_errors += 1
             return
-        variant = response.headers.get("x-camera-variant", "?")
+        variant = response.headers.get(self.variant_header, "?")
         status = response.status_code
         with self._lock:
             self._counts.requests[variant] += 1

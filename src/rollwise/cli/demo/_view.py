@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 VARIANTS = ("legacy", "domain")
+"""The baseline and the canary of the in-process demo (the release demo shows releases)."""
 _VERDICT_STYLE = {"pass": "green", "fail": "bold red", "hold": "yellow", "no_data": "dim"}
 _PHASE_STYLE = {
     "progressing": "cyan",
@@ -52,6 +53,10 @@ class Snapshot:
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     split: Counter[str] = field(default_factory=Counter)
     split_seconds: float = 5.0
+    variants: tuple[str, str] = VARIANTS
+    """Baseline and canary, as the metrics and the traffic name them."""
+    split_header: str = "X-Camera-Variant"
+    """The response header the traffic's split is read from."""
 
 
 def elapsed_text(seconds: float) -> str:
@@ -107,14 +112,14 @@ def _figures(side: Any, gate: Mapping[str, Any]) -> str:
     return f"{label} {_ms(side.get('quantile'))} over {side.get('samples', 0):,} requests"
 
 
-def gate_line(gate: Mapping[str, Any]) -> str:
+def gate_line(gate: Mapping[str, Any], variants: tuple[str, str] = VARIANTS) -> str:
     """``errors: fail — canary ... | domain 16 of 312 = 5.13% vs legacy 0 of 2,811 = 0.00%``."""
     evidence = gate.get("evidence") or {}
     line = f"{gate['gate']}: {gate.get('verdict')} — {gate.get('reason', '')}"
     if isinstance(evidence, dict) and ("canary" in evidence or "baseline" in evidence):
         canary = _figures(evidence.get("canary"), gate)
         baseline = _figures(evidence.get("baseline"), gate)
-        line += f" | domain {canary}; legacy {baseline}"
+        line += f" | {variants[1]} {canary}; {variants[0]} {baseline}"
     return line
 
 
@@ -126,13 +131,13 @@ def _brief(side: Any) -> str:
     return _ms(side.get("quantile"))
 
 
-def gate_brief(gate: Mapping[str, Any]) -> str:
+def gate_brief(gate: Mapping[str, Any], variants: tuple[str, str] = VARIANTS) -> str:
     """``errors pass (domain 0/312 vs legacy 0/2,811)``."""
     evidence = gate.get("evidence") or {}
     text = f"{gate['gate']} {gate.get('verdict')}"
     if isinstance(evidence, dict) and "canary" in evidence:
         canary, baseline = _brief(evidence.get("canary")), _brief(evidence.get("baseline"))
-        text += f" (domain {canary} vs legacy {baseline})"
+        text += f" ({variants[1]} {canary} vs {variants[0]} {baseline})"
     return text
 
 
@@ -167,7 +172,7 @@ def _metrics_table(snapshot: Snapshot) -> Table:
     )
     for column in ("variant", "requests", "5xx", "error rate", "p50", "p95", "4xx", "fallbacks"):
         table.add_column(column, justify="left" if column == "variant" else "right")
-    for variant in VARIANTS:
+    for variant in snapshot.variants:
         totals = snapshot.metrics.get(variant) or {}
         table.add_row(
             variant,
@@ -205,13 +210,18 @@ def _gates_table(judgement: Mapping[str, Any] | None) -> RenderableType:
     return table
 
 
-def split_text(split: Counter[str], seconds: float) -> str:
+def split_text(
+    split: Counter[str],
+    seconds: float,
+    variants: tuple[str, str] = VARIANTS,
+    header: str = "X-Camera-Variant",
+) -> str:
     total = sum(split.values())
     if not total:
         return "traffic now: no answers yet"
-    parts = [f"{variant} {split[variant] / total:.1%}" for variant in VARIANTS]
-    parts += [f"{v} {n / total:.1%}" for v, n in split.items() if v not in VARIANTS]
-    return f"traffic now: {', '.join(parts)} of {total / seconds:.0f} req/s (X-Camera-Variant)"
+    parts = [f"{variant} {split[variant] / total:.1%}" for variant in variants]
+    parts += [f"{v or '?'} {n / total:.1%}" for v, n in split.items() if v not in variants]
+    return f"traffic now: {', '.join(parts)} of {total / seconds:.0f} req/s ({header})"
 
 
 def dashboard(snapshot: Snapshot) -> RenderableType:
@@ -230,7 +240,11 @@ def dashboard(snapshot: Snapshot) -> RenderableType:
         head.append(f"  bake {'ends in ' + elapsed_text(left) if left > 0 else 'over'}")
     parts: list[RenderableType] = [
         head,
-        Text(split_text(snapshot.split, snapshot.split_seconds)),
+        Text(
+            split_text(
+                snapshot.split, snapshot.split_seconds, snapshot.variants, snapshot.split_header
+            )
+        ),
         Text(""),
         _metrics_table(snapshot),
         Text(""),
@@ -247,7 +261,7 @@ def status_line(snapshot: Snapshot) -> str:
         f"share {_share(view['share'])} | "
     )
     cells = []
-    for variant in VARIANTS:
+    for variant in snapshot.variants:
         totals = snapshot.metrics.get(variant) or {}
         cells.append(
             f"{variant} {totals.get('requests', 0):,} req, {_pct(totals.get('error_rate'))} "
@@ -283,14 +297,18 @@ def judgement_line(view: Mapping[str, Any]) -> str | None:
     return f"  judged: {judgement.get('decision')} — {judgement.get('reason', '')} [{verdicts}]"
 
 
-def summary_lines(history: Sequence[Mapping[str, Any]], started: datetime | None) -> Iterable[str]:
+def summary_lines(
+    history: Sequence[Mapping[str, Any]],
+    started: datetime | None,
+    variants: tuple[str, str] = VARIANTS,
+) -> Iterable[str]:
     """The transitions with the gates the controller saw; for a rollback the failing
     gates in full."""
     for row in history:
         yield "  " + history_line(row, started)
         gates = gates_of(row.get("evidence"))
         if gates:
-            yield "      gates: " + ", ".join(gate_brief(gate) for gate in gates)
+            yield "      gates: " + ", ".join(gate_brief(gate, variants) for gate in gates)
         if row.get("action") == "rollback":
             for gate in failing_gates(row.get("evidence")):
-                yield "      evidence: " + gate_line(gate)
+                yield "      evidence: " + gate_line(gate, variants)

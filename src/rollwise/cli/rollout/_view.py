@@ -112,6 +112,6 @@ def progress_line(view: dict[str, Any]) -> str:
     """One line per change while waiting: phase, step, share, and the latest reason."""
     line = f"{view['phase']}: step {_step(view)}, share {_percent(view['share'])}"
     judgement = view.get("judgement")
-    if judgement and view["phase"] == "progressing":
+    if judgement and view["phase"] in ("progressing", "pending"):
         line += f" — {judgement['reason']}"
     return line

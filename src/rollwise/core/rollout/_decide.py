@@ -58,11 +58,19 @@ def step_max_duration(spec: RolloutSpec, step: int) -> float:
     return max(2 * spec.steps[step].bake, MIN_MAX_STEP_DURATION)
 
 
-def step_clock(spec: RolloutSpec, state: RolloutState) -> StepClock | None:
-    """The current step's deadlines; None unless the rollout is progressing."""
+def step_clock(
+    spec: RolloutSpec, state: RolloutState, *, in_force_at: datetime | None = None
+) -> StepClock | None:
+    """The current step's deadlines; None unless the rollout is progressing.
+
+    ``in_force_at`` is when a router applied the step's split (later than the step's
+    start): the step's traffic, its bake and its maximum duration count from then.
+    """
     if state.phase is not RolloutPhase.PROGRESSING or state.step_started_at is None:
         return None
     started = state.step_started_at
+    if in_force_at is not None and in_force_at > started:
+        started = in_force_at
     bake = timedelta(seconds=spec.steps[state.step].bake)
     longest = timedelta(seconds=step_max_duration(spec, state.step))
     return StepClock(started, started + bake, started + longest)
@@ -126,10 +134,16 @@ def judge_settings(spec: RolloutSpec, step: int) -> JudgeSettings:
 
 
 def decide(
-    spec: RolloutSpec, state: RolloutState, judgement: Verdict, *, now: datetime
+    spec: RolloutSpec,
+    state: RolloutState,
+    judgement: Verdict,
+    *,
+    now: datetime,
+    in_force_at: datetime | None = None,
 ) -> StepDecision:
-    """The controller's action for a progressing rollout whose step was judged at ``now``."""
-    clock = step_clock(spec, state)
+    """The controller's action for a progressing rollout whose step was judged at ``now``
+    (``in_force_at``: when its router applied the split, see :func:`step_clock`)."""
+    clock = step_clock(spec, state, in_force_at=in_force_at)
     if clock is None:
         raise ValueError(f"only a progressing rollout is judged, not a {state.phase.value} one")
     step = state.step + 1

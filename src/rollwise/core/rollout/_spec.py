@@ -15,12 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ...errors import ConfigError, ConfigIssue, issues_error, validation_issues
 from ..durations import Duration, format_duration
+from ..flags import BUCKETS, FLAG_KEY_PATTERN, NAME_PATTERN, Flag
 from ..gates import Gate, NoDataPolicy, PromotionRule, SampleRatioCheck
-from ..model import BUCKETS, FLAG_KEY_PATTERN, NAME_PATTERN, Flag
+from ._health import HealthCheck
 from ._issues import dotted
 
 __all__ = [
     "DEFAULT_MIN_SAMPLES",
+    "DEFAULT_ROUTER_APPLY_TIMEOUT",
+    "IN_PROCESS_ROUTER",
+    "ROUTER_PATTERN",
     "BlueGreenStrategy",
     "CanaryStrategy",
     "RolloutSpec",
@@ -34,6 +38,15 @@ __all__ = [
 
 DEFAULT_MIN_SAMPLES = 200
 """Requests per variant a step needs before its gates can pass (a gate may ask for more)."""
+
+DEFAULT_ROUTER_APPLY_TIMEOUT = 60.0
+"""How long a router may take to apply a step's split before the rollout pauses (seconds)."""
+
+IN_PROCESS_ROUTER = "flag"
+"""The router that is the SDK's own split: nothing outside the processes to wait for."""
+
+ROUTER_PATTERN = r"^[a-z][a-z0-9_\-]{0,63}$"
+"""A router type name, as the agent reports it (``nginx``, ``command``, ``flag``)."""
 
 _STEP_TEXT = re.compile(r"^\s*(\d+)\s*%?\s*(?:/\s*(\S.*?))?\s*$")
 
@@ -159,6 +172,16 @@ class RolloutSpec(_Model):
     alpha_budget: Annotated[float, Field(gt=0, lt=0.5)] | None = None
     """The rollout's whole false-rollback budget, split across gates x judged steps (in
     proportion to each gate's ``alpha``); None: each gate's ``alpha`` per step."""
+    router: Annotated[str, Field(pattern=ROUTER_PATTERN)] | None = None
+    """What applies the split: ``flag`` (the SDKs: nothing to wait for), a router type
+    (``nginx``, ``command``: a step is judged once its routers applied its split), or None:
+    the routers that report for the flag, if any (see ``_routing.py``)."""
+    router_apply_timeout: Annotated[Duration, Field(gt=0, le=86_400)] = DEFAULT_ROUTER_APPLY_TIMEOUT
+    """How long after a step begins its routers may take to apply its split; then the
+    rollout pauses, naming them."""
+    health_check: HealthCheck | None = None
+    """Probe the candidate until it answers healthy before any traffic moves (``_health.py``);
+    None: the first step starts at once."""
 
     @field_validator("strategy", mode="before")
     @classmethod

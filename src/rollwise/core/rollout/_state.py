@@ -32,6 +32,7 @@ __all__ = [
     "RolloutState",
     "TransitionRecord",
     "apply_action",
+    "is_verifying",
 ]
 
 CONTROLLER_ACTOR = "controller"
@@ -39,9 +40,11 @@ CONTROLLER_ACTOR = "controller"
 
 _P = RolloutPhase
 _A = RolloutAction
+_VERIFY = "verify"
 
-_DEFAULT_REASONS = {
+_DEFAULT_REASONS: dict[str, str] = {
     _A.START: "started",
+    _VERIFY: "verifying the candidate's health before step 1",
     _A.PAUSE: "paused",
     _A.RESUME: "resumed",
     _A.PROMOTE: "promoted to 100%",
@@ -57,8 +60,9 @@ class RolloutState(BaseModel):
     """Where a rollout is: phase, step, when the step began, which attempt, which version.
 
     ``step_started_at`` is when the current step began (or resumed): the bake and the
-    maximum step duration count from it; None while pending. ``attempt`` counts starts
-    (1, then +1 per retry). ``version`` grows by one per transition.
+    maximum step duration count from it; None while pending, except while the candidate's
+    health is verified (:func:`is_verifying`: the health check's deadline counts from it).
+    ``attempt`` counts starts (1, then +1 per retry). ``version`` grows by one per transition.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -133,10 +137,15 @@ def apply_action(
     step = state.step
     started: datetime | None = now
     attempt = state.attempt
+    verify = False
     if action is _A.START or action is _A.RETRY:
         step = 0
         if action is _A.RETRY:
             attempt += 1
+        # a health check comes first: pending, its clock started, until the controller
+        # (or a person, skipping it) starts step 1 of a rollout that is verifying
+        if spec.health_check is not None and not is_verifying(spec, state):
+            target, verify = _P.PENDING, True
     elif action is _A.ADVANCE:
         step = min(step + 1, len(steps) - 1)
         if step == state.step or _is_finish_line(spec, step):
@@ -165,10 +174,21 @@ def apply_action(
         to_share=share_at(spec, target, step),
         attempt=attempt,
         version=new_state.version,
-        reason=reason if reason else _DEFAULT_REASONS[action],
+        reason=reason if reason else _DEFAULT_REASONS[_VERIFY if verify else action],
         evidence=dict(evidence) if evidence is not None else None,
     )
     return Applied(new_state, record)
+
+
+def is_verifying(spec: RolloutSpec, state: RolloutState) -> bool:
+    """Whether the rollout is verifying its candidate's health: its spec has a health check,
+    and it is pending with its clock started (``start`` or ``retry`` was asked for); no
+    traffic has moved yet. The controller starts step 1 once the candidate is healthy."""
+    return (
+        spec.health_check is not None
+        and state.phase is _P.PENDING
+        and state.step_started_at is not None
+    )
 
 
 def _is_finish_line(spec: RolloutSpec, step: int) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...errors import ConfigError
-from ..model import BUCKETS, Flag, FlagEnvironment
+from ..flags import BUCKETS, Flag, FlagEnvironment
 from ._phases import RolloutPhase
 from ._spec import RolloutSpec, current_weights, resolved_baseline
 

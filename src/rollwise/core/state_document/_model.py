@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..alerts import AlertRuleFields
 from ..durations import Duration
+from ..flags import FLAG_KEY_PATTERN, NAME_PATTERN, FlagEnvironment
 from ..gates import Gate, NoDataPolicy
-from ..model import FLAG_KEY_PATTERN, NAME_PATTERN, FlagEnvironment
-from ..rollout import BlueGreenStrategy, CanaryStrategy
+from ..rollout import ROUTER_PATTERN, BlueGreenStrategy, CanaryStrategy, HealthCheck
 
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 """``${NAME}``: a secret (or any channel value) taken from the environment of ``apply``."""
@@ -75,6 +75,14 @@ class RolloutDefaults(_Model):
     min_samples: Annotated[int, Field(ge=1)] | None = None
     max_step_duration: Annotated[Duration, Field(gt=0)] | None = None
     on_no_data: NoDataPolicy | None = None
+    router: Annotated[str, Field(pattern=ROUTER_PATTERN)] | None = None
+    router_apply_timeout: Annotated[Duration, Field(gt=0, le=86_400)] | None = None
+    health_check: HealthCheck | None = None
+
+    def spec_fields(self) -> dict[str, Any]:
+        """The fields set here, as the fields of a rollout spec (each field is one)."""
+        data: dict[str, Any] = self.model_dump(mode="json", exclude_none=True)
+        return data
 
 
 class EnvironmentDefaults(_Model):

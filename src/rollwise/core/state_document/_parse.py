@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from ...errors import ConfigError, ConfigIssue
 from ..alerts import parse_alert_rule
-from ..model import FLAG_KEY_PATTERN, NAME_PATTERN, Flag, FlagEnvironment, Rule
+from ..flags import FLAG_KEY_PATTERN, NAME_PATTERN, Flag, FlagEnvironment, Rule
 from ..validation import flag_issues
 from ._model import ORDER, SECTIONS, AlertSpec, DeployRule, FlagSpec, StateDocument
 from ._paths import pydantic_issues, relocate, state_path

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ...core.model import BUCKETS
+from ...core.flags import BUCKETS
 from .._config import NginxRouterConfig, UnitConfig
 from ..base import RouteSplit, RoutingError
 

@@ -7,6 +7,7 @@ port and proxies every location through the router's managed ``.location`` file.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -20,7 +21,9 @@ from typing import Any
 from .._config import NginxRouterConfig
 from ..base import RoutingError
 
-__all__ = ["LocalNginx", "local_nginx"]
+__all__ = ["LocalNginx", "find_nginx", "local_nginx", "prepare_local_nginx"]
+
+_USUAL_PLACES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,19 +55,37 @@ class LocalNginx:
         )
 
 
-@contextmanager
-def local_nginx(directory: Path, *, port: int | None = None) -> Iterator[LocalNginx]:
-    """Start nginx on ``127.0.0.1:port`` (a free one by default); stop it when the block ends."""
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+def find_nginx() -> str | None:
+    """The nginx binary on the PATH or where packages put it (None: not installed)."""
+    found = shutil.which("nginx")
+    if found:
+        return found
+    return next((path for path in _USUAL_PLACES if os.access(path, os.X_OK)), None)
+
+
+def prepare_local_nginx(directory: Path, binary: str, port: int) -> LocalNginx:
+    """Write the configuration of an nginx under ``directory/nginx`` listening on
+    ``127.0.0.1:port`` that proxies every path through the router's managed files.
+
+    Start it daemonized with ``nginx.command()`` (what :func:`local_nginx` does) or in the
+    foreground, as a child that dies with its parent, with ``nginx.command("-g", "daemon off;")``.
+    """
     prefix = directory / "nginx"
     include_dir = prefix / "rollwise"
     temp = prefix / "tmp"
     for sub in (prefix / "logs", temp, include_dir):
         sub.mkdir(parents=True, exist_ok=True)
-    port = port or _free_port()
     conf = prefix / "nginx.conf"
     conf.write_text(_CONF.format(prefix=prefix, temp=temp, include_dir=include_dir, port=port))
-    nginx = LocalNginx(prefix, conf, include_dir, port, binary)
+    return LocalNginx(prefix, conf, include_dir, port, binary)
+
+
+@contextmanager
+def local_nginx(directory: Path, *, port: int | None = None) -> Iterator[LocalNginx]:
+    """Start nginx on ``127.0.0.1:port`` (a free one by default); stop it when the block ends."""
+    binary = find_nginx() or "/usr/sbin/nginx"
+    nginx = prepare_local_nginx(directory, binary, port or _free_port())
+    port = nginx.port
     try:
         subprocess.run(nginx.command(), check=True, capture_output=True, text=True)
     except FileNotFoundError:
@@ -78,6 +99,8 @@ def local_nginx(directory: Path, *, port: int | None = None) -> Iterator[LocalNg
         subprocess.run(nginx.command("-s", "stop"), check=False, capture_output=True)
 
 
+# The managed files are included with globs: nginx starts before the router's first write
+# (every path answers 404 until then).
 _CONF = """\
 worker_processes 1;
 pid {prefix}/nginx.pid;

@@ -28,6 +28,7 @@ from ...core.telemetry import (
     Exposure,
     MismatchSample,
     OverrideCount,
+    ProcessSample,
     RequestSeries,
     TrackedEvent,
     UsageCount,
@@ -84,15 +85,17 @@ def build_batches(
     target: datetime,
     seconds: int,
     logger: logging.Logger,
+    process: ProcessSample | None = None,
 ) -> Built:
-    """Batches for ``drained``; usage and comparisons go to the window starting at ``target``."""
+    """Batches for ``drained``; usage, comparisons and the ``process`` sample go to the
+    window starting at ``target`` (the window the tick closed)."""
     invalid = _Invalid(logger)
     usage = invalid.rows(UsageCount, drained.usage, _usage_row)
     comparisons = invalid.rows(ComparisonWindow, drained.comparisons, _comparison_row)
     samples = invalid.rows(MismatchSample, drained.samples)
     overrides = invalid.rows(OverrideCount, drained.overrides)
 
-    windows = _windows(drained.windows, target, seconds, usage, comparisons)
+    windows = _windows(drained.windows, target, seconds, usage, comparisons, process)
     cut = max(0, len(samples) - MAX_SAMPLES)
     samples = samples[:MAX_SAMPLES]
     if len(overrides) > MAX_OVERRIDES:  # one row per flag and reason: never in practice
@@ -150,6 +153,7 @@ def _windows(
     seconds: int,
     usage: list[UsageCount],
     comparisons: list[ComparisonWindow],
+    process: ProcessSample | None = None,
 ) -> list[Window]:
     """One wire window per closed window (split past the series limit), plus the target's."""
     by_start: dict[datetime, list[RequestSeries]] = {}
@@ -157,7 +161,7 @@ def _windows(
     for window in closed:
         by_start.setdefault(window.start, []).extend(window.series)
         lengths[window.start] = window.seconds
-    if usage or comparisons:
+    if usage or comparisons or process is not None:
         by_start.setdefault(target, [])
         lengths.setdefault(target, seconds)
     result: list[Window] = []
@@ -173,6 +177,7 @@ def _windows(
                     series=chunk,
                     usage=usage if extra else [],
                     comparisons=comparisons if extra else [],
+                    process=process if extra else None,
                 )
             )
     return result

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from ...core.model import FLAG_KEY_PATTERN
+from ...core.flags import FLAG_KEY_PATTERN
 from ...core.telemetry import SdkInfo
 
 __all__ = [

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from ... import _fork
-from ...core.telemetry import SdkInfo, TelemetryBatch
+from ...core.telemetry import ProcessSample, SdkInfo, TelemetryBatch
 from ...errors import ConfigError
 from ..recorder import RequestRecorder
 from ._build import Batch, build_batches
@@ -28,6 +28,7 @@ from ._delivery import Delivery
 from ._http import TELEMETRY_PATH
 from ._identity import SenderIdentity, check_release, release_from_env, revision_number
 from ._options import ComparisonSource, OverrideSource, ReporterHealth, ReporterOptions
+from ._process import ProcessSampler
 from ._sources import Sources
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ class Reporter:
             sender=self.sdk_info,
         )
         self._stats = self._delivery.stats
+        self._sampler = ProcessSampler(self._logger)  # this process's pid and CPU clock
         self._identity = SenderIdentity.here(self._release, self._now())
         self._last_queued = self._clock()  # the idle heartbeat counts from here
         base = self.options.instance or socket.gethostname() or "unknown"
@@ -140,7 +142,7 @@ class Reporter:
             seconds = self.recorder.window_seconds
             current = (int(now) // seconds) * seconds
             target = datetime.fromtimestamp(current if include_open else current - seconds, UTC)
-            built = build_batches(drained, target, seconds, self._logger)
+            built = build_batches(drained, target, seconds, self._logger, self._process_sample())
             recorder_drops = self.recorder.dropped_windows
             lost_windows = recorder_drops - self._recorder_drops
             self._recorder_drops = recorder_drops
@@ -155,6 +157,21 @@ class Reporter:
             for parts in batches:
                 self._enqueue(parts, now)
             return len(batches)
+
+    def _process_sample(self) -> ProcessSample | None:
+        """This process's CPU and memory under its release, when the client names a release
+        flag (what process gates judge) and psutil is installed; never raises."""
+        client = self.client
+        series = getattr(client, "release_series", None) if client is not None else None
+        if series is None:
+            return None
+        figures = self._sampler.sample()
+        if figures is None:
+            return None
+        try:
+            return ProcessSample(flag=series.flag, variant=series.release, **figures)
+        except ValueError:  # a figure off the wire's range: no sample this window
+            return None
 
     def _heartbeat_due(self, now: float) -> bool:
         interval = self.options.heartbeat_interval

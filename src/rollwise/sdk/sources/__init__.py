@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ...core.model import ConfigDocument
+from ...core.flags import ConfigDocument
 from .base import ConfigListener, ConfigSource
 from .file import FileSource
 from .http import HttpOptions, HttpSource

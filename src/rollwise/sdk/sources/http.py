@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from ...core.model import ConfigDocument
+from ...core.flags import ConfigDocument
 from ...core.validation import parse_document
 from ...errors import ConfigError, SourceError
 from .._loop import PollingLoop

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...core.model import ConfigDocument
+from ...core.flags import ConfigDocument
 from .base import ConfigListener
 
 __all__ = ["StaticSource"]

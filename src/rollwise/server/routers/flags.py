@@ -8,7 +8,7 @@ from typing import TypeVar
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...core.model import FlagEnvironment
+from ...core.flags import FlagEnvironment
 from ...store import FlagRecord, FlagStateRecord, Store
 from ..auth import Principal, require
 from ..config_hub import ConfigHub

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...application import releases as release_cases
-from ...core.model import FLAG_KEY_PATTERN, NAME_PATTERN
+from ...core.flags import FLAG_KEY_PATTERN, NAME_PATTERN
 from ...core.release import RELEASE_PATTERN, ReleaseOutcome
 from ...core.rollout import RolloutSpec
 from ...store import RolloutRecord, Store

@@ -16,11 +16,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ... import application
-from ...core.model import BUCKETS
+from ...core.flags import BUCKETS
 from ...core.rollout import (
     MANUAL_ACTIONS,
     RolloutPhase,
     RolloutSpec,
+    is_verifying,
     legal_actions,
     step_clock,
 )
@@ -79,6 +80,7 @@ class RolloutSummary(BaseModel):
     created_at: datetime
     updated_at: datetime
     created_by: str
+    verifying: bool = Field(description="pending while the candidate's health is verified")
 
 
 class RolloutView(RolloutSummary):
@@ -109,6 +111,7 @@ def _summary_values(record: RolloutRecord) -> dict[str, Any]:
         "created_at": record.created_at,
         "updated_at": record.updated_at,
         "created_by": record.created_by,
+        "verifying": is_verifying(record.spec, record.state),
     }
 
 

@@ -4,14 +4,16 @@ No I/O, no global state. The analysis engine (:mod:`rollwise.analysis.experiment
 these from its metric sources; docs/experiments.md explains every number.
 """
 
-from .arms import ArmStatistic, Cuped, arm_statistic, cuped_adjustment
+from .arms import ArmStatistic, arm_statistic
 from .bayesian import FLAT, BayesianLift, GaussianPrior, bayesian_lift, posterior
 from .corrections import Adjusted, Correction, adjust, benjamini_hochberg, holm
+from .cuped import Cuped, cuped_adjustment
 from .lift import Comparison, Lift, Test, compare, compare_arms
 from .power import PowerModel
 from .samples import (
     Covariate,
     Proportion,
+    RatioCovariate,
     RatioSample,
     Sample,
     SampleMean,
@@ -40,6 +42,7 @@ __all__ = [
     "NormalMixture",
     "PowerModel",
     "Proportion",
+    "RatioCovariate",
     "RatioSample",
     "Sample",
     "SampleMean",

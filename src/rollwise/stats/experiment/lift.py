@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ._special import t_ppf, t_sf
-from .arms import ArmStatistic, arm_statistic, cuped_adjustment
+from .arms import ArmStatistic, arm_statistic
+from .cuped import cuped_adjustment
 from .samples import Sample
 from .sequential import NormalMixture
 

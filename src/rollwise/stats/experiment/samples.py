@@ -11,6 +11,9 @@ sees a unit again. The sums are mergeable (``a + b``): two batches of units add 
   sums, sums of squares and the sum of their products; the metric is ``Σnum / Σden``.
 - :class:`Covariate`: a pre-period value ``x`` per unit for CUPED: ``Σx``, ``Σx²`` and the
   cross product ``Σxy`` with the metric's value ``y`` over the same units.
+- :class:`RatioCovariate`: CUPED for a ratio: the pre-period numerator ``x`` and denominator
+  ``w`` per unit (revenue and sessions before exposure), their own ratio's sums and their
+  cross products with the metric's numerator ``y`` and denominator ``d``.
 
 Capping (winsorising) is applied to the *per-unit* value, after a unit's events are summed
 and before the per-arm sums (:func:`cap_values`); the SQL source does the same in the
@@ -21,7 +24,7 @@ moderate events uncapped.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +32,7 @@ import numpy.typing as npt
 __all__ = [
     "Covariate",
     "Proportion",
+    "RatioCovariate",
     "RatioSample",
     "Sample",
     "SampleMean",
@@ -141,8 +145,43 @@ class Proportion:
 
 
 @dataclass(frozen=True, slots=True)
+class RatioCovariate:
+    """Pre-period sums for a ratio's CUPED over the same units as the metric.
+
+    Per unit: ``x`` the pre-period numerator, ``w`` the pre-period denominator; ``y`` and
+    ``d`` the metric's numerator and denominator. The pre-period ratio ``Σx / Σw`` is the
+    covariate; its linearisation against the metric's needs Σx, Σx², Σw, Σw², Σxw and the
+    four cross products Σxy, Σwy, Σxd, Σwd (:mod:`._ratio`).
+    """
+
+    sum_x: float
+    sum_x2: float
+    sum_w: float
+    sum_w2: float
+    sum_xw: float
+    sum_xy: float
+    sum_wy: float
+    sum_xd: float
+    sum_wd: float
+
+    def __add__(self, other: RatioCovariate) -> RatioCovariate:
+        return RatioCovariate(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+
+def _add_ratio_covariates(
+    a: RatioCovariate | None, b: RatioCovariate | None
+) -> RatioCovariate | None:
+    if a is None and b is None:
+        return None
+    if a is None or b is None:
+        raise ValueError("cannot merge a sample with a covariate and one without")
+    return a + b
+
+
+@dataclass(frozen=True, slots=True)
 class RatioSample:
-    """Per-unit numerator ``y`` and denominator ``d``: Σy, Σy², Σd, Σd², Σyd."""
+    """Per-unit numerator ``y`` and denominator ``d``: Σy, Σy², Σd, Σd², Σyd (and, for
+    CUPED, the pre-period's :class:`RatioCovariate`)."""
 
     n: int
     numerator_sum: float
@@ -150,6 +189,7 @@ class RatioSample:
     denominator_sum: float
     denominator_sum_squares: float
     cross_sum: float
+    covariate: RatioCovariate | None = None
 
     def __post_init__(self) -> None:
         _check_n(self.n)
@@ -178,6 +218,7 @@ class RatioSample:
             self.denominator_sum + other.denominator_sum,
             self.denominator_sum_squares + other.denominator_sum_squares,
             self.cross_sum + other.cross_sum,
+            _add_ratio_covariates(self.covariate, other.covariate),
         )
 
 
@@ -224,12 +265,37 @@ def proportion_of(converted: npt.ArrayLike, covariate: npt.ArrayLike | None = No
     return Proportion(int(y.size), float(y.sum()), _covariate(covariate, y))
 
 
-def ratio_of(numerator: npt.ArrayLike, denominator: npt.ArrayLike) -> RatioSample:
-    """Sufficient statistics of per-unit numerators and denominators."""
+def ratio_of(
+    numerator: npt.ArrayLike,
+    denominator: npt.ArrayLike,
+    pre_numerator: npt.ArrayLike | None = None,
+    pre_denominator: npt.ArrayLike | None = None,
+) -> RatioSample:
+    """Sufficient statistics of per-unit numerators and denominators (with both pre-period
+    arrays: the CUPED covariate, the pre-period ratio)."""
     y = np.asarray(numerator, dtype=np.float64)
     d = np.asarray(denominator, dtype=np.float64)
     if y.shape != d.shape:
         raise ValueError("a ratio needs one numerator and one denominator per unit")
+    covariate = None
+    if (pre_numerator is None) != (pre_denominator is None):
+        raise ValueError("a ratio's covariate needs both a pre-period numerator and denominator")
+    if pre_numerator is not None and pre_denominator is not None:
+        x = np.asarray(pre_numerator, dtype=np.float64)
+        w = np.asarray(pre_denominator, dtype=np.float64)
+        if x.shape != y.shape or w.shape != y.shape:
+            raise ValueError("the covariate needs one value per unit")
+        covariate = RatioCovariate(
+            float(x.sum()),
+            float(np.dot(x, x)),
+            float(w.sum()),
+            float(np.dot(w, w)),
+            float(np.dot(x, w)),
+            float(np.dot(x, y)),
+            float(np.dot(w, y)),
+            float(np.dot(x, d)),
+            float(np.dot(w, d)),
+        )
     return RatioSample(
         int(y.size),
         float(y.sum()),
@@ -237,4 +303,5 @@ def ratio_of(numerator: npt.ArrayLike, denominator: npt.ArrayLike) -> RatioSampl
         float(d.sum()),
         float(np.dot(d, d)),
         float(np.dot(y, d)),
+        covariate,
     )

@@ -9,7 +9,7 @@ refuses anything else with a :class:`SketchError` naming the field.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,11 +54,12 @@ class SketchError(RollwiseError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class SketchData:
-    """A serialized sketch's fields, checked (``min``/``max`` are 0 when ``count`` is 0)."""
+    """A serialized sketch's fields, checked (``min``/``max`` are 0 when ``count`` is 0).
+    ``bins`` is a tuple or an ``array`` of counts (the binary form's, not copied)."""
 
     accuracy: float
     offset: int
-    bins: tuple[int, ...]
+    bins: Sequence[int]
     zero_count: int
     count: int
     sum: float
@@ -81,7 +82,7 @@ def parse_sketch_data(data: Any) -> SketchData:
     raw_bins = data["bins"]
     if not isinstance(raw_bins, list | tuple) or len(raw_bins) > MAX_BINS_LIMIT:
         raise SketchError(f"malformed sketch: bins must be a list of at most {MAX_BINS_LIMIT}")
-    bins = tuple(_integer(c, "bins", MAX_COUNT) for c in raw_bins)
+    bins = _bins(raw_bins)
     zero_count = _integer(data["zero_count"], "zero_count", MAX_COUNT)
     count = _integer(data["count"], "count", MAX_COUNT)
     total = _number(data, "sum")
@@ -110,6 +111,15 @@ def _number(data: Mapping[str, Any], field: str) -> float:
     if not math.isfinite(number):
         raise SketchError(f"malformed sketch: {field} must be finite")
     return number
+
+
+def _bins(raw: list[Any] | tuple[Any, ...]) -> tuple[int, ...]:
+    """The bin counts, checked at C speed when they are all plain ints (what JSON gives)."""
+    if set(map(type, raw)) <= {int}:
+        if raw and (min(raw) < 0 or max(raw) > MAX_COUNT):
+            raise SketchError(f"malformed sketch: bins must be integers in [0, {MAX_COUNT}]")
+        return tuple(raw)
+    return tuple(_integer(c, "bins", MAX_COUNT) for c in raw)
 
 
 def _integer(value: Any, field: str, high: int, *, low: int = 0) -> int:

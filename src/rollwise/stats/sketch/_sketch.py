@@ -27,7 +27,8 @@ What is recorded, so that no input can corrupt a sketch:
 
 ``min`` and ``max`` are exact, and ``quantile(0)`` / ``quantile(1)`` return them.
 Not thread-safe: the recorder that owns a sketch holds the lock. The wire format
-(``to_dict`` / ``from_dict``) and its limits are in :mod:`._format`.
+(``to_dict`` / ``from_dict``) and its limits are in :mod:`._format`; the compact binary
+form the control plane stores (``to_bytes`` / ``from_bytes``) in :mod:`._binary`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ._binary import pack_sketch_data, unpack_sketch_data
 from ._format import (
     DEFAULT_ACCURACY,
     DEFAULT_MAX_BINS,
@@ -46,6 +48,7 @@ from ._format import (
     MAX_VALUE,
     MIN_ACCURACY,
     MIN_VALUE,
+    SketchData,
     SketchError,
     parse_sketch_data,
 )
@@ -328,6 +331,34 @@ class LatencySketch:
             "max": self.max if self.count else None,
         }
 
+    def to_data(self) -> SketchData:
+        """The sketch's fields (``min``/``max`` 0 when empty), as the wire format holds them."""
+        empty = not self.count
+        return SketchData(
+            self.accuracy,
+            self._offset,
+            array("Q", self._bins),
+            self.zero_count,
+            self.count,
+            self.sum,
+            0.0 if empty else self.min,
+            0.0 if empty else self.max,
+        )
+
+    def to_bytes(self) -> bytes:
+        """The compact binary form (:mod:`._binary`): what the control plane stores."""
+        data = self.to_data()
+        return pack_sketch_data(
+            data.accuracy, data.offset, data.bins, data.zero_count, data.sum, data.min, data.max
+        )
+
+    @classmethod
+    def from_bytes(
+        cls, blob: bytes | bytearray | memoryview, max_bins: int = DEFAULT_MAX_BINS
+    ) -> LatencySketch:
+        """Rebuild a sketch from :meth:`to_bytes`; a corrupt blob raises :class:`SketchError`."""
+        return cls.from_data(unpack_sketch_data(blob), max_bins)
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], max_bins: int = DEFAULT_MAX_BINS) -> LatencySketch:
         """Rebuild a sketch from :meth:`to_dict`; anything else raises :class:`SketchError`.
@@ -335,15 +366,31 @@ class LatencySketch:
         Bins beyond ``max_bins`` (a sketch made with a larger limit) are folded as usual.
         The checks are the wire format's (:func:`._format.parse_sketch_data`).
         """
-        wire = parse_sketch_data(data)
+        return cls.from_data(parse_sketch_data(data), max_bins)
+
+    @classmethod
+    def from_data(cls, wire: SketchData, max_bins: int = DEFAULT_MAX_BINS) -> LatencySketch:
+        """A sketch from checked fields (:func:`._format.parse_sketch_data`'s answer)."""
         sketch = cls(wire.accuracy, max_bins)
         if wire.count == 0:
             return sketch
-        occupied = [position for position, c in enumerate(wire.bins) if c]
-        if occupied:
-            sketch._span(wire.offset + occupied[0], wire.offset + occupied[-1])
-            for position in occupied:
-                sketch._add_index(wire.offset + position, wire.bins[position])
+        bins = wire.bins
+        first, last = 0, len(bins) - 1
+        while first <= last and not bins[first]:
+            first += 1
+        while last >= first and not bins[last]:
+            last -= 1
+        if first > last:  # only zeros in the bins: the counts below say it all
+            pass
+        elif last - first < max_bins:  # the usual case: the occupied range as it is
+            sketch._bins = array("Q", bins[first : last + 1])
+            sketch._offset = wire.offset + first
+            sketch._top = last - first
+        else:  # wider than this sketch keeps: the lowest buckets fold
+            sketch._span(wire.offset + first, wire.offset + last)
+            for position in range(first, last + 1):
+                if bins[position]:
+                    sketch._add_index(wire.offset + position, bins[position])
         sketch.zero_count = wire.zero_count
         sketch.count = wire.count
         sketch.sum = wire.sum

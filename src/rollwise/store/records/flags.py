@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ...core.model import FlagEnvironment
+from ...core.flags import FlagEnvironment
 from ._base import Record
 
 __all__ = [

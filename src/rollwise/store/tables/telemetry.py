@@ -9,9 +9,11 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
 )
@@ -22,6 +24,7 @@ __all__ = [
     "comparison_buckets",
     "mismatch_samples",
     "override_buckets",
+    "process_buckets",
     "request_buckets",
     "telemetry_batch_parts",
     "telemetry_batches",
@@ -87,7 +90,7 @@ request_buckets = _buckets(
     Column("requests", BigInteger, nullable=False),
     Column("errors", BigInteger, nullable=False),
     Column("client_errors", BigInteger, nullable=False),
-    Column("latency", JSON, nullable=False),
+    Column("latency", LargeBinary, nullable=False),  # LatencySketch.to_bytes (0014)
 )
 
 usage_buckets = _buckets(
@@ -110,6 +113,20 @@ override_buckets = _buckets(
     Column("variant", String(200), primary_key=True),
     Column("reason", String(64), primary_key=True),
     Column("count", BigInteger, nullable=False),
+)
+
+# The SDKs' process samples per (release flag, release): sums and maxima over the samples
+# (one per process and window), so the mean over instances is sum / samples (0015).
+process_buckets = _buckets(
+    "process_buckets",
+    Column("variant", String(200), primary_key=True),
+    Column("samples", BigInteger, nullable=False),
+    Column("cpu_sum", Float, nullable=False),
+    Column("cpu_max", Float, nullable=False),
+    Column("memory_sum", Float, nullable=False),
+    Column("memory_max", Float, nullable=False),
+    Column("rss_sum", Float, nullable=False),
+    Column("rss_max", BigInteger, nullable=False),
 )
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "OTHER",
     "ComparisonDelta",
     "Deltas",
+    "ProcessDelta",
     "RequestDelta",
     "aggregate",
     "bounded",
@@ -52,6 +53,7 @@ RequestKey = tuple[str, int, int, str, str]  # flag, resolution, bucket, variant
 UsageKey = tuple[str, int, int, str]  # flag, resolution, bucket, variant
 ComparisonKey = tuple[str, int, int, str, str]  # flag, resolution, bucket, variant, name
 OverrideKey = tuple[str, int, int, str, str, str]  # flag, res, bucket, outcome, variant, reason
+ProcessKey = tuple[str, int, int, str]  # flag (the release flag), resolution, bucket, release
 
 
 @dataclass(slots=True)
@@ -69,11 +71,45 @@ class ComparisonDelta:
 
 
 @dataclass(slots=True)
+class ProcessDelta:
+    """Process samples of one bucket: their number, and sum and maximum of each figure."""
+
+    samples: int = 0
+    cpu_sum: float = 0.0
+    cpu_max: float = 0.0
+    memory_sum: float = 0.0
+    memory_max: float = 0.0
+    rss_sum: float = 0.0
+    rss_max: int = 0
+
+    def add(self, other: ProcessDelta) -> None:
+        self.samples += other.samples
+        self.cpu_sum += other.cpu_sum
+        self.cpu_max = max(self.cpu_max, other.cpu_max)
+        self.memory_sum += other.memory_sum
+        self.memory_max = max(self.memory_max, other.memory_max)
+        self.rss_sum += other.rss_sum
+        self.rss_max = max(self.rss_max, other.rss_max)
+
+    def values(self) -> dict[str, float | int]:
+        return {
+            "samples": self.samples,
+            "cpu_sum": self.cpu_sum,
+            "cpu_max": self.cpu_max,
+            "memory_sum": self.memory_sum,
+            "memory_max": self.memory_max,
+            "rss_sum": self.rss_sum,
+            "rss_max": self.rss_max,
+        }
+
+
+@dataclass(slots=True)
 class Deltas:
     requests: dict[RequestKey, RequestDelta] = field(default_factory=dict)
     usage: dict[UsageKey, int] = field(default_factory=dict)
     comparisons: dict[ComparisonKey, ComparisonDelta] = field(default_factory=dict)
     overrides: dict[OverrideKey, int] = field(default_factory=dict)
+    process: dict[ProcessKey, ProcessDelta] = field(default_factory=dict)
     samples: list[dict[str, Any]] = field(default_factory=list)
     windows: int = 0
     series: int = 0
@@ -167,8 +203,11 @@ def aggregate(
                 stored = ALL_ROUTES if resolution == RESOLUTIONS[0] else route
                 key = (series.flag, resolution, bucket, series.variant, stored)
                 delta = deltas.requests.get(key)
-                if delta is None:
-                    delta = deltas.requests[key] = RequestDelta()
+                if delta is None:  # a copy: no merge into an empty sketch, bin by bin
+                    deltas.requests[key] = RequestDelta(
+                        series.requests, series.errors, series.client_errors, _started(sketch)
+                    )
+                    continue
                 delta.requests += series.requests
                 delta.errors += series.errors
                 delta.client_errors += series.client_errors
@@ -203,6 +242,20 @@ def aggregate(
                             ]
                         },
                     )
+        used = window.process  # continued windows repeat their first part's sample
+        if used is not None and counted and admitted(used.flag, used.variant, "process"):
+            one = ProcessDelta(
+                1,
+                used.cpu_percent,
+                used.cpu_percent,
+                used.memory_percent,
+                used.memory_percent,
+                float(used.rss_bytes),
+                used.rss_bytes,
+            )
+            for resolution, bucket in buckets:
+                process_key = (used.flag, resolution, bucket, used.variant)
+                deltas.process.setdefault(process_key, ProcessDelta()).add(one)
     now_buckets = _buckets(now)
     for override in batch.overrides:
         flag = override.flag if override.flag in known else ""
@@ -244,6 +297,14 @@ def aggregate(
         unknown_variants=sorted(unknown_variants)[:_LISTED],
     )
     return deltas
+
+
+def _started(sketch: LatencySketch) -> LatencySketch:
+    """What merging ``sketch`` into an empty sketch gives (its copy; a sum of -0.0 is
+    0.0 there too)."""
+    started = sketch.copy()
+    started.sum += 0.0
+    return started
 
 
 def _outcomes(counts: Mapping[str, int]) -> dict[str, int]:

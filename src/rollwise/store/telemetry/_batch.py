@@ -29,6 +29,7 @@ _HIGHEST_INDEX = math.ceil(math.log(1e7) / _LOG_GAMMA)
 _MAX_SECONDS = 1e9
 _MAX_SUM = 1e15
 _MAX_ISSUES = 20
+_SKETCH_FIELDS = tuple(SketchData.model_fields)
 MAX_WINDOW_COUNT = 2**40
 """Requests one series may report in one window (about 10^12): far beyond any real service,
 and low enough that merged buckets and sketches never overflow their 64-bit counters."""
@@ -123,12 +124,18 @@ def _sketch(problem: Report, path: str, data: SketchData) -> LatencySketch:
     for bound in (data.min, data.max):
         if bound is not None and (not math.isfinite(bound) or abs(bound) > _MAX_SECONDS):
             return fail(f"min and max must be finite and at most {_MAX_SECONDS:g} seconds")
-    occupied = [i for i, count in enumerate(data.bins) if count]
-    if occupied and (
-        data.offset + occupied[0] < _LOWEST_INDEX or data.offset + occupied[-1] > _HIGHEST_INDEX
+    bins = data.bins
+    first, last = 0, len(bins) - 1
+    while first <= last and not bins[first]:
+        first += 1
+    while last >= first and not bins[last]:
+        last -= 1
+    if first <= last and (
+        data.offset + first < _LOWEST_INDEX or data.offset + last > _HIGHEST_INDEX
     ):
         return fail("bins outside the supported latency range (0.1 ns to 10^7 s)")
+    fields = {name: getattr(data, name) for name in _SKETCH_FIELDS}  # no model_dump copy
     try:
-        return LatencySketch.from_dict(data.model_dump())
+        return LatencySketch.from_dict(fields)
     except SketchError as error:
         return fail(str(error))

@@ -10,9 +10,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, delete, insert, literal_column, select
+from sqlalchemy import delete, insert, select
 
 from ...core.telemetry import TelemetryBatch
+from ...stats.sketch import unpack_sketch_data
 from .._base import Operations
 from ..tables import (
     comparison_buckets,
@@ -26,17 +27,20 @@ from ..tables import (
     telemetry_keys,
     usage_buckets,
 )
-from ._aggregate import MAX_COUNT, OTHER, ComparisonDelta, Deltas, add_counts, add_durations
+from ..tables.telemetry import process_buckets
+from ._aggregate import (
+    MAX_COUNT,
+    OTHER,
+    ComparisonDelta,
+    Deltas,
+    ProcessDelta,
+    add_counts,
+    add_durations,
+)
 from ._batch import ParsedBatch, parse_batch
 from ._parts import Admission, BatchPart, combine_results, part_deltas, part_result, split_batch
-from ._sketch import merge_sketch_data, merge_sketch_sql
-from ._upsert import (
-    add_counts_to_rows,
-    capped_sum,
-    insert_ignoring_conflicts,
-    merge_rows,
-    upsert_rows,
-)
+from ._sketch import merge_sketch_data, pack
+from ._upsert import add_counts_to_rows, insert_ignoring_conflicts, merge_rows
 from .types import IngestResult, TelemetryPolicy
 
 __all__ = ["MAX_DROPPED", "TelemetryIngest"]
@@ -204,20 +208,17 @@ class TelemetryIngest(Operations):
                 "requests": min(delta.requests, MAX_COUNT),
                 "errors": min(delta.errors, MAX_COUNT),
                 "client_errors": min(delta.client_errors, MAX_COUNT),
-                "latency": delta.latency.to_dict(),
+                "latency": delta.latency.to_data(),
             }
             for key, delta in deltas.requests.items()
         }
-        if conn.dialect.name == "postgresql":  # merged in SQL: no read, no round trip
-            upsert_rows(conn, request_buckets, (*_KEY, "variant", "route"), requests, _merged)
-        else:
-            merge_rows(
-                conn,
-                request_buckets,
-                (*_KEY, "variant", "route"),
-                requests,
-                lambda row, key: _combine_requests(row, requests[key]),
-            )
+        merge_rows(
+            conn,
+            request_buckets,
+            (*_KEY, "variant", "route"),
+            {key: _request_values(delta) for key, delta in requests.items()},
+            lambda row, key: _combine_requests(row, requests[key]),
+        )
         add_counts_to_rows(
             conn,
             usage_buckets,
@@ -242,6 +243,14 @@ class TelemetryIngest(Operations):
             (*_KEY, "outcome", "variant", "reason"),
             {(environment, *key): count for key, count in deltas.overrides.items()},
             MAX_COUNT,
+        )
+        processes = {(environment, *key): delta for key, delta in deltas.process.items()}
+        merge_rows(
+            conn,
+            process_buckets,
+            (*_KEY, "variant"),
+            {key: delta.values() for key, delta in processes.items()},
+            lambda row, key: _combine_process(row, processes[key]),
         )
         if deltas.samples:
             received = self._now()
@@ -289,6 +298,8 @@ def _flags_in(batch: TelemetryBatch) -> set[str]:
         keys.update(series.flag for series in window.series)
         keys.update(usage.flag for usage in window.usage)
         keys.update(comparison.flag for comparison in window.comparisons)
+        if window.process is not None:
+            keys.add(window.process.flag)
     return keys
 
 
@@ -315,31 +326,39 @@ def _names(batch: TelemetryBatch, known: Mapping[str, object]) -> dict[str, set[
     return names
 
 
-def _combine_requests(row: Any, delta: dict[str, Any]) -> dict[str, Any]:
+def _request_values(delta: dict[str, Any]) -> dict[str, Any]:
+    """A request delta as column values (the latency sketch packed)."""
+    return delta | {"latency": pack(delta["latency"])}
+
+
+def _combine_requests(row: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
+    stored = unpack_sketch_data(row["latency"])
     return {
-        "requests": min(row.requests + delta["requests"], MAX_COUNT),
-        "errors": min(row.errors + delta["errors"], MAX_COUNT),
-        "client_errors": min(row.client_errors + delta["client_errors"], MAX_COUNT),
-        "latency": merge_sketch_data(row.latency, delta["latency"]),
+        "requests": min(row["requests"] + delta["requests"], MAX_COUNT),
+        "errors": min(row["errors"] + delta["errors"], MAX_COUNT),
+        "client_errors": min(row["client_errors"] + delta["client_errors"], MAX_COUNT),
+        "latency": pack(merge_sketch_data(stored, delta["latency"])),
     }
 
 
-_LATENCY_SQL = literal_column(
-    merge_sketch_sql("request_buckets.latency", "excluded.latency"), type_=JSON
-)
-
-
-def _merged(excluded: Any) -> dict[str, Any]:
-    """A request bucket row plus the inserted delta, in SQL (PostgreSQL)."""
-    counts = ("requests", "errors", "client_errors")
-    return {name: capped_sum(request_buckets, excluded, name, MAX_COUNT) for name in counts} | {
-        "latency": _LATENCY_SQL
-    }
-
-
-def _combine_comparisons(row: Any, delta: ComparisonDelta) -> dict[str, Any]:
-    counts = dict(row.counts)
+def _combine_comparisons(row: dict[str, Any], delta: ComparisonDelta) -> dict[str, Any]:
+    counts = dict(row["counts"])
     add_counts(counts, delta.counts)
-    durations = {side: list(values) for side, values in row.durations.items()}
+    durations = {side: list(values) for side, values in row["durations"].items()}
     add_durations(durations, delta.durations)
     return {"counts": counts, "durations": durations}
+
+
+def _combine_process(row: dict[str, Any], delta: ProcessDelta) -> dict[str, Any]:
+    stored = ProcessDelta(
+        min(int(row["samples"]), MAX_COUNT),
+        float(row["cpu_sum"]),
+        float(row["cpu_max"]),
+        float(row["memory_sum"]),
+        float(row["memory_max"]),
+        float(row["rss_sum"]),
+        int(row["rss_max"]),
+    )
+    stored.add(delta)
+    stored.samples = min(stored.samples, MAX_COUNT)
+    return stored.values()

@@ -38,10 +38,12 @@ from ..tables import (
     telemetry_batches,
     usage_buckets,
 )
+from ..tables.telemetry import process_buckets
 from ._aggregate import epoch
 from ._batch import ParsedBatch, parse_batch
 from ._ingest import TelemetryIngest
 from ._parts import BatchPart, split_batch
+from ._process import ProcessQueries
 from ._queries import TelemetryQueries
 from .types import RESOLUTIONS, PurgeResult
 
@@ -52,11 +54,13 @@ _BUCKET_TABLES: tuple[Table, ...] = (
     usage_buckets,
     comparison_buckets,
     override_buckets,
+    process_buckets,
 )
 
 
-class TelemetryOperations(TelemetryIngest, TelemetryQueries):
-    """Ingest (``_ingest.py``), queries (``_queries.py``) and retention of SDK telemetry."""
+class TelemetryOperations(TelemetryIngest, TelemetryQueries, ProcessQueries):
+    """Ingest (``_ingest.py``), queries (``_queries.py``, process samples ``_process.py``)
+    and retention of SDK telemetry."""
 
     # -- retention -----------------------------------------------------------------------
 

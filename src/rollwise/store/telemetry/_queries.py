@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, Text, and_, cast, distinct, func, select
+from sqlalchemy import LargeBinary, Table, Text, and_, cast, distinct, func, select, type_coerce
 
 from ...stats.sketch import LatencySketch
 from .._base import Operations, aware
@@ -275,8 +275,9 @@ class TelemetryQueries(Operations):
         c = request_buckets.c
         columns = (c.flag, c.variant, c.bucket_start, c.requests, c.errors, c.client_errors)
         extra = [c.route == route] if route is not None else []
+        latency = type_coerce(c.latency, LargeBinary).label("latency")  # packed (0014)
         return self._bucket_rows(
-            request_buckets, (*columns, c.latency), environment, flag_keys, segments, extra
+            request_buckets, (*columns, latency), environment, flag_keys, segments, extra
         )
 
     def _usage_rows(
@@ -320,7 +321,7 @@ def _add_request(window: VariantWindow, row: Any) -> None:
     window.requests += row.requests
     window.errors += row.errors
     window.client_errors += row.client_errors
-    window.latency.merge(LatencySketch.from_dict(row.latency))
+    window.latency.merge(LatencySketch.from_bytes(row.latency))
 
 
 def _add_comparison(window: VariantWindow, row: Any) -> None:

@@ -1,44 +1,70 @@
-"""Adding deltas to bucket rows so that concurrent ingests never lose an update.
+"""Adding deltas to bucket rows so that concurrent ingests never lose an update, in a few
+statements of one fixed shape whatever the batch.
 
-For each table: ``INSERT ... ON CONFLICT DO NOTHING RETURNING key`` (rows in key order)
-creates the rows that did not exist yet with the delta as their value; the others are read
-``FOR UPDATE`` (found through the primary key's leading columns; a row lock on PostgreSQL;
-SQLite already serialises writers with ``BEGIN IMMEDIATE``), merged in Python and written
-back with one executemany. Keys are processed in sorted order in every transaction, so two
-ingests touching the same buckets lock them in the same order and cannot deadlock each
-other.
+Each statement is written once per table and dialect and sent with the DB-API directly:
+building a multi-row ``INSERT`` with SQLAlchemy compiled it afresh for every batch (it
+embeds every row), which cost more than the database's own work.
 
-Where the merge can be written in SQL, :func:`upsert_rows` does it all in one multi-row
-``INSERT ... ON CONFLICT DO UPDATE`` instead (counts everywhere; request rows' latency
-sketches on PostgreSQL, see ``_sketch.merge_sketch_sql``): nothing is read, and a bucket
-row many instances share is locked only from its update to the commit, not across a
-read, a Python merge and a write.
+PostgreSQL gets one statement per step with every row in one JSON parameter
+(``json_to_recordset``), so a batch is a handful of round trips, each a prepared statement:
+
+- counts (:func:`add_counts_to_rows`): ``INSERT ... ON CONFLICT DO UPDATE`` adds them in
+  SQL, saturating at the cap; nothing is read;
+- merged values (:func:`merge_rows`: latency sketches, comparison outcomes): one
+  ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` creates the missing rows with the
+  delta as their value and locks and returns the others (in key order); they are merged
+  in Python and written back by one more ``INSERT ... ON CONFLICT DO UPDATE``. Both find
+  rows through the primary key, whatever the planner's statistics.
+
+Rows are handled in key order in every transaction, so two ingests touching the same
+buckets lock them in the same order. SQLite serialises writers (``BEGIN IMMEDIATE``), so
+there each row is read by its primary key and written with one ``executemany`` per step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import json
+from base64 import b64encode
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, case, select, update
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-__all__ = [
-    "add_counts_to_rows",
-    "capped_sum",
-    "insert_ignoring_conflicts",
-    "merge_rows",
-    "upsert_rows",
-]
+__all__ = ["add_counts_to_rows", "insert_ignoring_conflicts", "merge_rows"]
 
-_CHUNK = 200
-_PREFIX = ("environment", "flag", "resolution", "bucket_start")
-"""The leading key columns every bucket table shares: existing rows are looked up with
-``IN`` lists on these (an index range scan of the primary key) and filtered exactly in
-Python. A row-value ``IN`` on the whole key was planned as a scan of every row of the
-environment, which made each ingest slower as the table grew."""
 K = TypeVar("K", bound=tuple[Any, ...])
+Values = dict[str, Any]
+
+_PG_TYPES = {
+    "environment": "text",
+    "flag": "text",
+    "resolution": "integer",
+    "bucket_start": "bigint",
+    "variant": "text",
+    "route": "text",
+    "name": "text",
+    "outcome": "text",
+    "reason": "text",
+    "requests": "bigint",
+    "errors": "bigint",
+    "client_errors": "bigint",
+    "count": "bigint",
+    "latency": "bytea",
+    "counts": "json",
+    "durations": "json",
+    "samples": "bigint",
+    "cpu_sum": "double precision",
+    "cpu_max": "double precision",
+    "memory_sum": "double precision",
+    "memory_max": "double precision",
+    "rss_sum": "double precision",
+    "rss_max": "bigint",
+}
+"""The PostgreSQL type of each bucket column (arrays of them are the parameters)."""
+_JSON = frozenset(name for name, kind in _PG_TYPES.items() if kind == "json")
 
 
 def insert_ignoring_conflicts(connection: Connection, table: Table) -> Any:
@@ -48,60 +74,204 @@ def insert_ignoring_conflicts(connection: Connection, table: Table) -> Any:
     return sqlite_insert(table).on_conflict_do_nothing()
 
 
-def _chunks(items: Sequence[K]) -> Iterator[Sequence[K]]:
-    for index in range(0, len(items), _CHUNK):
-        yield items[index : index + _CHUNK]
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+def _list(names: Sequence[str]) -> str:
+    return ", ".join(map(_q, names))
+
+
+def _stored(name: str, value: Any) -> Any:
+    """A value as SQLite's driver takes it (JSON columns as text)."""
+    return json.dumps(value) if name in _JSON else value
+
+
+def _read(name: str, value: Any) -> Any:
+    """A value as read back (JSON columns parsed where the driver did not)."""
+    if name in _JSON and isinstance(value, str | bytes):
+        return json.loads(value)
+    if isinstance(value, memoryview):
+        return value.tobytes()
+    return value
+
+
+def _recordset(names: Sequence[str]) -> str:
+    """The rows of the one JSON parameter, typed (bytea travels as base64 text)."""
+    fields = ", ".join(
+        f"{_q(n)} {'text' if _PG_TYPES[n] == 'bytea' else _PG_TYPES[n]}" for n in names
+    )
+    return f"json_to_recordset(%s::json) AS u({fields})"
+
+
+def _selected(names: Sequence[str]) -> str:
+    return ", ".join(
+        f"decode(u.{_q(n)}, 'base64')" if _PG_TYPES[n] == "bytea" else f"u.{_q(n)}" for n in names
+    )
+
+
+def _json_rows(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Rows as the JSON parameter: one string, dumped in C (a list parameter per column
+    was dumped element by element, in Python, and cost more than the statement)."""
+    binary = [i for i, n in enumerate(names) if _PG_TYPES[n] == "bytea"]
+    out = []
+    for row in rows:
+        record = dict(zip(names, row, strict=True))
+        for i in binary:
+            record[names[i]] = b64encode(row[i]).decode("ascii")
+        out.append(record)
+    return json.dumps(out, separators=(",", ":"))
+
+
+@cache
+def _pg_claim(table: str, keys: tuple[str, ...], values: tuple[str, ...]) -> str:
+    """Insert the missing rows with the delta; lock the others and return what they hold.
+
+    The lookup is the primary key's, as ``ON CONFLICT`` makes it (a join on the key was
+    planned through the time index on a table not yet analyzed: a scan of every row in
+    the bucket for each key). Updating a column to itself is what locks and returns an
+    existing row; ``xmax = 0`` tells a row this statement created."""
+    columns = (*keys, *values)
+    first = _q(values[0])
+    returned = ", ".join(f"t.{_q(n)}" for n in columns)
+    return (
+        f"INSERT INTO {_q(table)} AS t ({_list(columns)}) SELECT {_selected(columns)}"
+        f" FROM {_recordset(columns)} ON CONFLICT ({_list(keys)}) DO UPDATE SET"
+        f" {first} = t.{first} RETURNING {returned}, t.xmax = 0"
+    )
+
+
+@cache
+def _pg_write(table: str, keys: tuple[str, ...], values: tuple[str, ...]) -> str:
+    """Set the values of rows this transaction has locked (found by the primary key)."""
+    columns = (*keys, *values)
+    assigned = ", ".join(f"{_q(v)} = excluded.{_q(v)}" for v in values)
+    return (
+        f"INSERT INTO {_q(table)} AS t ({_list(columns)}) SELECT {_selected(columns)}"
+        f" FROM {_recordset(columns)} ON CONFLICT ({_list(keys)}) DO UPDATE SET {assigned}"
+    )
+
+
+@cache
+def _pg_add(table: str, keys: tuple[str, ...], cap: int) -> str:
+    columns = (*keys, "count")
+    return (
+        f"INSERT INTO {_q(table)} AS t ({_list(columns)}) SELECT {_selected(columns)}"
+        f" FROM {_recordset(columns)} ON CONFLICT ({_list(keys)}) DO UPDATE SET"
+        f' "count" = CASE WHEN t."count" > {int(cap)} - excluded."count" THEN {int(cap)}'
+        f' ELSE t."count" + excluded."count" END'
+    )
+
+
+@cache
+def _sqlite_select(table: str, keys: tuple[str, ...], values: tuple[str, ...]) -> str:
+    where = " AND ".join(f"{_q(k)} = ?" for k in keys)
+    return f"SELECT {_list(values)} FROM {_q(table)} WHERE {where}"
+
+
+@cache
+def _sqlite_insert(table: str, columns: tuple[str, ...]) -> str:
+    marks = ", ".join("?" for _ in columns)
+    return f"INSERT INTO {_q(table)} ({_list(columns)}) VALUES ({marks})"
+
+
+@cache
+def _sqlite_update(table: str, keys: tuple[str, ...], values: tuple[str, ...]) -> str:
+    assigned = ", ".join(f"{_q(v)} = ?" for v in values)
+    where = " AND ".join(f"{_q(k)} = ?" for k in keys)
+    return f"UPDATE {_q(table)} SET {assigned} WHERE {where}"
+
+
+@cache
+def _sqlite_add(table: str, keys: tuple[str, ...], cap: int) -> str:
+    columns = (*keys, "count")
+    marks = ", ".join("?" for _ in columns)
+    return (
+        f"INSERT INTO {_q(table)} ({_list(columns)}) VALUES ({marks})"
+        f" ON CONFLICT ({_list(keys)}) DO UPDATE SET"
+        f' "count" = CASE WHEN "count" > {int(cap)} - excluded."count" THEN {int(cap)}'
+        f' ELSE "count" + excluded."count" END'
+    )
 
 
 def merge_rows(
     connection: Connection,
     table: Table,
     key_columns: Sequence[str],
-    deltas: Mapping[K, dict[str, Any]],
-    combine: Callable[[Any, K], dict[str, Any]],
+    deltas: Mapping[K, Values],
+    combine: Callable[[Values, K], Values],
 ) -> None:
     """Add each delta (column values) to the row of its key, creating missing rows.
 
-    ``combine(row, key)`` returns the new values of an existing row (the caller knows the
-    delta of ``key``, possibly in a richer form than its column values).
+    ``combine(stored, key)`` returns the new values of an existing row from its stored
+    values (the caller knows the delta of ``key``, possibly in a richer form).
     """
     if not deltas:
         return
     ordered = sorted(deltas)
-    keys = [table.c[name] for name in key_columns]
-    statement = insert_ignoring_conflicts(connection, table).returning(*keys)
-    rows = [dict(zip(key_columns, key, strict=True)) | deltas[key] for key in ordered]
-    inserted = {tuple(row) for row in connection.execute(statement, rows)}
-    existing = [key for key in ordered if tuple(key) not in inserted]
-    if not existing:
-        return
-    value_columns = [name for name in deltas[existing[0]] if name not in key_columns]
-    write = (
-        update(table)
-        .where(and_(*(column == bindparam(f"k_{column.name}") for column in keys)))
-        .values({name: bindparam(f"v_{name}") for name in value_columns})
-    )
-    prefix = len(_PREFIX)
-    for chunk in _chunks(existing):
-        wanted = set(chunk)
-        locked = connection.execute(
-            select(table)
-            .where(and_(*(keys[i].in_(sorted({key[i] for key in chunk})) for i in range(prefix))))
-            .order_by(*keys)
-            .with_for_update()
-        ).all()
-        updates = []
-        for row in locked:
-            key = tuple(getattr(row, name) for name in key_columns)
-            if key not in wanted:  # in the same buckets, not in this delta: left as it is
+    keys = tuple(key_columns)
+    values = tuple(deltas[ordered[0]])
+    if connection.dialect.name == "postgresql":
+        _pg_merge(connection, table.name, keys, values, ordered, deltas, combine)
+    else:
+        _sqlite_merge(connection, table.name, keys, values, ordered, deltas, combine)
+
+
+def _pg_merge(
+    connection: Connection,
+    table: str,
+    keys: tuple[str, ...],
+    values: tuple[str, ...],
+    ordered: list[K],
+    deltas: Mapping[K, Values],
+    combine: Callable[[Values, K], Values],
+) -> None:
+    width = len(keys)
+    columns = (*keys, *values)
+    rows = [(*key, *(deltas[key][v] for v in values)) for key in ordered]
+    claimed = connection.exec_driver_sql(
+        _pg_claim(table, keys, values), (_json_rows(columns, rows),)
+    ).all()
+    updates = []
+    for row in claimed:
+        if row[-1]:  # created by this statement: it holds the delta already
+            continue
+        key: Any = tuple(row[:width])
+        stored = {name: _read(name, row[width + i]) for i, name in enumerate(values)}
+        merged = combine(stored, key)
+        updates.append((*key, *(merged[v] for v in values)))
+    if updates:
+        updates.sort()
+        connection.exec_driver_sql(_pg_write(table, keys, values), (_json_rows(columns, updates),))
+
+
+def _sqlite_merge(
+    connection: Connection,
+    table: str,
+    keys: tuple[str, ...],
+    values: tuple[str, ...],
+    ordered: list[K],
+    deltas: Mapping[K, Values],
+    combine: Callable[[Values, K], Values],
+) -> None:
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        select = _sqlite_select(table, keys, values)
+        new, updates = [], []
+        for key in ordered:
+            found = cursor.execute(select, key).fetchone()
+            if found is None:
+                new.append((*key, *(_stored(v, deltas[key][v]) for v in values)))
                 continue
-            values = combine(row, key)
-            updates.append(
-                {f"k_{name}": value for name, value in zip(key_columns, key, strict=True)}
-                | {f"v_{name}": values[name] for name in value_columns}
-            )
+            stored = {name: _read(name, found[i]) for i, name in enumerate(values)}
+            merged = combine(stored, key)
+            updates.append((*(_stored(v, merged[v]) for v in values), *key))
+        if new:
+            cursor.executemany(_sqlite_insert(table, (*keys, *values)), new)
         if updates:
-            connection.execute(write, updates)
+            cursor.executemany(_sqlite_update(table, keys, values), updates)
+    finally:
+        cursor.close()
 
 
 def add_counts_to_rows(
@@ -112,49 +282,20 @@ def add_counts_to_rows(
     cap: int,
 ) -> None:
     """Add each count to the ``count`` column of its key's row (created when missing), in
-    one ``INSERT ... ON CONFLICT DO UPDATE`` per chunk: a count adds up in SQL, so there is
-    nothing to read first. Rows in key order (the same lock order as :func:`merge_rows`);
-    sums saturate at ``cap`` instead of overflowing."""
+    one ``INSERT ... ON CONFLICT DO UPDATE``: a count adds up in SQL, so there is nothing
+    to read first. Rows in key order (the lock order of :func:`merge_rows`); sums saturate
+    at ``cap`` instead of overflowing."""
     if not counts:
         return
-    values = {key: {"count": min(count, cap)} for key, count in counts.items()}
-    upsert_rows(
-        connection,
-        table,
-        key_columns,
-        values,
-        lambda added: {"count": capped_sum(table, added, "count", cap)},
-    )
-
-
-def capped_sum(table: Table, added: Any, name: str, cap: int) -> ColumnElement[Any]:
-    """The stored ``name`` plus the inserted one, saturating at ``cap``."""
-    current, delta = table.c[name], added[name]
-    return case((current > cap - delta, cap), else_=current + delta)
-
-
-def upsert_rows(
-    connection: Connection,
-    table: Table,
-    key_columns: Sequence[str],
-    values: Mapping[tuple[Any, ...], dict[str, Any]],
-    merged: Callable[[Any], Mapping[str, Any]],
-) -> None:
-    """Insert each key's row with these values, or set an existing row's columns to
-    ``merged(excluded)`` (SQL over the stored row and the ``excluded`` one), in one
-    multi-row ``INSERT ... ON CONFLICT DO UPDATE`` per chunk: nothing is read first, and
-    each row is locked only from its update to the commit. Rows in key order (the lock
-    order of :func:`merge_rows` too)."""
-    if not values:
-        return
-    dialect = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    ordered = [dict(zip(key_columns, key, strict=True)) | values[key] for key in sorted(values)]
-    size = _CHUNK * 5 if connection.dialect.name == "postgresql" else _CHUNK // 2
-    for index in range(0, len(ordered), size):
-        statement = dialect(table).values(ordered[index : index + size])
-        connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=[table.c[name] for name in key_columns],
-                set_=dict(merged(statement.excluded)),
-            )
+    keys = tuple(key_columns)
+    rows = [(*key, min(counts[key], cap)) for key in sorted(counts)]
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(
+            _pg_add(table.name, keys, cap), (_json_rows((*keys, "count"), rows),)
         )
+        return
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(_sqlite_add(table.name, keys, cap), rows)
+    finally:
+        cursor.close()

@@ -25,6 +25,7 @@ __all__ = [
     "IgnoredTelemetry",
     "IngestResult",
     "MismatchSampleRecord",
+    "ProcessWindow",
     "PurgeResult",
     "ReportingStats",
     "SeriesPlan",
@@ -117,6 +118,52 @@ class ComparisonDurations:
     @property
     def mean_seconds(self) -> float | None:
         return self.sum_seconds / self.count if self.count else None
+
+
+@dataclass(slots=True)
+class ProcessWindow:
+    """One release's process samples over a window: one sample per process and reported
+    window, summed and maximised over instances (CPU in percent of the machine, memory in
+    percent of its RAM, resident bytes)."""
+
+    variant: str
+    samples: int = 0
+    cpu_sum: float = 0.0
+    cpu_max: float = 0.0
+    memory_sum: float = 0.0
+    memory_max: float = 0.0
+    rss_sum: float = 0.0
+    rss_max: int = 0
+
+    def add(
+        self,
+        samples: int,
+        cpu_sum: float,
+        cpu_max: float,
+        memory_sum: float,
+        memory_max: float,
+        rss_sum: float,
+        rss_max: int,
+    ) -> None:
+        self.samples += samples
+        self.cpu_sum += cpu_sum
+        self.cpu_max = max(self.cpu_max, cpu_max)
+        self.memory_sum += memory_sum
+        self.memory_max = max(self.memory_max, memory_max)
+        self.rss_sum += rss_sum
+        self.rss_max = max(self.rss_max, rss_max)
+
+    @property
+    def cpu_mean(self) -> float | None:
+        return self.cpu_sum / self.samples if self.samples else None
+
+    @property
+    def memory_mean(self) -> float | None:
+        return self.memory_sum / self.samples if self.samples else None
+
+    @property
+    def rss_mean(self) -> float | None:
+        return self.rss_sum / self.samples if self.samples else None
 
 
 @dataclass(slots=True)
@@ -233,6 +280,7 @@ class IgnoredTelemetry(Record):
     usage: int = 0
     comparisons: int = 0
     samples: int = 0
+    process: int = Field(default=0, description="Process samples of unknown flags or releases")
     unknown_flags: list[str] = Field(
         default_factory=list, description="Flags the control plane does not know (at most 20)"
     )

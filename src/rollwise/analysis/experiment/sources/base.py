@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from ....stats.experiment import Covariate, Proportion, RatioSample, Sample, SampleMean
+from ....stats.experiment import (
+    Covariate,
+    Proportion,
+    RatioCovariate,
+    RatioSample,
+    Sample,
+    SampleMean,
+)
 from ..metrics import ExperimentMetric
 
 __all__ = ["AnalysisWindow", "ArmTotals", "Exposures", "MetricSource", "to_sample"]
@@ -45,8 +52,13 @@ class Exposures:
 
 @dataclass(frozen=True, slots=True)
 class ArmTotals:
-    """Per-arm sums of per-unit values ``y`` (numerator), ``d`` (denominator, ratios) and
-    ``x`` (CUPED covariate): what one GROUP BY arm returns."""
+    """Per-arm sums of per-unit values ``y`` (numerator), ``d`` (denominator, ratios),
+    ``x`` (CUPED covariate: the same metric, or a ratio's numerator, before exposure) and
+    ``w`` (a ratio's denominator before exposure): what one GROUP BY arm returns.
+
+    A ratio's CUPED reads, besides ``Σx``, ``Σx²`` and ``Σxy`` (the ``covariate_*``
+    fields), ``Σw``, ``Σw²``, ``Σxw``, ``Σwy``, ``Σxd`` and ``Σwd`` (``sum_w`` ...).
+    """
 
     n: int
     sum: float
@@ -57,13 +69,40 @@ class ArmTotals:
     covariate_sum: float | None = None
     covariate_sum_squares: float | None = None
     covariate_cross: float | None = None
+    sum_w: float | None = None
+    sum_w2: float | None = None
+    sum_xw: float | None = None
+    sum_wy: float | None = None
+    sum_xd: float | None = None
+    sum_wd: float | None = None
+
+
+def _ratio_covariate(totals: ArmTotals) -> RatioCovariate | None:
+    """The pre-period ratio's sums, or None when the source did not provide them all."""
+    sums = {
+        "sum_x": totals.covariate_sum,
+        "sum_x2": totals.covariate_sum_squares,
+        "sum_w": totals.sum_w,
+        "sum_w2": totals.sum_w2,
+        "sum_xw": totals.sum_xw,
+        "sum_xy": totals.covariate_cross,
+        "sum_wy": totals.sum_wy,
+        "sum_xd": totals.sum_xd,
+        "sum_wd": totals.sum_wd,
+    }
+    present = {name: value for name, value in sums.items() if value is not None}
+    if len(present) < len(sums):
+        return None
+    return RatioCovariate(**present)
 
 
 def to_sample(metric: ExperimentMetric, totals: ArmTotals) -> Sample:
-    """The statistics' sample for a metric's kind."""
+    """The statistics' sample for a metric's kind (with its covariate for a CUPED metric
+    whose source provided the pre-period sums)."""
     covariate = None
     if (
         metric.cuped
+        and metric.kind != "ratio"
         and totals.covariate_sum is not None
         and totals.covariate_sum_squares is not None
         and totals.covariate_cross is not None
@@ -82,6 +121,7 @@ def to_sample(metric: ExperimentMetric, totals: ArmTotals) -> Sample:
         totals.denominator_sum,
         totals.denominator_sum_squares,
         totals.cross_sum,
+        _ratio_covariate(totals) if metric.cuped else None,
     )
 
 

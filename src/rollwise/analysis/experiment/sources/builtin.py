@@ -3,10 +3,10 @@
 The SDK logs one exposure per unit and experiment and tracks events; the control plane
 folds events into one row per unit and metric (the unit's value after its first exposure,
 a denominator for ratio metrics, and the same metric over the pre-exposure period for
-CUPED). This module defines what the source needs from that store,
-:class:`UnitAggregateReader`, whose implementation must compute the per-arm sums in its
-database (one GROUP BY arm, like the ``sql`` source's query), and an in-memory reader for
-tests and small embedded use.
+CUPED: a ratio's numerator and denominator both). This module defines what the source
+needs from that store, :class:`UnitAggregateReader`, whose implementation must compute
+the per-arm sums in its database (one GROUP BY arm, like the ``sql`` source's query), and
+an in-memory reader for tests and small embedded use.
 
 Units exposed but without events count with value 0 (they are in the denominator of a
 conversion rate); capping applies to the per-unit value before the sums.
@@ -64,6 +64,7 @@ class _UnitValue:
     value: float = 0.0
     denominator: float = 0.0
     pre_value: float = 0.0
+    pre_denominator: float = 0.0
 
 
 def _in_window(at: datetime, window: AnalysisWindow) -> bool:
@@ -103,12 +104,15 @@ class InMemoryUnitAggregates:
         *,
         denominator: float = 0.0,
         pre_value: float = 0.0,
+        pre_denominator: float = 0.0,
     ) -> None:
-        """Add to a unit's aggregate (what the control plane folds each tracked event into)."""
+        """Add to a unit's aggregate (what the control plane folds each tracked event into):
+        ``pre_*`` is the pre-exposure period, the CUPED covariate."""
         row = self._values.setdefault((experiment, metric), {}).setdefault(unit, _UnitValue())
         row.value += value
         row.denominator += denominator
         row.pre_value += pre_value
+        row.pre_denominator += pre_denominator
 
     def _units(self, experiment: str, window: AnalysisWindow) -> tuple[dict[str, str], int]:
         kept: dict[str, str] = {}
@@ -140,11 +144,14 @@ class InMemoryUnitAggregates:
         y = (y > 0).astype(np.float64) if metric.kind == "proportion" else _cap(y, metric.capping)
         d = np.array([r.denominator for r in rows], dtype=np.float64)
         x = np.array([r.pre_value for r in rows], dtype=np.float64)
+        if metric.kind == "proportion":  # converted before exposure: 1, like y
+            x = (x > 0).astype(np.float64)
+        w = np.array([r.pre_denominator for r in rows], dtype=np.float64)
         arms = np.array([kept[unit] for unit in units], dtype=object)
         totals: dict[str, ArmTotals] = {}
         for arm in sorted(set(kept.values())):
             mask = arms == arm
-            ya, da, xa = y[mask], d[mask], x[mask]
+            ya, da, xa, wa = y[mask], d[mask], x[mask], w[mask]
             totals[arm] = ArmTotals(
                 n=int(mask.sum()),
                 sum=float(ya.sum()),
@@ -155,5 +162,11 @@ class InMemoryUnitAggregates:
                 covariate_sum=float(xa.sum()),
                 covariate_sum_squares=float(xa @ xa),
                 covariate_cross=float(xa @ ya),
+                sum_w=float(wa.sum()),
+                sum_w2=float(wa @ wa),
+                sum_xw=float(xa @ wa),
+                sum_wy=float(wa @ ya),
+                sum_xd=float(xa @ da),
+                sum_wd=float(wa @ da),
             )
         return totals

@@ -11,7 +11,8 @@ rollwise wraps them as common table expressions in one statement that runs in th
 first exposure per unit (units seen in several arms are dropped and counted), the unit's
 events from its first exposure (within ``conversion_seconds`` if set, before the window's
 end) summed per unit (a proportion: 1 if any event), units without events as 0, the
-pre-exposure value over ``lookback_seconds`` for CUPED, capping of the per-unit value
+pre-exposure value over ``lookback_seconds`` for CUPED (a ratio's numerator and
+denominator both, with the cross products the ratio's CUPED reads), capping of the per-unit value
 (``LEAST(y, cap)``, the cap a constant or the pooled percentile computed in the same
 statement), then one GROUP BY arm returning ``n`` and the sums. One row per arm comes back,
 whatever the number of units: ten million units never travel to Python.
@@ -68,6 +69,34 @@ class _Dialect:
         if self.clickhouse:
             return f"quantileExactInclusive({float(q)!r})({column})"
         return f"percentile_cont({float(q)!r}) WITHIN GROUP (ORDER BY {column})"
+
+
+_RATIO_COVARIATE = (
+    ("sum_w", "c.w"),
+    ("sum_w2", "c.w * c.w"),
+    ("sum_xw", "c.x * c.w"),
+    ("sum_wy", "c.w * c.y"),
+    ("sum_xd", "c.x * c.d"),
+    ("sum_wd", "c.w * c.d"),
+)
+"""A ratio's CUPED sums beyond Σx, Σx², Σxy (``w``: the pre-period denominator): name, term."""
+
+
+def _columns(metric: ExperimentMetric) -> list[str]:
+    """The sums a metric's statement returns after arm and n, in order."""
+    ratio = metric.kind == "ratio"
+    names = ["sum_y", "sum_y2"]
+    if ratio:
+        names += ["sum_d", "sum_d2", "sum_yd"]
+    if metric.cuped:
+        names += ["sum_x", "sum_x2", "sum_xy"]
+    if metric.cuped and ratio:
+        names += [name for name, _ in _RATIO_COVARIATE]
+    return names
+
+
+def _float(value: Any) -> float:
+    return float(value) if value is not None else 0.0
 
 
 def _body(sql: str) -> str:
@@ -160,7 +189,7 @@ class SqlSource:
         f = d.float_type
         params: dict[str, Any] = {}
         ratio = metric.kind == "ratio"
-        cuped = metric.cuped and not ratio
+        cuped = metric.cuped
         events = (
             f"SELECT e.unit AS unit, e.timestamp AS timestamp, e.value AS value, 'y' AS k\n"
             f"  FROM (\n{_body(query.sql)}\n) e"
@@ -187,6 +216,9 @@ class SqlSource:
         if cuped:
             sums.append(f"{total('y', before)} AS x")
             columns.append(f"CAST(COALESCE(e.x, 0) AS {f}) AS x")
+        if cuped and ratio:
+            sums.append(f"{total('d', before)} AS w")
+            columns.append(f"CAST(COALESCE(e.w, 0) AS {f}) AS w")
         # per unit with events only (an inner equi-join and a GROUP BY over those units),
         # then every exposed unit, 0 where it had none (a left equi-join, no GROUP BY)
         ctes.append(
@@ -219,12 +251,15 @@ class SqlSource:
             y = f"LEAST(v.y, CAST(:rw_cap AS {f}))"
         rest = ", v.d AS d" if ratio else ""
         rest += ", v.x AS x" if cuped else ""
+        rest += ", v.w AS w" if cuped and ratio else ""
         ctes.append(f"rw_capped AS (SELECT v.arm AS arm, {y} AS y{rest} FROM rw_unit_values v)")
         sums = ["COUNT(*) AS n", "SUM(c.y) AS sum_y", "SUM(c.y * c.y) AS sum_y2"]
         if ratio:
             sums += ["SUM(c.d) AS sum_d", "SUM(c.d * c.d) AS sum_d2", "SUM(c.y * c.d) AS sum_yd"]
         if cuped:
             sums += ["SUM(c.x) AS sum_x", "SUM(c.x * c.x) AS sum_x2", "SUM(c.x * c.y) AS sum_xy"]
+        if cuped and ratio:
+            sums += [f"SUM({term}) AS {name}" for name, term in _RATIO_COVARIATE]
         sql = (
             "WITH " + ",\n".join(ctes) + "\n"
             f"SELECT c.arm AS arm, {', '.join(sums)}\n"
@@ -237,15 +272,27 @@ class SqlSource:
     ) -> Mapping[str, ArmTotals]:
         sql, params = self.metric_statement(metric, window)
         ratio = metric.kind == "ratio"
-        cuped = metric.cuped and not ratio
         totals: dict[str, ArmTotals] = {}
         for row in self._run(sql, params, metric.key):
-            values = [float(v) if v is not None else 0.0 for v in row[2:]]
             arm, n = str(row[0]), int(row[1])
-            y = values[:2]
-            d = values[2:5] if ratio else [0.0, 0.0, 0.0]
-            x: list[float | None] = list(values[2:5]) if cuped else [None, None, None]
-            totals[arm] = ArmTotals(n, y[0], y[1], d[0], d[1], d[2], x[0], x[1], x[2])
+            named = dict(zip(_columns(metric), (_float(v) for v in row[2:]), strict=True))
+            w = (
+                {name: named[name] for name, _ in _RATIO_COVARIATE}
+                if ratio and metric.cuped
+                else {}
+            )
+            totals[arm] = ArmTotals(
+                n,
+                named["sum_y"],
+                named["sum_y2"],
+                named.get("sum_d", 0.0),
+                named.get("sum_d2", 0.0),
+                named.get("sum_yd", 0.0),
+                named.get("sum_x"),
+                named.get("sum_x2"),
+                named.get("sum_xy"),
+                **w,
+            )
         return totals
 
     def _run(self, sql: str, params: dict[str, Any], what: str) -> list[tuple[Any, ...]]:

@@ -83,6 +83,10 @@ MISMATCH_UNSUPPORTED = (
     "the prometheus provider has no dual-run comparisons (the SDK does not export them): "
     "use the builtin provider, or a custom gate on a metric of your own"
 )
+PROCESS_UNSUPPORTED = (
+    "the prometheus provider has no process samples (the SDK reports them to the control "
+    "plane): use the builtin provider, or a custom gate on your exporter's CPU or memory"
+)
 
 
 class PrometheusProvider:
@@ -200,6 +204,8 @@ class PrometheusProvider:
         for gate in query.gates:
             if gate.metric is GateMetric.MISMATCH_RATE:
                 missing[gate.key] = MISMATCH_UNSUPPORTED
+            if gate.metric.is_resource:
+                missing[gate.key] = PROCESS_UNSUPPORTED
             if gate.metric is not GateMetric.CUSTOM or gate.query is None:
                 continue
             reasons, texts = [], {}
@@ -242,6 +248,8 @@ class PrometheusProvider:
         for index, gate in enumerate(gates):
             if gate.metric is GateMetric.MISMATCH_RATE:
                 issues.append(gate_issue(index, gate, "metric", MISMATCH_UNSUPPORTED))
+            elif gate.metric.is_resource:
+                issues.append(gate_issue(index, gate, "metric", PROCESS_UNSUPPORTED))
             elif gate.metric is GateMetric.CUSTOM and "{variant}" not in (gate.query or ""):
                 reason = "a custom query needs {variant}, or every variant gets the same value"
                 issues.append(gate_issue(index, gate, "query", reason))

@@ -121,12 +121,16 @@ function refresh() {
     view.again = true;
     return view.running;
   }
+  // aria-busy tells assistive technology (and the browser tests) when the view has settled;
+  // "network idle" never comes on a page that follows the live event stream
+  $("view").setAttribute("aria-busy", "true");
   view.running = (async () => {
     do {
       view.again = false;
       await once(view);
     } while (view.again && view === current);
     view.running = null;
+    if (view === current) $("view").setAttribute("aria-busy", "false");
   })();
   return view.running;
 }
@@ -170,6 +174,7 @@ async function show() {
   const banner = h("div", {class: "banner", role: "alert"});
   const root = h("div", {class: "content"});
   fill($("view"), banner, root);
+  $("view").dataset.route = location.hash; // which address the view shows (with aria-busy: settled)
   const instance = found.module.mount({root, params: found.params, query: found.query, refresh: () => refresh()});
   current = {instance, banner, root, running: null, again: false, loaded: false};
   const focused = document.activeElement;

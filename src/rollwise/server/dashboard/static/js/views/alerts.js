@@ -1,9 +1,10 @@
-// Alert rules with their state, and the latest state changes across all rules.
+// Alert rules with their state, and the latest state changes across all rules. Write
+// tokens add, edit (alert_form.js), disable, enable and delete rules.
 
 import {api, can, describe} from "../api.js";
 import {badge, fill, h} from "../dom.js";
-import {field, showErrors} from "../forms.js";
 import {duration, percent, relative, seconds, time} from "../format.js";
+import {alertForm} from "./alert_form.js";
 import {metricFormat} from "./evidence.js";
 
 const enc = encodeURIComponent;
@@ -21,82 +22,73 @@ function scope(rule) {
   return `${rule.environment} · ${rule.flag}${rule.variant ? ` · ${rule.variant}` : ""}`;
 }
 
-const METRICS = ["error_rate", "success_rate", "latency_p50", "latency_p95", "latency_p99", "mismatch_rate"];
-
-/** A new alert rule (write tokens): the same fields as POST /alert-rules. */
-function ruleForm(done) {
-  const summary = h("div", {class: "notice", role: "alert", id: "rule-message"});
-  const input = (attrs) => h("input", {type: "text", ...attrs});
-  const name = input({maxlength: "64"});
-  const environment = input({value: "production"});
-  const flag = input({placeholder: "empty: all flags"});
-  const variant = input({placeholder: "empty: all variants"});
-  const metric = h("select", {}, METRICS.map((m) => h("option", {value: m}, m)));
-  const comparison = h("select", {}, ["above", "below", "increase_above"].map((c) => h("option", {value: c}, c)));
-  const threshold = input({inputmode: "decimal", placeholder: "0.05 (rates and increases are fractions)"});
-  const window = input({value: "5m"});
-  const hold = input({value: "0s"});
-  const severity = h("select", {}, ["warning", "critical", "info"].map((v) => h("option", {value: v}, v)));
-  const form = h(
-    "form",
-    {class: "form", novalidate: true, "aria-label": "new alert rule"},
-    field("rule-name", "Name", name),
-    field("rule-environment", "Environment", environment),
-    field("rule-flag", "Flag", flag),
-    field("rule-variant", "Variant", variant),
-    field("rule-metric", "Metric", metric),
-    field("rule-comparison", "Comparison", comparison, "increase_above: more than the threshold (a fraction) above the baseline variant"),
-    field("rule-threshold", "Threshold", threshold),
-    field("rule-window", "Window", window),
-    field("rule-for", "Held for", hold),
-    field("rule-severity", "Severity", severity),
-    h("div", {class: "actions"}, h("button", {type: "submit"}, "Add rule")),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const body = {name: name.value.trim(), environment: environment.value.trim(), metric: metric.value, comparison: comparison.value,
-      threshold: threshold.value.trim() === "" ? null : Number(threshold.value), window: window.value.trim(), for: hold.value.trim(), severity: severity.value};
-    if (flag.value.trim()) body.flag = flag.value.trim();
-    if (variant.value.trim()) body.variant = variant.value.trim();
-    try {
-      await api("alert-rules", {method: "POST", body});
-      fill(summary, h("p", {class: "ok"}, `Added ${body.name}.`));
-      done();
-    } catch (error) {
-      showErrors(form, summary, error, {name: "rule-name", environment: "rule-environment", flag: "rule-flag", variant: "rule-variant", metric: "rule-metric",
-        comparison: "rule-comparison", threshold: "rule-threshold", window: "rule-window", for: "rule-for", severity: "rule-severity"});
-    }
-  });
-  return h("details", {class: "raw card"}, h("summary", {}, "New alert rule"), summary, form);
-}
-
 export function mount({root, refresh}) {
   const writer = can("write");
   const rules = h("section", {class: "card", "aria-labelledby": "rules-title"});
   const events = h("section", {class: "card", "aria-labelledby": "events-title"});
-  const notice = h("div", {class: "notice", role: "alert"});
-  fill(root, h("h1", {tabindex: "-1"}, "Alerts"), writer ? ruleForm(() => refresh()) : null, notice, rules, events);
+  const notice = h("div", {class: "notice", role: "alert", id: "alert-notice"});
+  const say = (kind, text) => fill(notice, h("p", {class: kind}, text));
+  const form = writer
+    ? alertForm({
+        done: (message) => {
+          if (message) say("ok", message);
+          else notice.replaceChildren();
+          refresh();
+        },
+        cancel: () => notice.replaceChildren(),
+        reloaded: () => refresh(),
+      })
+    : null;
+  fill(root, h("h1", {tabindex: "-1"}, "Alerts"), form ? form.node : null, notice, rules, events);
+
+  function edit(rule) {
+    notice.replaceChildren();
+    form.edit(rule);
+    form.node.scrollIntoView({block: "start"});
+  }
 
   async function remove(rule) {
     if (!window.confirm(`Delete alert rule ${rule.name}?`)) return;
     try {
       await api(`alert-rules/${enc(rule.name)}`, {method: "DELETE", version: rule.version});
+      if (form.editing && form.editing.name === rule.name) form.reset();
       fill(notice, h("p", {class: "ok"}, `Deleted ${rule.name}.`));
     } catch (error) {
       fill(notice, h("p", {class: "error"}, `Could not delete ${rule.name}: ${describe(error)}`));
     }
     refresh();
   }
+
+  /** Stop (or resume) evaluating a rule: a disabled rule keeps its history and never fires. */
+  async function toggle(rule) {
+    const what = rule.enabled ? "disable" : "enable";
+    try {
+      const after = await api(`alert-rules/${enc(rule.name)}`, {method: "PATCH", body: {enabled: !rule.enabled, version: rule.version}});
+      form.adopt(after); // an open edit of this rule sends no "enabled": it stays current
+      fill(notice, h("p", {class: "ok"}, `${rule.name}: ${what}d.`));
+    } catch (error) {
+      fill(notice, h("p", {class: "error"}, `Could not ${what} ${rule.name}: ${describe(error)}`));
+    }
+    refresh();
+  }
+
+  function actions(rule) {
+    return h("td", {}, h("div", {class: "buttons"},
+      h("button", {type: "button", class: "small secondary", onclick: () => edit(rule), "aria-label": `Edit ${rule.name}`}, "Edit"),
+      h("button", {type: "button", class: "small secondary", onclick: () => toggle(rule), "aria-label": `${rule.enabled ? "Disable" : "Enable"} ${rule.name}`}, rule.enabled ? "Disable" : "Enable"),
+      h("button", {type: "button", class: "small danger", onclick: () => remove(rule), "aria-label": `Delete ${rule.name}`}, "Delete")));
+  }
   return {
     async refresh() {
       const list = await api("alert-rules");
+      if (form && form.editing) form.changedElsewhere(list.find((rule) => rule.name === form.editing.name));
       const perRule = await Promise.all(list.map((rule) => api(`alert-rules/${enc(rule.name)}/events?limit=20`)));
-      const head = ["Rule", "Scope", "Condition", "Window / for", "Severity", "State", "Last value", "Evaluated", ...(writer ? [""] : [])];
+      const head = ["Rule", "Scope", "Condition", "Window / for", "Severity", "State", "Last value", "Evaluated", ...(writer ? ["Actions"] : [])];
       fill(
         rules,
         h("h2", {id: "rules-title"}, "Rules"),
         list.length === 0
-          ? h("p", {class: "muted"}, "No alert rules. Create one with POST /api/v1/alert-rules.")
+          ? h("p", {class: "muted"}, writer ? "No alert rules yet: add one with the form above." : "No alert rules yet.")
           : h("div", {class: "table-wrap"}, h(
               "table",
               {class: "rules"},
@@ -113,10 +105,10 @@ export function mount({root, refresh}) {
                     h("td", {}, condition(rule)),
                     h("td", {}, `${duration(rule.window)} / ${duration(rule.for)}`),
                     h("td", {}, badge(rule.severity)),
-                    h("td", {}, rule.enabled ? badge(rule.state) : badge("disabled", "muted"), rule.state_since ? h("div", {class: "muted"}, `since ${relative(rule.state_since)}`) : null),
+                    h("td", {class: "state"}, rule.enabled ? badge(rule.state) : badge("disabled", "muted"), rule.enabled && rule.state_since ? h("div", {class: "muted"}, `since ${relative(rule.state_since)}`) : null),
                     h("td", {class: "num"}, rule.last_value === null ? "–" : metricFormat(rule.metric)(rule.last_value)),
                     h("td", {}, relative(rule.evaluated_at)),
-                    writer ? h("td", {}, h("button", {type: "button", class: "small danger", onclick: () => remove(rule)}, "Delete")) : null,
+                    writer ? actions(rule) : null,
                   ),
                 ),
               ),

@@ -179,7 +179,6 @@ function guardrailsCard(report, sequential) {
 function decisionForm(x, notice, done) {
   const arms = Object.keys(x.definition.arms);
   const control = x.definition.control || arms[0];
-  const summary = h("div", {class: "notice", role: "alert", id: "decision-message"});
   const kind = h("select", {}, [["ship", "ship an arm"], ["keep_control", "keep control"], ["inconclusive", "inconclusive"]].map(([value, text]) => h("option", {value}, text)));
   const arm = h("select", {}, arms.filter((a) => a !== control).map((a) => h("option", {value: a}, a)));
   const reason = h("textarea", {rows: "2", maxlength: "2000", placeholder: "why: kept with the decision"});
@@ -204,15 +203,16 @@ function decisionForm(x, notice, done) {
     try {
       await api(`experiments/${enc(x.key)}/stop`, {method: "POST", body: {decision}, version: x.version});
       reason.value = "";
-      summary.replaceChildren();
       fill(notice, h("p", {class: "ok"}, `Stopped ${x.key}: ${decisionText(decision)}.`));
     } catch (error) {
-      fill(summary, h("p", {class: "error"}, `Could not stop ${x.key}: ${describe(error)}`));
+      // on the page, not in this form: a refusal because the experiment changed (409)
+      // redraws the form, and the reason must outlive it
+      fill(notice, h("p", {class: "error"}, `Could not stop ${x.key}: ${describe(error)}`));
     }
     done();
   });
   return h("section", {class: "card", "aria-labelledby": "decision-title", id: "decision"}, h("h2", {id: "decision-title"}, "Decision"),
-    h("p", {class: "muted"}, "Stopping records the decision and unlocks the flag's split, leaving it as it is: ship the winner with a rollout or a flag change."), summary, form);
+    h("p", {class: "muted"}, "Stopping records the decision and unlocks the flag's split, leaving it as it is: ship the winner with a rollout or a flag change."), form);
 }
 
 export function mount({root, params, query: search, refresh}) {

@@ -91,10 +91,11 @@ function ruleEditor(flag, rule, index, onRemove) {
   return box;
 }
 
-/** The editor of a flag's state in one environment. */
-function stateEditor(flag, record, environment, onSaved) {
+/** The editor of a flag's state in one environment. ``onSaved(message)`` redraws it from
+ * the saved state, ``message`` shown above the new editor (the redraw must not swallow it). */
+function stateEditor(flag, record, environment, onSaved, message) {
   const state = record.state;
-  const summary = h("div", {class: "notice", role: "alert", id: "state-message"});
+  const summary = h("div", {class: "notice", role: "alert", id: "state-message"}, message ? h("p", {class: "ok"}, message) : null);
   const enabled = h("input", {type: "checkbox", checked: record.version === 0 ? true : state.enabled});
   const useSplit = Boolean(state.split) || record.version === 0;
   const mode = h("select", {}, h("option", {value: "split", selected: useSplit}, "a split"), h("option", {value: "default", selected: !useSplit}, "one variant"));
@@ -144,7 +145,7 @@ function stateEditor(flag, record, environment, onSaved) {
     try {
       await api(`flags/${enc(flag.key)}/environments/${enc(environment)}`, {method: "PUT", body});
       fill(summary, h("p", {class: "ok"}, `Saved ${flag.key} in ${environment}.`));
-      onSaved();
+      onSaved(`Saved ${flag.key} in ${environment}.`);
     } catch (error) {
       showErrors(form, summary, error, {split: "state-split", default: "state-default", unit: "state-unit", rules: "state-mode", enabled: "state-enabled"});
     }
@@ -152,8 +153,9 @@ function stateEditor(flag, record, environment, onSaved) {
   return [summary, form];
 }
 
-function flagEditor(flag, onSaved) {
-  const summary = h("div", {class: "notice", role: "alert"});
+/** The editor of the flag itself; like the state's, redrawn after a save with ``message``. */
+function flagEditor(flag, onSaved, message) {
+  const summary = h("div", {class: "notice", role: "alert", id: "flag-message"}, message ? h("p", {class: "ok"}, message) : null);
   const description = h("input", {type: "text", value: flag.description || ""});
   const variants = h("input", {type: "text", value: flag.variants.join(", ")});
   const off = h("input", {type: "text", value: flag.off_variant || ""});
@@ -174,7 +176,7 @@ function flagEditor(flag, onSaved) {
     try {
       await api(`flags/${enc(flag.key)}`, {method: "PATCH", body});
       fill(summary, h("p", {class: "ok"}, `Saved ${flag.key}.`));
-      onSaved();
+      onSaved(`Saved ${flag.key}.`);
     } catch (error) {
       showErrors(form, summary, error, {description: "edit-description", variants: "edit-variants", off_variant: "edit-off", tags: "edit-tags"});
     }
@@ -218,6 +220,7 @@ function historyList(items) {
 export function mount({root, params, query: search, refresh}) {
   const key = params[0];
   const header = h("div");
+  const flagBox = h("div"); // the flag's editor: redrawn only when the flag changes, never while typed in
   const envSelect = h("select", {id: "flag-env"});
   const state = h("section", {class: "card", "aria-labelledby": "state-title"});
   const editor = h("section", {class: "card", "aria-labelledby": "editor-title", hidden: !can("write")});
@@ -226,6 +229,7 @@ export function mount({root, params, query: search, refresh}) {
     root,
     h("p", {class: "crumbs"}, h("a", {href: "#/flags"}, "Flags"), " / ", key),
     header,
+    flagBox,
     h("p", {class: "controls"}, h("label", {for: "flag-env"}, "Environment"), envSelect),
     state,
     editor,
@@ -233,19 +237,34 @@ export function mount({root, params, query: search, refresh}) {
   );
   let environment = null;
   let editorFor = null; // "env:version" the editor was drawn from; a refresh leaves it alone
+  let flagFor = null; // the flag version its editor was drawn from
+  let saved = {}; // {flag, state}: the message of the save that asked for a redraw
+  let asked = 0; // redraws asked for: a refresh that began before the last one draws no editor
 
   envSelect.addEventListener("change", () => {
     sessionStorage.setItem("rollwise.environment", envSelect.value);
     location.hash = `#/flags/${enc(key)}${query({environment: envSelect.value})}`;
   });
 
+  /** Redraw both editors from what is stored now (after a save: its message kept). */
   function reloadEditor() {
     editorFor = null;
+    flagFor = null;
+    asked += 1;
     refresh();
   }
+  const flagSaved = (message) => {
+    saved = {flag: message};
+    reloadEditor();
+  };
+  const stateSaved = (message) => {
+    saved = {state: message};
+    reloadEditor();
+  };
 
   return {
     async refresh() {
+      const fresh = asked; // what this refresh reads is newer than every save before it
       const [flag, environments] = await Promise.all([api(`flags/${enc(key)}`), api("environments")]);
       environment = chooseEnvironment(environments, environment || search.get("environment"));
       if (envSelect.dataset.keys !== environments.map((e) => e.key).join(",")) {
@@ -263,8 +282,21 @@ export function mount({root, params, query: search, refresh}) {
         h("h1", {tabindex: "-1"}, flag.key),
         flag.description ? h("p", {class: "lede"}, flag.description) : null,
         h("p", {class: "muted"}, `variants: ${flag.variants.join(", ")} · off variant: ${flag.off_variant || flag.variants[0]} · version ${flag.version}`, flag.tags.length ? " · " : "", flag.tags.map((t) => badge(t, "tag"))),
-        can("write") ? flagEditor(flag, reloadEditor) : null,
       );
+      const current = fresh === asked; // else the next refresh, already asked for, draws them
+      if (can("write") && current) {
+        // redrawn when the flag changed, unless someone has the form open: they are told
+        const box = flagBox.querySelector("details");
+        const open = Boolean(box && box.open);
+        if (flagFor === null || (flagFor !== flag.version && !open)) {
+          flagFor = flag.version;
+          fill(flagBox, flagEditor(flag, flagSaved, saved.flag));
+          saved.flag = null;
+          if (open) flagBox.querySelector("details").open = true;
+        } else if (flagFor !== flag.version && !box.querySelector(".changed-elsewhere")) {
+          box.querySelector("summary").after(h("p", {class: "notice changed-elsewhere"}, "The flag changed elsewhere since this form was drawn. ", h("button", {type: "button", class: "small", onclick: reloadEditor}, "Reload the form")));
+        }
+      }
       const rollout = active.find((r) => r.flag === key);
       const s = record.state;
       fill(
@@ -277,11 +309,12 @@ export function mount({root, params, query: search, refresh}) {
         h("p", {class: "muted small"}, `sticky unit: ${s.unit || "user_id"} · version ${record.version}`),
         rollout ? h("p", {}, "Split driven by ", h("a", {href: `#/rollouts/${rollout.id}`}, `rollout #${rollout.id}`), ` (${rollout.phase}, ${rollout.variant} at ${rollout.share_percent}%): changing the split is refused until it ends.`) : null,
       );
-      if (can("write")) {
+      if (can("write") && current) {
         const now = `${environment}:${record.version}:${flag.version}`;
         if (editorFor === null || !editorFor.startsWith(`${environment}:`)) {
           editorFor = now;
-          fill(editor, h("h2", {id: "editor-title"}, `Edit ${environment}`), stateEditor(flag, record, environment, reloadEditor));
+          fill(editor, h("h2", {id: "editor-title"}, `Edit ${environment}`), stateEditor(flag, record, environment, stateSaved, saved.state));
+          saved.state = null;
         } else if (editorFor !== now && !editor.querySelector(".changed-elsewhere")) {
           editor.prepend(h("p", {class: "notice changed-elsewhere"}, "Changed elsewhere since this editor was drawn. ", h("button", {type: "button", class: "small", onclick: reloadEditor}, "Reload the editor")));
         }

@@ -7,7 +7,7 @@ export function mount({root, params}) {
     root,
     h("h1", {tabindex: "-1"}, "Not found"),
     h("p", {class: "error", role: "alert"}, `The dashboard has no page at #${params[0]}.`),
-    h("p", {}, "Pages: ", ["flags", "rollouts", "metrics", "health", "alerts", "channels", "audit"].map((name, index) => [index ? " · " : "", h("a", {href: `#/${name}`}, name)])),
+    h("p", {}, "Pages: ", ["flags", "rollouts", "releases", "experiments", "metrics", "health", "alerts", "channels", "audit"].map((name, index) => [index ? " · " : "", h("a", {href: `#/${name}`}, name)])),
   );
   return {async refresh() {}};
 }

@@ -1,4 +1,4 @@
-"""The flag configuration model: what an operator writes and the control plane stores.
+"""Flags: the configuration an operator writes and the control plane stores.
 
 Pydantic checks shapes and types here; the cross-field rules (weights that sum to 10000,
 rules that name known variants, patterns that compile) live in :mod:`.validation`, which
