@@ -138,7 +138,7 @@ def test_without_data_a_step_holds_then_pauses_at_its_maximum_duration(harness: 
     assert (paused.phase, paused.share) == (RolloutPhase.PAUSED, 1000)
     last = history(store, started.id)[-1]
     assert (last.action, last.actor) == (RolloutAction.PAUSE, "controller")
-    assert last.reason == "step 1: not enough data within 1h"
+    assert last.reason.startswith("step 1: not enough data within 1h: no data: ")
 
     # a paused rollout belongs to people: healthy data and time change nothing
     traffic(store, clock.now, **HEALTHY_10)
@@ -171,7 +171,8 @@ def test_a_judge_that_fails_on_the_data_is_no_data_and_the_step_still_pauses(
     harness.tick()
     paused = rollout(store, started.id)
     assert paused.phase is RolloutPhase.PAUSED
-    assert history(store, started.id)[-1].reason == "step 1: not enough data within 1h"
+    reason = history(store, started.id)[-1].reason
+    assert reason.startswith("step 1: not enough data within 1h: no data: ")
 
 
 def test_too_few_requests_is_no_data_not_a_pass(harness: Harness) -> None:
@@ -183,7 +184,7 @@ def test_too_few_requests_is_no_data_not_a_pass(harness: Harness) -> None:
     paused = rollout(store, started.id)
     assert paused.phase is RolloutPhase.PAUSED
     last = history(store, started.id)[-1]
-    assert last.reason == "step 1: not enough data (on_no_data)"
+    assert last.reason.startswith("step 1: not enough data (on_no_data): no data: ")
     assert last.evidence is not None
     assert last.evidence["samples"] == {"baseline": 900, "canary": 100}
     assert last.evidence["decision"] == "no_data"

@@ -221,12 +221,13 @@ class Traffic:
     def _send(
         self, http: httpx.Client, method: str, path: str, body: Any, client: str
     ) -> httpx.Response:
-        """One request; a keep-alive connection that a reloading proxy closed as the request
-        went out is retried once on a new one, as HTTP clients do."""
+        """One request; a keep-alive connection that a reloading proxy closed (or reset) as
+        the request went out is retried once on a new one, as browsers do on a reused
+        connection that fails before any answer."""
         headers = {self.unit_header: client}
         try:
             return http.request(method, path, json=body, headers=headers)
-        except httpx.RemoteProtocolError:
+        except (httpx.RemoteProtocolError, httpx.ReadError):
             return http.request(method, path, json=body, headers=headers)
 
     def sent_since(self, mark: float) -> list[Answer]:

@@ -35,10 +35,10 @@ STATE = f"/api/v1/flags/{FLAG}/environments/production"
 
 def answer(client: httpx.Client, nginx: Nginx, unit: str) -> str:
     """One request as a browser makes it: a keep-alive connection that a reloading nginx
-    closes just as the request goes out is retried once on a new connection."""
+    closes (or resets) just as the request goes out is retried once on a new connection."""
     try:
         return client.get(nginx.url, headers={"X-User": unit}).text
-    except httpx.RemoteProtocolError:
+    except (httpx.RemoteProtocolError, httpx.ReadError):
         return client.get(nginx.url, headers={"X-User": unit}).text
 
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -226,6 +226,9 @@ class Reconciler:
                 gates, failure, min_samples=spec.min_samples, bake_elapsed=baked
             )
         decision = decide(spec, state, judgement.verdict, now=now, in_force_at=in_force_at)
+        if judgement.verdict is Verdict.NO_DATA and decision.action is not RolloutAction.HOLD:
+            # the history's one line says which gate lacked what, not only that data lacked
+            decision = replace(decision, reason=f"{decision.reason}: {judgement.summary}")
         evidence: dict[str, Any] = {
             **judgement.to_dict(),
             "action": decision.action.value,
