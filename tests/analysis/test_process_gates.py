@@ -3,7 +3,7 @@ the whole path from ingested process samples on SQLite and PostgreSQL to a step 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,12 +13,12 @@ from pydantic import ValidationError
 from rollwise.analysis import Decision, MetricQuery, judge_step
 from rollwise.analysis.data import CustomValue, VariantMetrics, WindowCounts
 from rollwise.analysis.process_gates import NO_PROCESS_DATA, judge_process, settled_throughput
-from rollwise.analysis.providers import ProcessReader, default_registry
+from rollwise.analysis.providers import default_registry
 from rollwise.analysis.providers.prometheus import PrometheusConfig, PrometheusProvider
+from rollwise.controller.provider import store_process_reader, store_window_reader
 from rollwise.core.gates import Gate, GateMetric, Verdict
 from rollwise.errors import ConfigError
 from rollwise.store import Store
-from rollwise.store.telemetry.types import ProcessWindow, VariantWindow
 
 from .._support.clock import FakeClock
 from ..store._telemetry import NOW, T0, batch, series, window
@@ -146,26 +146,6 @@ def process_store(database_url: str) -> Iterator[Store]:
         store.close()
 
 
-def _window_reader(store: Store) -> Any:
-    def read(
-        environment: str, flag: str, start: datetime, end: datetime
-    ) -> Mapping[str, VariantWindow]:
-        with store.transaction("judge") as tx:
-            return tx.variant_window(environment, flag, start, end)
-
-    return read
-
-
-def _process_reader(store: Store) -> ProcessReader:
-    def read(
-        environment: str, flag: str, start: datetime, end: datetime
-    ) -> Mapping[str, ProcessWindow]:
-        with store.transaction("judge") as tx:
-            return tx.process_window(environment, flag, start, end)
-
-    return read
-
-
 def _report(store: Store, minutes: int, cpu: dict[str, list[float]]) -> None:
     """``minutes`` of 10-second windows: 20 requests per window for each release, and one
     process sample per instance of each release (its CPU percent), 30% memory."""
@@ -191,7 +171,7 @@ def _decide(store: Store, gates: tuple[Gate, ...]) -> Any:
     """What the controller does: its registry's builtin provider, bound to the store's
     windows and process samples, then the judge."""
     registry = default_registry(
-        window_reader=_window_reader(store), process_reader=_process_reader(store)
+        window_reader=store_window_reader(store), process_reader=store_process_reader(store)
     )
     provider = registry.build({"type": "builtin"})
     provider.validate_gates(gates)
@@ -245,7 +225,7 @@ def test_a_builtin_provider_without_a_process_reader_says_no_process_data(
     process_store: Store,
 ) -> None:
     _report(process_store, 1, {"v1": [20.0], "v2": [30.0]})
-    provider = default_registry(window_reader=_window_reader(process_store)).build(
+    provider = default_registry(window_reader=store_window_reader(process_store)).build(
         {"type": "builtin"}
     )
     query = MetricQuery(FLAG, "production", "v2", "v1", T0, T0 + timedelta(minutes=1), (CPU,))

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -225,10 +225,10 @@ class Reconciler:
             judgement = no_data_judgement(
                 gates, failure, min_samples=spec.min_samples, bake_elapsed=baked
             )
-        decision = decide(spec, state, judgement.verdict, now=now, in_force_at=in_force_at)
-        if judgement.verdict is Verdict.NO_DATA and decision.action is not RolloutAction.HOLD:
-            # the history's one line says which gate lacked what, not only that data lacked
-            decision = replace(decision, reason=f"{decision.reason}: {judgement.summary}")
+        missing = judgement.summary if judgement.verdict is Verdict.NO_DATA else None
+        decision = decide(
+            spec, state, judgement.verdict, now=now, in_force_at=in_force_at, missing=missing
+        )
         evidence: dict[str, Any] = {
             **judgement.to_dict(),
             "action": decision.action.value,

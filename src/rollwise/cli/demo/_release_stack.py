@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import socket
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +22,15 @@ import yaml
 
 from ...routing.nginx import find_nginx, prepare_local_nginx
 from ._procs import Child
-from ._stack import ENVIRONMENT, DemoError, Stack, StackOptions, base_env, free_port
+from ._stack import (
+    ENVIRONMENT,
+    DemoError,
+    Stack,
+    StackOptions,
+    base_env,
+    free_port,
+    wait_started,
+)
 
 __all__ = ["BASELINE", "CANARY", "RELEASE_FLAG", "UNIT_HEADER", "ReleaseStack"]
 
@@ -119,36 +126,25 @@ class ReleaseStack(Stack):
 
 
 def _wait_listening(child: Child, port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
+    def listening() -> bool:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
+                return True
         except OSError:
-            _check_starting(child, deadline, timeout)
-            time.sleep(0.05)
+            return False
+
+    wait_started(child, listening, timeout, interval=0.05)
 
 
 def _wait_serving(child: Child, url: str, release: str, timeout: float) -> None:
     """Until nginx answers from ``release``: the agent applied the control plane's split."""
-    deadline = time.monotonic() + timeout
     with httpx.Client(timeout=2.0) as http:
-        while True:
+
+        def serving() -> bool:
             try:
                 answer = http.get(f"{url}/api/v1/health", headers={UNIT_HEADER: "demo-probe"})
-                if answer.headers.get(RELEASE_HEADER) == release:
-                    return
             except httpx.HTTPError:
-                pass
-            _check_starting(child, deadline, timeout)
-            time.sleep(0.1)
+                return False
+            return bool(answer.headers.get(RELEASE_HEADER) == release)
 
-
-def _check_starting(child: Child, deadline: float, timeout: float) -> None:
-    if not child.running():
-        raise DemoError(
-            f"{child.name} exited during start-up (code {child.process.returncode}):\n"
-            + child.log_tail()
-        )
-    if time.monotonic() > deadline:
-        raise DemoError(f"{child.name} was not ready within {timeout:.0f}s:\n" + child.log_tail())
+        wait_started(child, serving, timeout)

@@ -110,25 +110,35 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _wait_ready(child: Child, url: str, timeout: float) -> None:
+def wait_started(
+    child: Child, ready: Callable[[], bool], timeout: float, interval: float = 0.1
+) -> None:
+    """Poll ``ready()`` until it holds; DemoError with the child's log tail if the child
+    exits first or ``timeout`` seconds pass."""
     deadline = time.monotonic() + timeout
+    while not ready():
+        if not child.running():
+            raise DemoError(
+                f"{child.name} exited during start-up (code {child.process.returncode}):\n"
+                + child.log_tail()
+            )
+        if time.monotonic() > deadline:
+            raise DemoError(
+                f"{child.name} was not ready within {timeout:.0f}s:\n" + child.log_tail()
+            )
+        time.sleep(interval)
+
+
+def _wait_ready(child: Child, url: str, timeout: float) -> None:
     with httpx.Client(timeout=2.0) as http:
-        while True:
+
+        def answers() -> bool:
             try:
-                if http.get(url).status_code == 200:
-                    return
+                return http.get(url).status_code == 200
             except httpx.HTTPError:
-                pass
-            if not child.running():
-                raise DemoError(
-                    f"{child.name} exited during start-up (code {child.process.returncode}):\n"
-                    + child.log_tail()
-                )
-            if time.monotonic() > deadline:
-                raise DemoError(
-                    f"{child.name} was not ready within {timeout:.0f}s:\n" + child.log_tail()
-                )
-            time.sleep(0.1)
+                return False
+
+        wait_started(child, answers, timeout)
 
 
 def base_env() -> dict[str, str]:

@@ -140,9 +140,13 @@ def decide(
     *,
     now: datetime,
     in_force_at: datetime | None = None,
+    missing: str | None = None,
 ) -> StepDecision:
     """The controller's action for a progressing rollout whose step was judged at ``now``
-    (``in_force_at``: when its router applied the split, see :func:`step_clock`)."""
+    (``in_force_at``: when its router applied the split, see :func:`step_clock`).
+
+    ``missing`` says which data a no-data verdict lacked; a pause or rollback for want of
+    data names it in its reason."""
     clock = step_clock(spec, state, in_force_at=in_force_at)
     if clock is None:
         raise ValueError(f"only a progressing rollout is judged, not a {state.phase.value} one")
@@ -170,10 +174,15 @@ def decide(
     if not baked:
         return StepDecision(RolloutAction.HOLD, f"step {step}: collecting data")
     policy = spec.on_no_data
+    why = f": {missing}" if missing else ""
     if policy is NoDataPolicy.ROLLBACK:
-        return StepDecision(RolloutAction.ROLLBACK, f"step {step}: not enough data (on_no_data)")
+        return StepDecision(
+            RolloutAction.ROLLBACK, f"step {step}: not enough data (on_no_data){why}"
+        )
     if policy is NoDataPolicy.PAUSE:
-        return StepDecision(RolloutAction.PAUSE, f"step {step}: not enough data (on_no_data)")
+        return StepDecision(RolloutAction.PAUSE, f"step {step}: not enough data (on_no_data){why}")
     if expired:
-        return StepDecision(RolloutAction.PAUSE, f"step {step}: not enough data within {limit}")
+        return StepDecision(
+            RolloutAction.PAUSE, f"step {step}: not enough data within {limit}{why}"
+        )
     return StepDecision(RolloutAction.HOLD, f"step {step}: waiting for enough data")

@@ -19,14 +19,13 @@ from typing import Any
 from ...stats.sketch import LatencySketch
 from ._batch import ParsedBatch
 from ._plan import align_down
-from .types import RESOLUTIONS, IgnoredTelemetry
+from .types import RESOLUTIONS, IgnoredTelemetry, ProcessTotals
 
 __all__ = [
     "ALL_ROUTES",
     "OTHER",
     "ComparisonDelta",
     "Deltas",
-    "ProcessDelta",
     "RequestDelta",
     "aggregate",
     "bounded",
@@ -71,45 +70,12 @@ class ComparisonDelta:
 
 
 @dataclass(slots=True)
-class ProcessDelta:
-    """Process samples of one bucket: their number, and sum and maximum of each figure."""
-
-    samples: int = 0
-    cpu_sum: float = 0.0
-    cpu_max: float = 0.0
-    memory_sum: float = 0.0
-    memory_max: float = 0.0
-    rss_sum: float = 0.0
-    rss_max: int = 0
-
-    def add(self, other: ProcessDelta) -> None:
-        self.samples += other.samples
-        self.cpu_sum += other.cpu_sum
-        self.cpu_max = max(self.cpu_max, other.cpu_max)
-        self.memory_sum += other.memory_sum
-        self.memory_max = max(self.memory_max, other.memory_max)
-        self.rss_sum += other.rss_sum
-        self.rss_max = max(self.rss_max, other.rss_max)
-
-    def values(self) -> dict[str, float | int]:
-        return {
-            "samples": self.samples,
-            "cpu_sum": self.cpu_sum,
-            "cpu_max": self.cpu_max,
-            "memory_sum": self.memory_sum,
-            "memory_max": self.memory_max,
-            "rss_sum": self.rss_sum,
-            "rss_max": self.rss_max,
-        }
-
-
-@dataclass(slots=True)
 class Deltas:
     requests: dict[RequestKey, RequestDelta] = field(default_factory=dict)
     usage: dict[UsageKey, int] = field(default_factory=dict)
     comparisons: dict[ComparisonKey, ComparisonDelta] = field(default_factory=dict)
     overrides: dict[OverrideKey, int] = field(default_factory=dict)
-    process: dict[ProcessKey, ProcessDelta] = field(default_factory=dict)
+    process: dict[ProcessKey, ProcessTotals] = field(default_factory=dict)
     samples: list[dict[str, Any]] = field(default_factory=list)
     windows: int = 0
     series: int = 0
@@ -244,7 +210,7 @@ def aggregate(
                     )
         used = window.process  # continued windows repeat their first part's sample
         if used is not None and counted and admitted(used.flag, used.variant, "process"):
-            one = ProcessDelta(
+            one = ProcessTotals(
                 1,
                 used.cpu_percent,
                 used.cpu_percent,
@@ -255,7 +221,7 @@ def aggregate(
             )
             for resolution, bucket in buckets:
                 process_key = (used.flag, resolution, bucket, used.variant)
-                deltas.process.setdefault(process_key, ProcessDelta()).add(one)
+                deltas.process.setdefault(process_key, ProcessTotals()).add(one)
     now_buckets = _buckets(now)
     for override in batch.overrides:
         flag = override.flag if override.flag in known else ""

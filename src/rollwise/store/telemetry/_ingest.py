@@ -33,7 +33,6 @@ from ._aggregate import (
     OTHER,
     ComparisonDelta,
     Deltas,
-    ProcessDelta,
     add_counts,
     add_durations,
 )
@@ -41,7 +40,7 @@ from ._batch import ParsedBatch, parse_batch
 from ._parts import Admission, BatchPart, combine_results, part_deltas, part_result, split_batch
 from ._sketch import merge_sketch_data, pack
 from ._upsert import add_counts_to_rows, insert_ignoring_conflicts, merge_rows
-from .types import IngestResult, TelemetryPolicy
+from .types import IngestResult, ProcessTotals, TelemetryPolicy
 
 __all__ = ["MAX_DROPPED", "TelemetryIngest"]
 
@@ -349,16 +348,8 @@ def _combine_comparisons(row: dict[str, Any], delta: ComparisonDelta) -> dict[st
     return {"counts": counts, "durations": durations}
 
 
-def _combine_process(row: dict[str, Any], delta: ProcessDelta) -> dict[str, Any]:
-    stored = ProcessDelta(
-        min(int(row["samples"]), MAX_COUNT),
-        float(row["cpu_sum"]),
-        float(row["cpu_max"]),
-        float(row["memory_sum"]),
-        float(row["memory_max"]),
-        float(row["rss_sum"]),
-        int(row["rss_max"]),
-    )
+def _combine_process(row: dict[str, Any], delta: ProcessTotals) -> dict[str, Any]:
+    stored = ProcessTotals.from_row(row)
     stored.add(delta)
     stored.samples = min(stored.samples, MAX_COUNT)
     return stored.values()

@@ -15,7 +15,7 @@ from .._base import Operations
 from ..tables.telemetry import process_buckets
 from ._aggregate import epoch, epoch_end
 from ._plan import cover
-from .types import RESOLUTIONS, ProcessWindow, TelemetryPolicy
+from .types import RESOLUTIONS, ProcessTotals, ProcessWindow, TelemetryPolicy
 
 __all__ = ["ProcessQueries"]
 
@@ -56,16 +56,8 @@ class ProcessQueries(Operations):
                 )
             )
             for row in rows:
-                window = found.setdefault(row.variant, ProcessWindow(row.variant))
-                window.add(
-                    int(row.samples),
-                    float(row.cpu_sum),
-                    float(row.cpu_max),
-                    float(row.memory_sum),
-                    float(row.memory_max),
-                    float(row.rss_sum),
-                    int(row.rss_max),
-                )
+                window = found.setdefault(row.variant, ProcessWindow(variant=row.variant))
+                window.add(ProcessTotals.from_row(row._mapping))
         return {variant: found[variant] for variant in sorted(found)}
 
     def _oldest_process(self) -> dict[int, int]:

@@ -8,9 +8,11 @@ is what an ingest did with a batch, so an SDK (and its operator) can see what wa
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
+from typing import Any
 
 from pydantic import Field
 
@@ -25,6 +27,7 @@ __all__ = [
     "IgnoredTelemetry",
     "IngestResult",
     "MismatchSampleRecord",
+    "ProcessTotals",
     "ProcessWindow",
     "PurgeResult",
     "ReportingStats",
@@ -121,12 +124,11 @@ class ComparisonDurations:
 
 
 @dataclass(slots=True)
-class ProcessWindow:
-    """One release's process samples over a window: one sample per process and reported
-    window, summed and maximised over instances (CPU in percent of the machine, memory in
-    percent of its RAM, resident bytes)."""
+class ProcessTotals:
+    """Process samples: their number, and the sum and maximum of each figure (CPU in percent
+    of the machine, memory in percent of its RAM, resident bytes). What ingest adds to a
+    bucket, what a bucket row stores, and what a query sums over a window."""
 
-    variant: str
     samples: int = 0
     cpu_sum: float = 0.0
     cpu_max: float = 0.0
@@ -135,23 +137,39 @@ class ProcessWindow:
     rss_sum: float = 0.0
     rss_max: int = 0
 
-    def add(
-        self,
-        samples: int,
-        cpu_sum: float,
-        cpu_max: float,
-        memory_sum: float,
-        memory_max: float,
-        rss_sum: float,
-        rss_max: int,
-    ) -> None:
-        self.samples += samples
-        self.cpu_sum += cpu_sum
-        self.cpu_max = max(self.cpu_max, cpu_max)
-        self.memory_sum += memory_sum
-        self.memory_max = max(self.memory_max, memory_max)
-        self.rss_sum += rss_sum
-        self.rss_max = max(self.rss_max, rss_max)
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> ProcessTotals:
+        """The totals a ``process_buckets`` row stores."""
+        return cls(
+            int(row["samples"]),
+            float(row["cpu_sum"]),
+            float(row["cpu_max"]),
+            float(row["memory_sum"]),
+            float(row["memory_max"]),
+            float(row["rss_sum"]),
+            int(row["rss_max"]),
+        )
+
+    def add(self, other: ProcessTotals) -> None:
+        self.samples += other.samples
+        self.cpu_sum += other.cpu_sum
+        self.cpu_max = max(self.cpu_max, other.cpu_max)
+        self.memory_sum += other.memory_sum
+        self.memory_max = max(self.memory_max, other.memory_max)
+        self.rss_sum += other.rss_sum
+        self.rss_max = max(self.rss_max, other.rss_max)
+
+    def values(self) -> dict[str, float | int]:
+        """The columns of a ``process_buckets`` row."""
+        return {
+            "samples": self.samples,
+            "cpu_sum": self.cpu_sum,
+            "cpu_max": self.cpu_max,
+            "memory_sum": self.memory_sum,
+            "memory_max": self.memory_max,
+            "rss_sum": self.rss_sum,
+            "rss_max": self.rss_max,
+        }
 
     @property
     def cpu_mean(self) -> float | None:
@@ -164,6 +182,14 @@ class ProcessWindow:
     @property
     def rss_mean(self) -> float | None:
         return self.rss_sum / self.samples if self.samples else None
+
+
+@dataclass(slots=True)
+class ProcessWindow(ProcessTotals):
+    """One release's process samples over a window: one sample per process and reported
+    window, summed and maximised over instances."""
+
+    variant: str = ""
 
 
 @dataclass(slots=True)
