@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
 # `make check` is the fast tier while working: lint, types and every test not marked slow or
-# e2e, on SQLite only and in parallel. `make test` (CI) runs everything on both databases.
+# e2e, on SQLite only, property tests capped at 50 examples (tests/conftest.py), in parallel.
+# `make test` (CI) runs everything on both databases, each property test at its own count.
 .PHONY: demo test check lint typecheck pytest bench install install-test services clean
 
 # -- environments ---------------------------------------------------------------------
@@ -43,7 +44,8 @@ test: install-test services lint typecheck pytest
 # was half of each worker's collection and of every Python subprocess a test starts.
 check: install-test services lint typecheck
 	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache \
-	  $(BIN)/pytest -q -m "not slow and not e2e" --databases sqlite -n auto --dist loadfile
+	  $(BIN)/pytest -q -m "not slow and not e2e" --databases sqlite --hypothesis-profile=fast \
+	  -n auto --dist loadfile
 
 lint: install-test
 	$(BIN)/ruff check src tests bench examples

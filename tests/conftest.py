@@ -3,14 +3,19 @@
 ``--databases sqlite`` (what ``make check`` passes) keeps the fast tier on SQLite: the
 PostgreSQL cases of ``database_url`` are deselected, and reported as such. ``make test`` (CI)
 passes nothing and runs every test on both.
+
+``--hypothesis-profile=fast`` (also ``make check``) runs every property test with at most
+``FAST_MAX_EXAMPLES`` examples; ``make test`` runs each test's own count.
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from rollwise.store import Store
 
@@ -22,6 +27,11 @@ from ._db import (
 )
 
 DATABASES = ("sqlite", "postgresql")
+
+FAST_MAX_EXAMPLES = 50
+"""The most examples a property test runs in the fast tier (``make check``)."""
+
+settings.register_profile("fast", max_examples=FAST_MAX_EXAMPLES)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,6 +52,7 @@ def _wanted_databases(config: pytest.Config) -> set[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _cap_examples(items)
     wanted = _wanted_databases(config)
     if wanted == set(DATABASES):
         return
@@ -54,6 +65,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+def _cap_examples(items: list[pytest.Item]) -> None:
+    """Under the ``fast`` profile, lower an explicit ``@settings(max_examples=...)`` above
+    ``FAST_MAX_EXAMPLES`` to it (a profile alone only sets the default a decorator overrides).
+    The settings live in Hypothesis's own attribute: should it go, nothing is capped."""
+    if settings.get_current_profile_name() != "fast":
+        return
+    for item in items:
+        obj = getattr(item, "obj", None)
+        test = getattr(obj, "__func__", obj)
+        chosen = getattr(test, "_hypothesis_internal_use_settings", None)
+        if (
+            test is not None
+            and isinstance(chosen, settings)
+            and chosen.max_examples > FAST_MAX_EXAMPLES
+        ):
+            test._hypothesis_internal_use_settings = settings(
+                chosen, max_examples=FAST_MAX_EXAMPLES
+            )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Move everything imported so far out of the garbage collector's sight (modules,
+    classes and functions live for the whole run) and collect less often: full collections
+    walked every object again and again, about a tenth of each worker's CPU. Tests that
+    need garbage gone call ``gc.collect()`` themselves."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 @pytest.fixture(scope="session")

@@ -138,8 +138,8 @@ def test_throughput_before_a_settled_window_is_no_data() -> None:
 def process_store(database_url: str) -> Iterator[Store]:
     store = Store(database_url, clock=FakeClock(NOW))
     with store.transaction("setup") as tx:
-        tx.create_environment("production")
-        tx.create_flag(FLAG, variants=["v1", "v2"])
+        tx.environments.create("production")
+        tx.flags.create(FLAG, variants=["v1", "v2"])
     try:
         yield store
     finally:
@@ -162,7 +162,7 @@ def _report(store: Store, minutes: int, cpu: dict[str, list[float]]) -> None:
                 }
                 traffic = [series(FLAG, variant, [0.01] * 20)] if number == 0 else []
                 with store.transaction("sdk") as tx:
-                    tx.ingest_telemetry(
+                    tx.telemetry.ingest(
                         "production", batch(sampled(start, series=traffic, process=process))
                     )
 
@@ -212,7 +212,7 @@ def test_a_candidate_without_process_samples_is_no_data(process_store: Store) ->
     with process_store.transaction("sdk") as tx:
         for index in range(18):
             start = T0 + timedelta(seconds=10 * index)
-            tx.ingest_telemetry(
+            tx.telemetry.ingest(
                 "production", batch(sampled(start, series=[series(FLAG, "v2", [0.01] * 20)]))
             )
     judgement, missing = _decide(process_store, (CPU,))

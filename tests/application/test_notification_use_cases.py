@@ -30,16 +30,16 @@ RULE = {
 def test_each_channel_gets_what_its_filter_wants(store: Store) -> None:
     seed(store)
     with store.transaction("admin") as tx:
-        tx.create_channel("all", {"type": "nop", "name": "all"})
-        tx.create_channel("alerts", {"type": "nop", "name": "alerts", "kinds": ["alert.*"]})
-        tx.create_channel("urgent", {"type": "nop", "name": "urgent", "min_severity": "critical"})
-        tx.create_alert_rule(RULE)
+        tx.channels.create("all", {"type": "nop", "name": "all"})
+        tx.channels.create("alerts", {"type": "nop", "name": "alerts", "kinds": ["alert.*"]})
+        tx.channels.create("urgent", {"type": "nop", "name": "urgent", "min_severity": "critical"})
+        tx.alerts.create_rule(RULE)
     with store.transaction("bob") as tx:
         create_rollout(tx, SPEC, start=True, now=T0)
     with store.transaction("controller") as tx:
         observe_alert(tx, "errors", breached=True, at=T0, value=0.2)
     with store.reading() as tx:
-        rows = tx.list_outbox()
+        rows = tx.outbox.list_outbox()
     got = sorted((row.channel, row.kind) for row in rows)
     assert got == [("alerts", "alert.firing"), ("all", "alert.firing"),
                    ("all", "rollout.transition")]  # fmt: skip
@@ -52,15 +52,15 @@ def test_each_channel_gets_what_its_filter_wants(store: Store) -> None:
 def test_disabling_a_firing_rule_through_the_use_case_resolves_it(store: Store) -> None:
     seed(store)
     with store.transaction("admin") as tx:
-        tx.create_channel("all", {"type": "nop", "name": "all"})
-        tx.create_alert_rule({**RULE, "for": 0})
+        tx.channels.create("all", {"type": "nop", "name": "all"})
+        tx.alerts.create_rule({**RULE, "for": 0})
     with store.transaction("controller") as tx:
         event = observe_alert(tx, "errors", breached=True, at=T0, value=float("inf"))
     assert event is not None
     assert event.value is None  # not JSON: stored as "no value"
     with store.transaction("admin") as tx:
         disabled = update_alert_rule(tx, "errors", 1, {"enabled": False})
-        kinds = [row.kind for row in tx.list_outbox()]
+        kinds = [row.kind for row in tx.outbox.list_outbox()]
     assert disabled.state is AlertState.RESOLVED
     assert sorted(kinds) == ["alert.firing", "alert.resolved"]
 

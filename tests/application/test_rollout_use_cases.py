@@ -20,34 +20,34 @@ T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 def _split(store: Store) -> dict[str, int] | None:
     with store.reading() as tx:
-        return tx.get_flag_state("checkout", "production").state.split
+        return tx.flags.get_state("checkout", "production").state.split
 
 
 def test_the_store_persists_a_transition_and_nothing_more(store: Store) -> None:
     seed(store)
     with store.transaction("nop") as tx:
-        tx.create_channel("all", {"type": "nop", "name": "all"})
+        tx.channels.create("all", {"type": "nop", "name": "all"})
     with store.transaction("bob") as tx:
         created = create_rollout(tx, SPEC)
-        before = tx.get_rollout(created.id, lock=True)
+        before = tx.rollouts.get(created.id, lock=True)
         applied = apply_action(before.spec, before.state, RolloutAction.START, now=T0, actor="bob")
         assert applied.record is not None
-        after = tx.save_rollout_transition(before, applied.state, applied.record)
+        after = tx.rollouts.save_transition(before, applied.state, applied.record)
     assert (after.phase, after.version, after.share) == (RolloutPhase.PROGRESSING, 2, 1000)
     assert _split(store) == {"legacy": 10000, "domain": 0}  # the split is the use case's
     with store.reading() as tx:
-        assert [h.action.value for h in tx.list_rollout_history(created.id)] == ["start"]
-        assert [a.action for a in tx.list_audit(target_type="rollout")] == [
+        assert [h.action.value for h in tx.rollouts.list_history(created.id)] == ["start"]
+        assert [a.action for a in tx.audit.list_audit(target_type="rollout")] == [
             "rollout.start",
             "rollout.create",
         ]
-        assert tx.list_outbox() == []  # and so are the notifications
+        assert tx.outbox.list_outbox() == []  # and so are the notifications
 
 
 def test_a_use_case_is_all_or_nothing_in_its_callers_transaction(store: Store) -> None:
     seed(store)
     with store.transaction("nop") as tx:
-        tx.create_channel("all", {"type": "nop", "name": "all"})
+        tx.channels.create("all", {"type": "nop", "name": "all"})
     with store.transaction("bob") as tx:
         rollout = create_rollout(tx, SPEC)
 
@@ -60,15 +60,15 @@ def test_a_use_case_is_all_or_nothing_in_its_callers_transaction(store: Store) -
         fail_after_the_use_case()
     assert _split(store) == {"legacy": 10000, "domain": 0}
     with store.reading() as tx:
-        assert tx.get_rollout(rollout.id).version == 1
-        assert tx.list_rollout_history(rollout.id) == []
-        assert tx.list_outbox() == []
+        assert tx.rollouts.get(rollout.id).version == 1
+        assert tx.rollouts.list_history(rollout.id) == []
+        assert tx.outbox.list_outbox() == []
     with store.transaction("bob") as tx:
         act_on_rollout(tx, rollout.id, "start", expected_version=1, now=T0)
     assert _split(store) == {"legacy": 9000, "domain": 1000}
     with store.reading() as tx:
-        assert [row.kind for row in tx.list_outbox()] == ["rollout.transition"]
-        assert [a.action for a in tx.list_audit(action="flag.rollout_split")] == [
+        assert [row.kind for row in tx.outbox.list_outbox()] == ["rollout.transition"]
+        assert [a.action for a in tx.audit.list_audit(action="flag.rollout_split")] == [
             "flag.rollout_split"
         ]
 
@@ -85,8 +85,8 @@ def test_a_controller_hold_records_the_judgement_and_moves_nothing(store: Store)
     assert kept.rollout == rollout
     assert (kept.judgement.decision, kept.judgement.rollout_version) == ("hold", 2)
     with store.reading() as tx:
-        assert tx.get_rollout(rollout.id).version == 2
-        assert len(tx.list_rollout_history(rollout.id)) == 1
+        assert tx.rollouts.get(rollout.id).version == 2
+        assert len(tx.rollouts.list_history(rollout.id)) == 1
 
 
 def test_a_controller_decision_carries_its_evidence_into_history(store: Store) -> None:
@@ -103,7 +103,7 @@ def test_a_controller_decision_carries_its_evidence_into_history(store: Store) -
     assert kept.judgement.decision == "rollback"
     assert _split(store) == {"legacy": 10000, "domain": 0}
     with store.reading() as tx:
-        last = tx.list_rollout_history(rollout.id)[-1]
+        last = tx.rollouts.list_history(rollout.id)[-1]
     assert (last.actor, last.evidence, last.at) == (CONTROLLER_ACTOR, EVIDENCE, later)
 
 
@@ -118,8 +118,8 @@ def test_a_decision_on_a_version_a_person_changed_records_nothing(store: Store) 
             evidence={},
         )  # fmt: skip
     with store.reading() as tx:
-        assert tx.get_judgement(judged.id) is None
-        assert tx.get_rollout(judged.id).phase is RolloutPhase.PAUSED
+        assert tx.rollouts.get_judgement(judged.id) is None
+        assert tx.rollouts.get(judged.id).phase is RolloutPhase.PAUSED
 
 
 def test_an_unchanged_split_is_not_written_again(store: Store) -> None:
@@ -127,5 +127,5 @@ def test_an_unchanged_split_is_not_written_again(store: Store) -> None:
     with store.transaction("bob") as tx:
         create_rollout(tx, SPEC, start=True, now=T0)
     with store.reading() as tx:
-        assert tx.list_audit(action="flag.rollout_split") == []
-        assert tx.get_flag_state("checkout", "production").version == 1
+        assert tx.audit.list_audit(action="flag.rollout_split") == []
+        assert tx.flags.get_state("checkout", "production").version == 1

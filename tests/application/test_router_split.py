@@ -42,9 +42,9 @@ def clock() -> FakeClock[Any]:
 def store(database_url: str, clock: FakeClock[Any]) -> Iterator[Store]:
     store = Store(database_url, clock=clock)
     with store.transaction("alice") as tx:
-        tx.create_environment(ENV)
-        tx.create_flag(FLAG, variants=["legacy", "domain"])
-        tx.put_flag_state(FLAG, ENV, FlagEnvironment(split={"legacy": 10000, "domain": 0}), 0)
+        tx.environments.create(ENV)
+        tx.flags.create(FLAG, variants=["legacy", "domain"])
+        tx.flags.put_state(FLAG, ENV, FlagEnvironment(split={"legacy": 10000, "domain": 0}), 0)
     try:
         yield store
     finally:
@@ -55,13 +55,13 @@ def report(store: Store, applied: int | None, *, router: str = "nginx", pid: int
     name = router_instance_name(router, FLAG, "proxy-1", pid)
     with store.transaction("sdk") as tx:
         info = SdkInfo(version="1.0", host="proxy-1", pid=pid, config_revision=applied)
-        tx.record_instance(ENV, name, info, tx.now())
+        tx.instances.record(ENV, name, info, tx.now())
     return name
 
 
 def revision(store: Store) -> int:
     with store.reading() as tx:
-        return tx.config_revision(ENV)
+        return tx.environments.config_revision(ENV)
 
 
 def doctor(store: Store, check: Any) -> list[Any]:
@@ -92,7 +92,7 @@ def test_each_step_to_judge_keeps_the_revision_of_its_split(
         paused = act_on_rollout(tx, started.id, RolloutAction.PAUSE, expected_version=2)
         resumed = act_on_rollout(tx, started.id, "resume", expected_version=paused.version)
         kept = split_revision(tx, started.id)
-        history = tx.list_rollout_history(started.id)
+        history = tx.rollouts.list_history(started.id)
     assert kept == first  # pausing and resuming leave the split alone
     assert [h.evidence for h in history[1:]] == [None, None]
 
@@ -103,8 +103,8 @@ def test_each_step_to_judge_keeps_the_revision_of_its_split(
 
 def test_a_release_takes_its_router_from_the_environment_defaults(store: Store) -> None:
     with store.transaction("ci") as tx:
-        tx.create_flag("camera-release", variants=["v1"])
-        tx.put_flag_state("camera-release", ENV, FlagEnvironment(default="v1"), 0)
+        tx.flags.create("camera-release", variants=["v1"])
+        tx.flags.put_state("camera-release", ENV, FlagEnvironment(default="v1"), 0)
         started = record_release(
             tx, ENV, "camera-release", "v2", rollout={"router": "nginx", "router_apply_timeout": 30}
         ).rollout
@@ -152,7 +152,7 @@ def test_a_router_behind_the_environment_is_a_warning(store: Store, clock: FakeC
     before = revision(store)
     name = report(store, before)
     with store.transaction("alice") as tx:
-        tx.create_flag("search", variants=["off", "on"])  # a change the router must follow
+        tx.flags.create("search", variants=["off", "on"])  # a change the router must follow
     clock.advance(seconds=5)
     report(store, before)  # it did not get it
     clock.advance(seconds=40)

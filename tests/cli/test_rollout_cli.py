@@ -50,7 +50,7 @@ class Cli:
         store = Store(self.database_url)
         try:
             with store.transaction("controller") as tx:
-                version = tx.get_rollout(rollout_id).version
+                version = tx.rollouts.get(rollout_id).version
                 act_on_rollout(tx, rollout_id, action, expected_version=version, **kwargs)
         finally:
             store.close()

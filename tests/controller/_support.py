@@ -21,10 +21,10 @@ ENV = "production"
 def seed(store: Store, split: dict[str, int] | None = None) -> None:
     """production, and the flag 'checkout' (legacy/domain) with everyone on legacy."""
     with store.transaction("alice") as tx:
-        tx.create_environment(ENV)
-        tx.create_flag(FLAG, variants=["legacy", "domain"])
+        tx.environments.create(ENV)
+        tx.flags.create(FLAG, variants=["legacy", "domain"])
         state = FlagEnvironment(split=split or {"legacy": 10000, "domain": 0})
-        tx.put_flag_state(FLAG, ENV, state, 0)
+        tx.flags.put_state(FLAG, ENV, state, 0)
 
 
 def canary_spec(**overrides: Any) -> dict[str, Any]:
@@ -71,23 +71,23 @@ def traffic(
         if requests:
             parts.append(series(FLAG, variant, latencies(requests, base), errors=errors))
     with store.transaction("sdk") as tx:
-        result = tx.ingest_telemetry(ENV, batch(window(at, series=parts)))
+        result = tx.telemetry.ingest(ENV, batch(window(at, series=parts)))
     assert result.windows == 1, result
 
 
 def rollout(store: Store, rollout_id: int) -> RolloutRecord:
     with store.transaction("read") as tx:
-        return tx.get_rollout(rollout_id)
+        return tx.rollouts.get(rollout_id)
 
 
 def history(store: Store, rollout_id: int) -> list[RolloutHistoryRecord]:
     with store.transaction("read") as tx:
-        return tx.list_rollout_history(rollout_id)
+        return tx.rollouts.list_history(rollout_id)
 
 
 def split(store: Store) -> dict[str, int] | None:
     with store.transaction("read") as tx:
-        return tx.get_flag_state(FLAG, ENV).state.split
+        return tx.flags.get_state(FLAG, ENV).state.split
 
 
 @dataclass

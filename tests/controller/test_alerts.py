@@ -25,12 +25,12 @@ def add_rule(store: Store, **fields: Any) -> None:
     rule: dict[str, Any] = {"environment": "production", "metric": "error_rate"}
     rule.update(fields)
     with store.transaction("admin") as tx:
-        tx.create_alert_rule(rule)
+        tx.alerts.create_rule(rule)
 
 
 def get_rule(store: Store, name: str) -> AlertRuleRecord:
     with store.transaction("read") as tx:
-        return tx.get_alert_rule(name)
+        return tx.alerts.get_rule(name)
 
 
 def test_an_error_rate_alert_goes_pending_firing_resolved_and_notifies(
@@ -38,7 +38,7 @@ def test_an_error_rate_alert_goes_pending_firing_resolved_and_notifies(
 ) -> None:
     store, clock = harness.store, harness.clock
     with store.transaction("admin") as tx:
-        tx.create_channel("hooks", {"type": "webhook", "name": "hooks", "url": receiver.url})
+        tx.channels.create("hooks", {"type": "webhook", "name": "hooks", "url": receiver.url})
     add_rule(
         store,
         name="domain-errors",
@@ -74,7 +74,7 @@ def test_an_error_rate_alert_goes_pending_firing_resolved_and_notifies(
     assert firing.state is AlertState.FIRING
     assert firing.last_value == pytest.approx(0.1)
     with store.transaction("read") as tx:
-        fired_event = tx.list_alert_events("domain-errors")[0]
+        fired_event = tx.alerts.list_events("domain-errors")[0]
     assert fired_event.details is not None
     assert fired_event.details["samples"] == 300  # three bad windows in the last 5 minutes
     [fired] = [r.json() for r in receiver.received]
@@ -89,7 +89,7 @@ def test_an_error_rate_alert_goes_pending_firing_resolved_and_notifies(
     kinds = [r.json()["kind"] for r in receiver.received]
     assert kinds == ["alert.firing", "alert.resolved"]
     with store.transaction("read") as tx:
-        events = tx.list_alert_events("domain-errors")
+        events = tx.alerts.list_events("domain-errors")
     assert [e.to_state for e in events] == [
         AlertState.RESOLVED,
         AlertState.FIRING,

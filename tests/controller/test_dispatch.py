@@ -39,17 +39,17 @@ def dispatcher(seeded: Store, clock: FakeClock) -> Iterator[OutboxDispatcher]:
 def webhook(store: Store, receiver: HttpReceiver, name: str = "hooks") -> None:
     config = {"type": "webhook", "name": name, "url": receiver.url, "secret": "s" * 16}
     with store.transaction("admin") as tx:
-        tx.create_channel(name, config)
+        tx.channels.create(name, config)
 
 
 def queue_test(store: Store, channel: str) -> OutboxRecord:
     with store.transaction("admin") as tx:
-        return tx.queue_test_notification(channel)
+        return tx.channels.queue_test_notification(channel)
 
 
 def outbox_row(store: Store, outbox_id: str) -> OutboxRecord:
     with store.transaction("read") as tx:
-        return tx.get_outbox(outbox_id)
+        return tx.outbox.get(outbox_id)
 
 
 def test_a_failed_delivery_is_retried_after_backoff_with_the_same_event_id(
@@ -123,7 +123,7 @@ def test_a_deleted_channel_fails_its_notifications(
     webhook(seeded, receiver)
     queued = queue_test(seeded, "hooks")
     with seeded.transaction("admin") as tx:
-        tx.delete_channel("hooks")
+        tx.channels.delete("hooks")
     [outcome] = dispatcher.dispatch_once()
     assert outcome.status == "failed"
     assert outbox_row(seeded, queued.id).last_error == (
@@ -139,8 +139,8 @@ def test_a_crash_between_sending_and_recording_resends_with_the_same_id(
     queued = queue_test(seeded, "hooks")
     # a dispatcher claims the row, sends it, and dies before recording the delivery
     with seeded.transaction("controller") as tx:
-        [claimed] = tx.claim_due(clock.now, 10, timedelta(seconds=120))
-        channel = tx.get_channel("hooks")
+        [claimed] = tx.outbox.claim_due(clock.now, 10, timedelta(seconds=120))
+        channel = tx.channels.get("hooks")
     notifier = default_registry().build(channel.config)
     notifier.send(Notification.from_dict(claimed.notification))
     notifier.close()
@@ -165,7 +165,7 @@ def email_channel(store: Store, sink: SmtpSink) -> None:
         "to": ["oncall@example.org"],
     }
     with store.transaction("admin") as tx:
-        tx.create_channel("oncall", config)
+        tx.channels.create("oncall", config)
 
 
 def test_email_through_a_real_smtp_sink_with_a_retry(

@@ -97,14 +97,14 @@ def test_a_deposed_leader_that_wakes_up_applies_no_transition(pair: Pair) -> Non
     assert evidence is not None
     assert evidence["leader"] == {"replica": "second", "epoch": 2}
     with store.transaction("read") as tx:
-        judged = tx.get_judgement(started.id)
+        judged = tx.rollouts.get_judgement(started.id)
     assert judged.evidence["leader"] == {"replica": "second", "epoch": 2}
 
 
 def test_a_deposed_leader_records_no_alert_event(pair: Pair) -> None:
     store, clock = pair.store, pair.clock
     with store.transaction("admin") as tx:
-        tx.create_alert_rule(
+        tx.alerts.create_rule(
             {
                 "name": "domain-errors",
                 "environment": "production",
@@ -128,7 +128,7 @@ def test_a_deposed_leader_records_no_alert_event(pair: Pair) -> None:
     assert not report.leader
     assert report.alerts == ()
     with store.transaction("read") as tx:
-        assert [e.to_state for e in tx.list_alert_events("domain-errors")] == [AlertState.PENDING]
+        assert [e.to_state for e in tx.alerts.list_events("domain-errors")] == [AlertState.PENDING]
 
     report = pair.second.tick()
     assert [(a.rule, a.changed_to) for a in report.alerts] == [("domain-errors", AlertState.FIRING)]
@@ -138,13 +138,13 @@ def test_a_deposed_leader_claims_no_notification(pair: Pair) -> None:
     store = pair.store
     with HttpReceiver() as receiver:
         with store.transaction("admin") as tx:
-            tx.create_channel("hooks", {"type": "webhook", "name": "hooks", "url": receiver.url})
-            queued = tx.queue_test_notification("hooks")
+            tx.channels.create("hooks", {"type": "webhook", "name": "hooks", "url": receiver.url})
+            queued = tx.channels.queue_test_notification("hooks")
         pair.freeze_first_until_its_lease_expires()
 
         assert pair.first.dispatch_tick() == ()
         with store.transaction("read") as tx:
-            row = tx.get_outbox(queued.id)
+            row = tx.outbox.get(queued.id)
         assert (row.status, row.attempts) == ("pending", 0)
         assert receiver.received == []
 

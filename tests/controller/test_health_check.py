@@ -75,7 +75,7 @@ def check(url: str, **overrides: Any) -> dict[str, Any]:
 
 def judgement(store: Store, rollout_id: int) -> Any:
     with store.reading() as tx:
-        return tx.get_judgement(rollout_id)
+        return tx.rollouts.get_judgement(rollout_id)
 
 
 def counted(store: Store, rollout_id: int) -> dict[str, Any]:
@@ -145,7 +145,7 @@ def test_never_healthy_is_aborted_at_the_deadline_with_the_evidence(
 ) -> None:
     store, clock = harness.store, harness.clock
     with store.transaction("alice") as tx:
-        tx.create_channel("quiet", {"type": "nop", "name": "quiet"})
+        tx.channels.create("quiet", {"type": "nop", "name": "quiet"})
     candidate.status = 503
     spec = canary_spec(health_check=check(candidate.url, successes=2, deadline="30s"))
     started = start_rollout(store, clock, spec)
@@ -167,7 +167,7 @@ def test_never_healthy_is_aborted_at_the_deadline_with_the_evidence(
     assert {p["status"] for p in probes} == {503}
     assert judgement(store, started.id).verdict == "fail"
     with store.reading() as tx:
-        sent = [row.notification for row in tx.list_outbox(channel="quiet")]
+        sent = [row.notification for row in tx.outbox.list_outbox(channel="quiet")]
     aborted = [n for n in sent if "aborted" in str(n.get("title"))]
     assert len(aborted) == 1
     assert "not healthy" in str(aborted[0])
@@ -235,7 +235,7 @@ def test_a_release_whose_candidate_never_gets_healthy_fails_and_retry_verifies_a
     assert rollout(store, rollout_id).phase is RolloutPhase.ABORTED
     with store.transaction("ci") as tx:
         assert sync_release(tx, started.release.id).outcome is ReleaseOutcome.FAILED
-        weights = tx.get_flag_state("svc", ENV).state
+        weights = tx.flags.get_state("svc", ENV).state
     assert weights.default == "v1" or (weights.split or {}).get("v2", 0) == 0
 
     # a retry checks the candidate again before any traffic moves
@@ -256,7 +256,7 @@ def test_a_person_aborting_while_it_verifies_wins(harness: Harness, candidate: C
     started = start_rollout(store, clock, canary_spec(health_check=check(candidate.url)))
     harness.tick()
     with store.transaction("alice") as tx:
-        current = tx.get_rollout(started.id)
+        current = tx.rollouts.get(started.id)
         act_on_rollout(tx, started.id, RolloutAction.ABORT, expected_version=current.version)
     clock.advance(seconds=5)
     probes = candidate.probes

@@ -56,7 +56,7 @@ def served(
                 "rss_bytes": 200_000_000,
             }
         with store.transaction("sdk") as tx:
-            result = tx.ingest_telemetry(ENV, batch(found, instance=f"{variant}-host:1"))
+            result = tx.telemetry.ingest(ENV, batch(found, instance=f"{variant}-host:1"))
         assert result.windows == 1, result
 
 

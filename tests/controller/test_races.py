@@ -48,7 +48,7 @@ class PauseDuringLook:
         if self.armed:
             self.armed = False
             with self.store.transaction("token:carol:2") as tx:
-                current = tx.get_active_rollout(query.flag, query.environment)
+                current = tx.rollouts.get_active(query.flag, query.environment)
                 assert current is not None
                 act_on_rollout(tx, current.id, "pause", expected_version=current.version)
         return self.inner.fetch(query)
@@ -78,7 +78,9 @@ def test_a_person_acting_while_the_controller_judges_wins_and_nothing_is_lost(
             (RolloutAction.PAUSE, "token:carol:2"),
         ]
         with seeded.transaction("read") as tx:
-            assert tx.get_judgement(started.id) is None  # the stale look left nothing behind
+            assert (
+                tx.rollouts.get_judgement(started.id) is None
+            )  # the stale look left nothing behind
 
         controller.tick()
         assert rollout(seeded, started.id) == paused

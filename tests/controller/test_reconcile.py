@@ -35,7 +35,7 @@ HEALTHY_50 = {"legacy": (1500, 15), "domain": (1500, 15)}
 
 def judgement(store: Store, rollout_id: int) -> Any:
     with store.transaction("read") as tx:
-        return tx.get_judgement(rollout_id)
+        return tx.rollouts.get_judgement(rollout_id)
 
 
 def test_a_healthy_canary_advances_step_by_step_to_success(harness: Harness) -> None:
@@ -280,8 +280,8 @@ class Flaky:
 
 def _second_flag(store: Store) -> None:
     with store.transaction("alice") as tx:
-        tx.create_flag("search", variants=["legacy", "domain"])
-        tx.put_flag_state("search", "production", FlagEnvironment(split={"legacy": 10000}), 0)
+        tx.flags.create("search", variants=["legacy", "domain"])
+        tx.flags.put_state("search", "production", FlagEnvironment(split={"legacy": 10000}), 0)
 
 
 def test_a_provider_failure_is_no_data_and_one_bad_rollout_does_not_stop_the_others(

@@ -33,7 +33,7 @@ HEALTHY: dict[str, Any] = {"legacy": (2700, 27), "domain": (300, 3)}
 
 def revision(store: Store) -> int:
     with store.reading() as tx:
-        return tx.config_revision(ENV)
+        return tx.environments.config_revision(ENV)
 
 
 def router_reports(
@@ -49,13 +49,13 @@ def router_reports(
     name = router_instance_name(router, flag, host, pid)
     info = SdkInfo(version="1.0", host=host, pid=pid, config_revision=applied)
     with store.transaction("sdk") as tx:
-        tx.record_instance(ENV, name, info, tx.now())
+        tx.instances.record(ENV, name, info, tx.now())
     return name
 
 
 def judgement(store: Store, rollout_id: int) -> Any:
     with store.reading() as tx:
-        return tx.get_judgement(rollout_id)
+        return tx.rollouts.get_judgement(rollout_id)
 
 
 def iso(moment: datetime) -> str:
@@ -126,7 +126,7 @@ def test_a_router_that_does_not_apply_in_time_pauses_the_rollout_until_resumed(
 ) -> None:
     store, clock = harness.store, harness.clock
     with store.transaction("alice") as tx:
-        tx.create_channel("ops", {"type": "nop", "name": "ops"})
+        tx.channels.create("ops", {"type": "nop", "name": "ops"})
     before = revision(store)
     name = router_reports(store, before)
     started = start_rollout(store, clock, canary_spec(router_apply_timeout="90s"))
@@ -150,7 +150,7 @@ def test_a_router_that_does_not_apply_in_time_pauses_the_rollout_until_resumed(
     assert last.evidence is not None
     assert last.evidence["routing"]["routers"][0]["revision"] == before
     with store.reading() as tx:
-        sent = tx.list_outbox(channel="ops")
+        sent = tx.outbox.list_outbox(channel="ops")
     [notified] = [row for row in sent if row.notification["title"].find("paused") >= 0]
     assert name in str(notified.notification)
 

@@ -71,5 +71,5 @@ def running_experiment(plane: Plane, units: int = 1600, skewed: bool = False) ->
         if rng.random() < 0.02:
             events.append(TrackedEvent(event="error", unit=unit, at=later))
     with store.transaction("sdk") as tx:
-        tx.record_experiment_data("production", "dashboard-seed-1", exposures, events)
+        tx.experiment_data.record("production", "dashboard-seed-1", exposures, events)
     return started

@@ -98,14 +98,14 @@ def _judgement(plane: Plane) -> None:
     )
     store = plane.app.state.store
     with store.transaction("controller") as tx:
-        tx.record_judgement(  # an earlier look, kept in the evaluations (not the latest)
+        tx.rollouts.record_judgement(  # an earlier look, kept in the evaluations (not the latest)
             plane.rollout_id,
             decision="hold",
             verdict="no_data",
             reason="hold: waiting for the first requests",
             at=store.now() - timedelta(minutes=2),
         )
-        tx.record_judgement(
+        tx.rollouts.record_judgement(
             plane.rollout_id,
             decision=result.decision.value,
             verdict=result.verdict.value,

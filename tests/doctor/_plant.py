@@ -8,8 +8,8 @@ from rollwise.store import Store
 def dead_notification(store: Store, channel: str = "ops") -> None:
     """A notification for ``channel`` that the dispatcher gave up on."""
     with store.transaction("admin") as tx:
-        tx.create_channel(channel, {"type": "nop", "name": channel})
-        tx.enqueue(
+        tx.channels.create(channel, {"type": "nop", "name": channel})
+        tx.outbox.enqueue(
             {
                 "kind": "rollwise.test",
                 "severity": "info",
@@ -24,5 +24,5 @@ def dead_notification(store: Store, channel: str = "ops") -> None:
             channels=[channel],
         )
     with store.transaction("dispatcher") as tx:
-        [row] = tx.claim_due()
-        tx.mark_failed(row.id, "HTTP 410 from the receiver")
+        [row] = tx.outbox.claim_due()
+        tx.outbox.mark_failed(row.id, "HTTP 410 from the receiver")

@@ -51,12 +51,12 @@ class Scene:
         """production, checkout at 10% under a progressing rollout, a leading controller,
         ``instances`` instances reporting the current revision with traffic."""
         with self.store.transaction("alice") as tx:
-            tx.create_environment(ENV)
-            tx.create_flag(FLAG, variants=["legacy", "domain"])
+            tx.environments.create(ENV)
+            tx.flags.create(FLAG, variants=["legacy", "domain"])
             state = FlagEnvironment(split={"legacy": 10000, "domain": 0})
-            tx.put_flag_state(FLAG, ENV, state, 0)
+            tx.flags.put_state(FLAG, ENV, state, 0)
             if channel:
-                tx.create_channel("ops", {"type": "nop", "name": "ops"})
+                tx.channels.create("ops", {"type": "nop", "name": "ops"})
             self.rollout_id = create_rollout(tx, SPEC, start=True, now=self.clock()).id
         self.lead()
         for index in range(instances):
@@ -114,11 +114,11 @@ class Scene:
 
     def revision(self) -> int:
         with self.store.reading() as tx:
-            return tx.config_revision(ENV)
+            return tx.environments.config_revision(ENV)
 
     def act(self, action: str) -> None:
         with self.store.transaction("controller") as tx:
-            version = tx.get_rollout(self.rollout_id).version
+            version = tx.rollouts.get(self.rollout_id).version
             act_on_rollout(tx, self.rollout_id, action, expected_version=version, now=self.clock())
 
     # -- the doctor ---------------------------------------------------------------------

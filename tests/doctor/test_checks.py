@@ -111,8 +111,8 @@ def test_a_split_that_differs_from_the_rollouts_share_is_found(scene: Scene) -> 
 def test_a_kill_switch_under_a_rollout_is_found(scene: Scene) -> None:
     scene.healthy()
     with scene.store.transaction("oncall") as tx:
-        state = tx.get_flag_state(FLAG, ENV).state.model_copy(update={"enabled": False})
-        tx.put_flag_state(FLAG, ENV, state, None)
+        state = tx.flags.get_state(FLAG, ENV).state.model_copy(update={"enabled": False})
+        tx.flags.put_state(FLAG, ENV, state, None)
     scene.tick()
     assert scene.codes() == ["rollout.flag_disabled"]
 
@@ -140,8 +140,8 @@ def test_pending_notifications_nobody_sends_are_stuck_and_given_up_ones_dead(
     assert stuck.environment is None
     assert stuck.subject == "channel ops"
     with scene.store.transaction("dispatcher") as tx:
-        [row] = tx.claim_due(scene.clock())
-        tx.mark_failed(row.id, "HTTP 404 from the receiver")
+        [row] = tx.outbox.claim_due(scene.clock())
+        tx.outbox.mark_failed(row.id, "HTTP 404 from the receiver")
     [dead] = scene.doctor().findings
     assert dead.code == "outbox.dead"
     assert "HTTP 404 from the receiver" in dead.message
@@ -176,7 +176,7 @@ def test_no_telemetry_for_a_flag_under_rollout_is_a_gap(scene: Scene) -> None:
 def test_every_environment_is_checked_when_none_is_named(scene: Scene) -> None:
     scene.healthy()
     with scene.store.transaction("alice") as tx:
-        tx.create_environment("staging")
+        tx.environments.create("staging")
     report = scene.doctor(environment=None)
     assert report.environments == [ENV, "staging"] or report.environments == ["staging", ENV]
     assert report.status == "healthy"

@@ -21,14 +21,14 @@ SDK = {"version": "0.9.0", "host": "web-1", "pid": 4242, "release": "v1.4.2"}
 
 def instance(store: Store, name: str = "web-1:4242") -> InstanceRecord:
     with store.reading() as tx:
-        [found] = [i for i in tx.list_instances(ENV) if i.instance == name]
+        [found] = [i for i in tx.instances.list_instances(ENV) if i.instance == name]
     return found
 
 
 def record(store: Store, sdk: dict[str, Any] | None, sent_at: datetime) -> None:
     with store.transaction("sdk") as tx:
         info = SdkInfo.model_validate(sdk) if sdk is not None else None
-        tx.record_instance(ENV, "web-1:4242", info, sent_at)
+        tx.instances.record(ENV, "web-1:4242", info, sent_at)
 
 
 def test_a_report_records_who_the_instance_is_and_what_it_evaluates(scene: Scene) -> None:
@@ -94,11 +94,11 @@ def test_instances_not_seen_for_a_week_are_forgotten(scene: Scene) -> None:
     del scene.instances["web-1:101"]
     scene.tick(timedelta(days=7).total_seconds() - 10)
     with scene.store.transaction("retention") as tx:
-        assert tx.purge_instances() == 0
+        assert tx.instances.purge() == 0
     scene.tick(20)
     with scene.store.transaction("retention") as tx:
-        assert tx.purge_instances() == 1
-        assert [i.instance for i in tx.list_instances(ENV)] == ["web-0:100"]
+        assert tx.instances.purge() == 1
+        assert [i.instance for i in tx.instances.list_instances(ENV)] == ["web-0:100"]
 
 
 def test_a_large_batch_stored_in_parts_records_its_instance_too(scene: Scene) -> None:
@@ -160,6 +160,6 @@ def test_the_ingest_endpoint_records_the_instance_and_a_retry_changes_nothing_el
         seen = instance(store)
         assert (seen.host, seen.config_revision, seen.release) == ("web-1", 2, "v1.4.2")
         with store.reading() as tx:
-            usage = tx.variant_window(ENV, "checkout", start, now + timedelta(seconds=10))
+            usage = tx.telemetry.variant_window(ENV, "checkout", start, now + timedelta(seconds=10))
         assert usage["legacy"].usage == 5  # the retry counted nothing twice
         assert client.get("/api/v1/monitoring/doctor", headers=bearer(ADMIN)).status_code == 200

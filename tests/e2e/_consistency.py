@@ -110,8 +110,8 @@ def _snapshot(store: Store) -> Iterator[tuple[Connection, Tx]]:
 
 def read_snapshot(store: Store, environment: str) -> Snapshot:
     with _snapshot(store) as (connection, tx):
-        rollouts = tx.list_rollouts(limit=1000)
-        history = {r.id: tx.list_rollout_history(r.id) for r in rollouts}
+        rollouts = tx.rollouts.list_rollouts(limit=1000)
+        history = {r.id: tx.rollouts.list_history(r.id) for r in rollouts}
         audit = [
             AuditRow(row.target, row.action, row.after)
             for row in connection.execute(
@@ -130,13 +130,13 @@ def read_snapshot(store: Store, environment: str) -> Snapshot:
                 select(notification_channels.c.name, notification_channels.c.enabled)
             )
         }
-        document = tx.config_document(environment)
+        document = tx.config.document(environment)
     return Snapshot(environment, rollouts, history, audit, rows, channels, document)
 
 
 def read_document(store: Store, environment: str) -> ConfigDocument:
     with _snapshot(store) as (_, tx):
-        return tx.config_document(environment)
+        return tx.config.document(environment)
 
 
 # -- the checks: each returns what is wrong, as sentences (empty: consistent) -------------

@@ -35,13 +35,13 @@ SPEC = {
 def make_history(store: Store) -> None:
     """start (a person), advance (the controller, with its look), pause (a person)."""
     with store.transaction("token:alice:1") as tx:
-        tx.create_environment(ENV)
-        tx.create_flag("checkout", variants=["legacy", "domain"])
-        tx.put_flag_state("checkout", ENV, FlagEnvironment(split={"legacy": 10000}), 0)
+        tx.environments.create(ENV)
+        tx.flags.create("checkout", variants=["legacy", "domain"])
+        tx.flags.put_state("checkout", ENV, FlagEnvironment(split={"legacy": 10000}), 0)
         hook = {"type": "webhook", "name": "hooks", "url": "http://127.0.0.1:9/hook"}
-        tx.create_channel("hooks", hook)
-        tx.create_channel("quiet", {"type": "nop", "name": "quiet"})
-        tx.create_channel("off", {"type": "nop", "name": "off"}, enabled=False)
+        tx.channels.create("hooks", hook)
+        tx.channels.create("quiet", {"type": "nop", "name": "quiet"})
+        tx.channels.create("off", {"type": "nop", "name": "off"}, enabled=False)
         started = create_rollout(tx, SPEC, start=True)
     assert started.step_started_at is not None
     look = {

@@ -65,10 +65,10 @@ def test_a_release_process_sample_reaches_the_control_plane(
     store = Store(database_url)
     try:
         with store.transaction("read") as tx:
-            found = tx.process_window(
+            found = tx.telemetry.process_window(
                 "production", FLAG, now - timedelta(hours=1), now + timedelta(minutes=1)
             )
-            served = tx.variant_window(
+            served = tx.telemetry.variant_window(
                 "production", FLAG, now - timedelta(hours=1), now + timedelta(minutes=1)
             )
     finally:

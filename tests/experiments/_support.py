@@ -48,6 +48,6 @@ def definition(**changes: Any) -> dict[str, Any]:
 def seed(store: Store) -> None:
     """production and staging, and the flag ``checkout_page`` with three variants."""
     with store.transaction("alice") as tx:
-        tx.create_environment("production")
-        tx.create_environment("staging")
-        tx.create_flag("checkout_page", variants=["control", "variant_a", "variant_b"])
+        tx.environments.create("production")
+        tx.environments.create("staging")
+        tx.flags.create("checkout_page", variants=["control", "variant_a", "variant_b"])

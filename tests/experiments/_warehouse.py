@@ -105,9 +105,9 @@ def make_dataset(seed: int = 15, units: int = 240) -> Dataset:
 def ingest(store: Store, environment: str, data: Dataset) -> None:
     """What the SDK's telemetry does: exposures first, then events, in two batches."""
     with store.transaction("sdk") as tx:
-        tx.record_experiment_data(environment, "batch-exposures", data.exposures, [])
+        tx.experiment_data.record(environment, "batch-exposures", data.exposures, [])
     with store.transaction("sdk") as tx:
-        tx.record_experiment_data(environment, "batch-events", [], data.events)
+        tx.experiment_data.record(environment, "batch-events", [], data.events)
 
 
 def load_warehouse(engine: Engine, data: Dataset, *, exposures: bool = True) -> None:

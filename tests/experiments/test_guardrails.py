@@ -35,9 +35,9 @@ def running(database_url: str, clock: FakeClock[datetime]) -> Iterator[Store]:
     store = Store(database_url, clock=clock)
     seed(store)
     with store.transaction("alice") as tx:
-        tx.create_experiment(DEFINITION)
-        tx.start_experiment(KEY)
-        tx.create_channel("oncall", {"type": "nop", "name": "oncall"})
+        tx.experiments.create(DEFINITION)
+        tx.experiments.start(KEY)
+        tx.channels.create("oncall", {"type": "nop", "name": "oncall"})
     try:
         yield store
     finally:
@@ -66,7 +66,7 @@ def traffic(store: Store, error_rates: dict[str, float], batch: str = "batch-1")
             if i % every == 0:
                 events.append(TrackedEvent(event="error", unit=unit, at=later))
     with store.transaction("sdk") as tx:
-        tx.record_experiment_data("production", batch, exposures, events)
+        tx.experiment_data.record("production", batch, exposures, events)
 
 
 HEALTHY = {"control": 0.05, "variant_a": 0.05, "variant_b": 0.05}
@@ -76,7 +76,7 @@ HARMFUL = {"control": 0.05, "variant_a": 0.05, "variant_b": 0.25}
 def audit(store: Store) -> dict[str, dict[str, object] | None]:
     """What the controller wrote to the audit log: action → its ``after``."""
     with store.reading() as tx:
-        return {row.action: row.after for row in tx.list_audit(actor="controller")}
+        return {row.action: row.after for row in tx.audit.list_audit(actor="controller")}
 
 
 def test_a_failing_guardrail_stops_the_experiment_in_one_look(
@@ -90,9 +90,9 @@ def test_a_failing_guardrail_stops_the_experiment_in_one_look(
     assert outcome.status == "stopped"
     assert "errors on variant_b" in outcome.reason
     with running.reading() as tx:
-        record = tx.get_experiment(KEY)
-        split = tx.get_flag_state("checkout_page", "production").state.split
-        outbox = tx.list_outbox()
+        record = tx.experiments.get(KEY)
+        split = tx.flags.get_state("checkout_page", "production").state.split
+        outbox = tx.outbox.list_outbox()
     assert record.state == "stopped"
     assert record.decision is not None
     assert record.decision.kind == "keep_control"
@@ -134,7 +134,7 @@ def test_a_failing_guardrail_stops_the_experiment_in_one_look(
     # the next look finds it stopped: nothing more is written
     assert controller.reconcile_tick().experiments == ()
     with running.reading() as tx:
-        assert len(tx.list_outbox()) == 1
+        assert len(tx.outbox.list_outbox()) == 1
 
 
 def test_a_healthy_experiment_keeps_running_and_is_judged_once_per_interval(
@@ -154,23 +154,23 @@ def test_a_healthy_experiment_keeps_running_and_is_judged_once_per_interval(
     assert again.status == "running"
 
     with running.reading() as tx:
-        assert tx.get_experiment(KEY).state == "running"
-        assert tx.list_outbox() == []
+        assert tx.experiments.get(KEY).state == "running"
+        assert tx.outbox.list_outbox() == []
     assert audit(running) == {}  # a look that finds nothing wrong writes nothing
 
 
 def test_a_stopped_experiment_is_left_alone(running: Store, controller: Controller) -> None:
     traffic(running, HARMFUL)
     with running.transaction("alice") as tx:
-        tx.stop_experiment(KEY, {"kind": "inconclusive", "reason": "ran out of time"})
+        tx.experiments.stop(KEY, {"kind": "inconclusive", "reason": "ran out of time"})
 
     assert controller.reconcile_tick().experiments == ()
     with running.transaction("controller") as tx:  # and the use case itself refuses to act
         check = check_guardrails(tx, KEY, T0)
     assert (check.status, check.reason) == ("skipped", "experiment is stopped")
     with running.reading() as tx:
-        record = tx.get_experiment(KEY)
-        assert tx.list_outbox() == []
+        record = tx.experiments.get(KEY)
+        assert tx.outbox.list_outbox() == []
     assert record.decision is not None
     assert record.decision.kind == "inconclusive"
     assert audit(running) == {}
@@ -189,4 +189,4 @@ def test_an_experiment_that_cannot_be_judged_is_logged_and_counted(
     assert (outcome.status, outcome.reason) == ("error", "the warehouse is down")
     assert controller.experiments.errors == 1
     with running.reading() as tx:
-        assert tx.get_experiment(KEY).state == "running"
+        assert tx.experiments.get(KEY).state == "running"

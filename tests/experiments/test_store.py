@@ -24,31 +24,31 @@ T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 def _started(store: Store) -> None:
     seed(store)
     with store.transaction("alice") as tx:
-        tx.create_experiment(DEFINITION)
-        tx.start_experiment("checkout-test")
+        tx.experiments.create(DEFINITION)
+        tx.experiments.start("checkout-test")
 
 
 def test_lifecycle_is_audited_and_locks_the_split(store: Store) -> None:
     seed(store)
     with store.transaction("alice") as tx:
-        created = tx.create_experiment(DEFINITION)
+        created = tx.experiments.create(DEFINITION)
         assert (created.state, created.version) == ("draft", 1)
-        edited = tx.update_experiment("checkout-test", definition(hypothesis="faster"))
+        edited = tx.experiments.update("checkout-test", definition(hypothesis="faster"))
         assert edited.definition.hypothesis == "faster"
-        started = tx.start_experiment("checkout-test")
+        started = tx.experiments.start("checkout-test")
         assert started.state == "running"
         assert started.started_at is not None
-        state = tx.get_flag_state("checkout_page", "production").state
+        state = tx.flags.get_state("checkout_page", "production").state
         assert state.split == {"control": 5000, "variant_a": 2500, "variant_b": 2500}
         assert state.enabled
         assert state.unit == "user_id"
-        document = tx.config_document("production")
+        document = tx.config.document("production")
         assert document.experiments is not None
         assert document.experiments[0].key == "checkout-test"
         assert set(document.experiments[0].events) == {"purchase", "revenue", "session", "error"}
-        assert tx.config_document("staging").experiments is None
+        assert tx.config.document("staging").experiments is None
     with store.transaction("bob") as tx, pytest.raises(ConflictError) as caught:
-        tx.put_flag_state(
+        tx.flags.put_state(
             "checkout_page",
             "production",
             FlagEnvironment(split={"control": 10000}),
@@ -56,21 +56,21 @@ def test_lifecycle_is_audited_and_locks_the_split(store: Store) -> None:
         )
     assert caught.value.details["experiment"] == "checkout-test"
     with store.transaction("bob") as tx:  # the kill switch still works
-        tx.set_enabled("checkout_page", "production", False)
-        tx.set_enabled("checkout_page", "production", True)
+        tx.flags.set_enabled("checkout_page", "production", False)
+        tx.flags.set_enabled("checkout_page", "production", True)
     with store.transaction("bob") as tx, pytest.raises(ConflictError):
-        tx.update_experiment("checkout-test", definition(hypothesis="x"))
+        tx.experiments.update("checkout-test", definition(hypothesis="x"))
     with store.transaction("carol") as tx:
-        stopped = tx.stop_experiment("checkout-test", {"kind": "ship", "arm": "variant_b"})
+        stopped = tx.experiments.stop("checkout-test", {"kind": "ship", "arm": "variant_b"})
         assert stopped.state == "stopped"
         assert stopped.decision is not None
         assert stopped.decision.arm == "variant_b"
-        assert tx.config_document("production").experiments is None
-        tx.put_flag_state(  # unlocked again
+        assert tx.config.document("production").experiments is None
+        tx.flags.put_state(  # unlocked again
             "checkout_page", "production", FlagEnvironment(split={"variant_b": 10000}), None
         )
     with store.reading() as tx:
-        actions = [row.action for row in tx.list_audit(target_type="experiment")]
+        actions = [row.action for row in tx.audit.list_audit(target_type="experiment")]
     for action in ("experiment.create", "experiment.update", "experiment.start"):
         assert action in actions
     assert "experiment.stop" in actions
@@ -80,22 +80,22 @@ def test_lifecycle_is_audited_and_locks_the_split(store: Store) -> None:
 def test_invalid_transitions_and_inputs(store: Store) -> None:
     seed(store)
     with store.transaction("alice") as tx:
-        tx.create_experiment(DEFINITION)
+        tx.experiments.create(DEFINITION)
     with store.transaction("alice") as tx, pytest.raises(ConflictError):
-        tx.stop_experiment("checkout-test", {"kind": "inconclusive"})
+        tx.experiments.stop("checkout-test", {"kind": "inconclusive"})
     with store.transaction("alice") as tx, pytest.raises(ConflictError):
-        tx.create_experiment(DEFINITION)
+        tx.experiments.create(DEFINITION)
     with store.transaction("alice") as tx, pytest.raises(ConfigError) as caught:
-        tx.create_experiment(definition(key="other", arms={"control": 5000, "nope": 5000}))
+        tx.experiments.create(definition(key="other", arms={"control": 5000, "nope": 5000}))
     assert caught.value.path == "arms.nope"
     with store.transaction("alice") as tx:
-        tx.start_experiment("checkout-test")
+        tx.experiments.start("checkout-test")
     with store.transaction("alice") as tx, pytest.raises(ConflictError):
-        tx.start_experiment("checkout-test")
+        tx.experiments.start("checkout-test")
     with store.transaction("alice") as tx:
-        tx.create_experiment(definition(key="second"))
+        tx.experiments.create(definition(key="second"))
     with store.transaction("alice") as tx, pytest.raises(ConflictError) as conflict:
-        tx.start_experiment("second")  # one running experiment per flag and environment
+        tx.experiments.start("second")  # one running experiment per flag and environment
     assert conflict.value.details["running"] == "checkout-test"
 
 
@@ -117,17 +117,17 @@ def test_exposures_first_wins_and_events_count_once_per_batch(store: Store) -> N
     ]
     for attempt in range(2):
         with store.transaction("sdk") as tx:
-            result = tx.record_experiment_data("production", "batch-0001", exposures, events)
+            result = tx.experiment_data.record("production", "batch-0001", exposures, events)
         assert result.duplicate == (attempt == 1)
     assert result.duplicate
     with store.transaction("sdk") as tx:  # a later batch: u2 seen in another arm
-        tx.record_experiment_data(
+        tx.experiment_data.record(
             "production",
             "batch-0002",
             [Exposure(experiment="checkout-test", unit="u2", arm="control", at=T0)],
             [],
         )
-        tx.record_experiment_data(
+        tx.experiment_data.record(
             "production",
             "batch-0003",
             [Exposure(experiment="checkout-test", unit="u4", arm="variant_b", at=T0)],
@@ -135,14 +135,14 @@ def test_exposures_first_wins_and_events_count_once_per_batch(store: Store) -> N
         )
     window = AnalysisWindow()
     with store.reading() as tx:
-        exposed = tx.experiment_exposures("checkout-test", window)
+        exposed = tx.experiment_data.exposures("checkout-test", window)
         assert dict(exposed.units) == {"control": 1, "variant_b": 1}
         assert exposed.excluded_units == 1
-        spec = tx.get_experiment("checkout-test").definition
-        conversion = tx.experiment_arm_totals(
+        spec = tx.experiments.get("checkout-test").definition
+        conversion = tx.experiment_data.arm_totals(
             "checkout-test", ExperimentMetric("conversion", "proportion"), spec.primary[0], window
         )
-        revenue = tx.experiment_arm_totals(
+        revenue = tx.experiment_data.arm_totals(
             "checkout-test",
             ExperimentMetric("revenue", "mean", role="secondary"),
             spec.secondary[0],
@@ -166,18 +166,18 @@ def test_capping_and_ratio_in_the_database(store: Store) -> None:
         TrackedEvent(event="session", unit="u1", at=later),
     ]
     with store.transaction("sdk") as tx:
-        tx.record_experiment_data("production", "batch-0009", exposures, events)
+        tx.experiment_data.record("production", "batch-0009", exposures, events)
     from rollwise.analysis.experiment import Capping
 
     with store.reading() as tx:
-        spec = tx.get_experiment("checkout-test").definition
-        mean = tx.experiment_arm_totals(
+        spec = tx.experiments.get("checkout-test").definition
+        mean = tx.experiment_data.arm_totals(
             "checkout-test",
             ExperimentMetric("revenue", "mean", capping=Capping(upper=1000.0)),
             spec.secondary[0],
             AnalysisWindow(),
         )["variant_a"]
-        ratio = tx.experiment_arm_totals(
+        ratio = tx.experiment_data.arm_totals(
             "checkout-test",
             ExperimentMetric("revenue_per_session", "ratio"),
             spec.secondary[1],
@@ -196,11 +196,11 @@ def test_retention_forgets_experiment_batch_ids_with_the_telemetry_ones(database
         _started(store)
         exposure = Exposure(experiment="checkout-test", unit="u1", arm="control", at=T0)
         with store.transaction("sdk") as tx:
-            tx.record_experiment_data("production", "batch-0001", [exposure], [])
+            tx.experiment_data.record("production", "batch-0001", [exposure], [])
 
         def purge() -> int:
             with store.transaction("retention") as tx:
-                return tx.purge_telemetry().deleted["experiment_batches"]
+                return tx.telemetry.purge().deleted["experiment_batches"]
 
         assert purge() == 0
         clock.advance(days=1, hours=1)

@@ -46,6 +46,8 @@ from rollwise.integrations.flask import Rollwise
 from rollwise.sdk.override_tokens import OverrideCounter
 from rollwise.sdk.recorder import RequestRecorder
 
+from .._support.net import loopback_client
+
 CHECKOUT = "checkout"
 TENANT = "tenant-pricing"
 OTHER = "other-flag"
@@ -352,7 +354,7 @@ def serve(
 
             yield Served(framework, transport, recorder, counter, get, templates)
         else:
-            with werkzeug_server(app) as url, httpx.Client(base_url=url, timeout=10) as http:
+            with werkzeug_server(app) as url, loopback_client(url) as http:
                 yield Served(framework, transport, recorder, counter, _httpx_get(http), templates)
         return
     asgi: ASGIApp = (
@@ -364,7 +366,7 @@ def serve(
         with TestClient(asgi, raise_server_exceptions=True) as http:
             yield Served(framework, transport, recorder, counter, _httpx_get(http), templates)
     else:
-        with uvicorn_server(asgi) as url, httpx.Client(base_url=url, timeout=10) as http:
+        with uvicorn_server(asgi) as url, loopback_client(url) as http:
             yield Served(framework, transport, recorder, counter, _httpx_get(http), templates)
 
 

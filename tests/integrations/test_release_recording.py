@@ -103,8 +103,8 @@ def test_binding_the_release_flag_itself_is_refused() -> None:
 def store(database_url: str) -> Iterator[Store]:
     opened = Store(database_url)
     with opened.transaction("setup") as tx:
-        tx.create_environment("production")
-        tx.create_flag(RELEASE_FLAG, variants=list(RELEASES))
+        tx.environments.create("production")
+        tx.flags.create(RELEASE_FLAG, variants=list(RELEASES))
     try:
         yield opened
     finally:
@@ -133,7 +133,7 @@ def test_the_builtin_provider_compares_two_releases_from_their_reports(store: St
         environment: str, flag: str, start: datetime, end: datetime
     ) -> Mapping[str, VariantWindow]:
         with store.transaction("judge") as tx:
-            return tx.variant_window(environment, flag, start, end)
+            return tx.telemetry.variant_window(environment, flag, start, end)
 
     provider = BuiltinProvider(read, window_seconds=60)
     query = MetricQuery(

@@ -10,6 +10,6 @@ FLAG = "shop-release"
 def seed(store: Store) -> None:
     """``staging`` and ``production``, and one channel that wants every notification."""
     with store.transaction("admin") as tx:
-        tx.create_environment("staging")
-        tx.create_environment("production", production=True)
-        tx.create_channel("all", {"type": "nop", "name": "all"})
+        tx.environments.create("staging")
+        tx.environments.create("production", production=True)
+        tx.channels.create("all", {"type": "nop", "name": "all"})

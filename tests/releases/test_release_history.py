@@ -25,7 +25,7 @@ CANARY = {"strategy": {"type": "canary", "steps": ["10%/1h", "50%/1h", "100%"]}}
 
 def _split(store: Store, environment: str = "production") -> dict[str, int] | None:
     with store.reading() as tx:
-        state = tx.get_flag_state(FLAG, environment).state
+        state = tx.flags.get_state(FLAG, environment).state
     if state.split is None:
         return None if state.default is None else {state.default: 10_000}
     return {variant: weight for variant, weight in state.split.items() if weight}
@@ -40,7 +40,7 @@ def _deploy(
 
 def _promote(store: Store, rollout_id: int) -> None:
     with store.transaction("alice") as tx:
-        rollout = tx.get_rollout(rollout_id)
+        rollout = tx.rollouts.get(rollout_id)
         after = act_on_rollout(tx, rollout_id, "promote", expected_version=rollout.version)
         follow_rollout(tx, after)
 
@@ -53,7 +53,7 @@ def test_a_first_release_is_live_at_once_and_makes_the_flag(store: Store) -> Non
     assert (started.release.commit, started.release.deployed_by) == ("abc123", "ci")
     assert _split(store) == {"v1.4.0": 10_000}
     with store.reading() as tx:
-        assert tx.get_flag(FLAG).variants == ["v1.4.0"]
+        assert tx.flags.get(FLAG).variants == ["v1.4.0"]
 
 
 def test_a_new_release_rolls_out_against_the_live_one_and_supersedes_it(store: Store) -> None:
@@ -67,12 +67,12 @@ def test_a_new_release_rolls_out_against_the_live_one_and_supersedes_it(store: S
     assert started.release.rollout_id == started.rollout.id
     assert _split(store) == {"v1.4.0": 9_000, "v1.5.0": 1_000}
     with store.reading() as tx:
-        assert tx.get_flag(FLAG).variants == ["v1.4.0", "v1.5.0"]
+        assert tx.flags.get(FLAG).variants == ["v1.4.0", "v1.5.0"]
     _promote(store, started.rollout.id)
     assert _split(store) == {"v1.5.0": 10_000}
     with store.reading() as tx:
-        history = tx.list_releases(environment="production")
-        assert tx.live_release("production", FLAG) is not None
+        history = tx.releases.list_releases(environment="production")
+        assert tx.releases.live("production", FLAG) is not None
     assert [(r.version, r.outcome) for r in history] == [
         ("v1.5.0", ReleaseOutcome.PROMOTED),
         ("v1.4.0", ReleaseOutcome.SUPERSEDED),
@@ -86,8 +86,8 @@ def test_history_is_per_environment_newest_first(store: Store) -> None:
     started = _deploy(store, "v1.5.0", environment="staging")
     assert started.rollout is not None
     with store.reading() as tx:
-        staging = tx.list_releases(environment="staging")
-        production = tx.list_releases(environment="production")
+        staging = tx.releases.list_releases(environment="staging")
+        production = tx.releases.list_releases(environment="production")
     assert [r.version for r in staging] == ["v1.5.0", "v1.4.0"]
     assert [r.version for r in production] == ["v1.4.0"]
     assert staging[0].deployed_at >= staging[1].deployed_at
@@ -105,7 +105,7 @@ def test_a_rolled_back_rollout_marks_its_release(store: Store) -> None:
     assert followed.outcome is ReleaseOutcome.ROLLED_BACK
     assert _split(store) == {"v1.4.0": 10_000}
     with store.reading() as tx:
-        live = tx.live_release("production", FLAG)
+        live = tx.releases.live("production", FLAG)
     assert live is not None
     assert live.version == "v1.4.0"
 
@@ -122,9 +122,9 @@ def test_rollback_sends_everyone_back_at_once_audited_and_notified(store: Store)
     assert result.aborted_rollout is None
     assert _split(store) == {"v1.4.0": 10_000}
     with store.reading() as tx:
-        history = tx.list_releases(environment="production")
-        audit = tx.list_audit(action="release.rollback")
-        outbox = tx.list_outbox()
+        history = tx.releases.list_releases(environment="production")
+        audit = tx.audit.list_audit(action="release.rollback")
+        outbox = tx.outbox.list_outbox()
     assert [(r.version, r.outcome) for r in history] == [
         ("v1.5.0", ReleaseOutcome.ROLLED_BACK),
         ("v1.4.0", ReleaseOutcome.PROMOTED),
@@ -183,11 +183,11 @@ def test_a_second_release_while_one_rolls_out_is_a_conflict(store: Store) -> Non
     with pytest.raises(ConflictError):
         _deploy(store, "v1.6.0")
     with store.reading() as tx:  # nothing of the refused release was kept
-        assert [r.version for r in tx.list_releases(environment="production")] == [
+        assert [r.version for r in tx.releases.list_releases(environment="production")] == [
             "v1.5.0",
             "v1.4.0",
         ]
-        assert "v1.6.0" not in tx.get_flag(FLAG).variants
+        assert "v1.6.0" not in tx.flags.get(FLAG).variants
 
 
 def test_a_blue_green_release_switches_at_once_and_a_rollback_switches_back(

@@ -23,9 +23,9 @@ def test_a_revoked_admin_token_is_one_clear_line_and_exit_2(database_url: str) -
     store = Store(database_url)
     try:
         with store.transaction("admin") as tx:
-            token = tx.create_token_with_secret("admin (ROLLWISE_ADMIN_TOKEN)", "admin", SECRET)
-            tx.create_token("another admin", "admin")
-            tx.revoke_token(token.id)
+            token = tx.tokens.create_with_secret("admin (ROLLWISE_ADMIN_TOKEN)", "admin", SECRET)
+            tx.tokens.create("another admin", "admin")
+            tx.tokens.revoke(token.id)
     finally:
         store.close()
     result = subprocess.run(
@@ -46,7 +46,7 @@ def test_a_revoked_admin_token_is_one_clear_line_and_exit_2(database_url: str) -
     store = Store(database_url)
     try:
         with store.transaction("read") as tx:
-            found = tx.token_by_secret(SECRET)
+            found = tx.tokens.by_secret(SECRET)
     finally:
         store.close()
     assert found is not None

@@ -47,7 +47,7 @@ def test_channels_crud_never_serve_secrets(client: TestClient, database_url: str
     store = Store(database_url)
     try:
         with store.transaction("read") as tx:
-            stored = tx.get_channel("deploy-hooks").config
+            stored = tx.channels.get("deploy-hooks").config
     finally:
         store.close()
     assert stored["secret"] == SECRET
@@ -128,7 +128,7 @@ def _stored(database_url: str, name: str) -> dict[str, Any]:
     store = Store(database_url)
     try:
         with store.transaction("read") as tx:
-            return tx.get_channel(name).config
+            return tx.channels.get(name).config
     finally:
         store.close()
 

@@ -72,7 +72,7 @@ def test_a_token_costs_a_read_and_last_used_is_written_at_most_once_a_minute(
     try:
         store.upgrade()
         with store.transaction("admin") as tx:
-            _, secret = tx.create_token("reader", "read")
+            _, secret = tx.tokens.create("reader", "read")
         clock = FakeClock(1000.0)
         cache = TokenCache(store, 5.0, clock, negative_ttl=5.0)
         store.reads = store.writes = 0
@@ -92,7 +92,7 @@ def test_a_token_costs_a_read_and_last_used_is_written_at_most_once_a_minute(
         assert cache.authenticate(secret) is not None
         assert (store.reads, store.writes) == (4, 1)
         with store.reading() as tx:
-            (listed,) = tx.list_tokens()[-1:]
+            (listed,) = tx.tokens.list_tokens()[-1:]
         assert listed.last_used_at is not None
         assert TOUCH_EVERY.total_seconds() == 60
     finally:

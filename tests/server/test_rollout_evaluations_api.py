@@ -32,7 +32,7 @@ def judge_every_minute(database_url: str, rollout_id: int, minutes: int) -> None
     try:
         with store.transaction(CONTROLLER_ACTOR) as tx:
             for minute in range(minutes):
-                tx.record_judgement(
+                tx.rollouts.record_judgement(
                     rollout_id,
                     decision="hold",
                     verdict="pass",

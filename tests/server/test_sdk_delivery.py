@@ -158,7 +158,7 @@ def test_an_idle_revision_poll_is_one_statement(database_url: str, environments:
     try:
         with store.transaction("test") as tx:
             for n in range(environments):
-                tx.create_environment(f"env-{n}")
+                tx.environments.create(f"env-{n}")
         hub = ConfigHub(store)
         hub.refresh()  # builds every document once
         assert len(hub.revisions()) == environments

@@ -350,8 +350,10 @@ def test_the_server_purges_expired_telemetry(database_url: str, clock: FakeClock
         deadline = time.monotonic() + 30
         while True:
             with store.transaction("check") as tx:
-                left = tx.variant_window("production", "checkout", T0, T0 + timedelta(hours=1))
-                batches = tx.reporting_stats("production", T0 - timedelta(days=1)).batches
+                left = tx.telemetry.variant_window(
+                    "production", "checkout", T0, T0 + timedelta(hours=1)
+                )
+                batches = tx.telemetry.reporting_stats("production", T0 - timedelta(days=1)).batches
             if (not left and not batches) or time.monotonic() > deadline:
                 break
             time.sleep(0.05)

@@ -28,8 +28,8 @@ EVIDENCE = {
 def seed(store: Store, split: dict[str, int] | None = None) -> None:
     """production and staging, and the flag ``checkout`` (legacy/domain) split in production."""
     with store.transaction("alice") as tx:
-        tx.create_environment("production")
-        tx.create_environment("staging")
-        tx.create_flag("checkout", variants=["legacy", "domain"])
+        tx.environments.create("production")
+        tx.environments.create("staging")
+        tx.flags.create("checkout", variants=["legacy", "domain"])
         state = FlagEnvironment(split=split or {"legacy": 10000, "domain": 0})
-        tx.put_flag_state("checkout", "production", state, 0)
+        tx.flags.put_state("checkout", "production", state, 0)

@@ -34,14 +34,14 @@ RULE: dict[str, Any] = {
 def test_rules_crud_versions_and_audit(store: Store) -> None:
     seed(store)
     with store.transaction("alice") as tx:
-        rule = tx.create_alert_rule(RULE)
+        rule = tx.alerts.create_rule(RULE)
         assert (rule.window, rule.for_, rule.version, rule.state) == (
             300.0,
             120.0,
             1,
             AlertState.INACTIVE,
         )
-        relative = tx.create_alert_rule(
+        relative = tx.alerts.create_rule(
             {
                 "name": "p95-up",
                 "environment": "production",
@@ -53,26 +53,26 @@ def test_rules_crud_versions_and_audit(store: Store) -> None:
             }
         )
         assert relative.baseline is None
-        updated = tx.update_alert_rule("checkout-errors", 1, {"threshold": 0.1, "for": 60})
+        updated = tx.alerts.update_rule("checkout-errors", 1, {"threshold": 0.1, "for": 60})
         assert (updated.version, updated.threshold, updated.for_) == (2, 0.1, 60.0)
-        assert [r.name for r in tx.list_alert_rules(flag="checkout")] == [
+        assert [r.name for r in tx.alerts.list_rules(flag="checkout")] == [
             "checkout-errors",
             "p95-up",
         ]
-        assert [r.name for r in tx.list_alert_rules(state="inactive", enabled=True)] == [
+        assert [r.name for r in tx.alerts.list_rules(state="inactive", enabled=True)] == [
             "checkout-errors",
             "p95-up",
         ]
     with store.transaction("alice") as tx:
         with pytest.raises(ConflictError) as stale:
-            tx.update_alert_rule("checkout-errors", 1, {"threshold": 0.2})
+            tx.alerts.update_rule("checkout-errors", 1, {"threshold": 0.2})
         assert stale.value.details["current_version"] == 2
         with pytest.raises(ConflictError):
-            tx.create_alert_rule(RULE)
-        tx.delete_alert_rule("p95-up")
+            tx.alerts.create_rule(RULE)
+        tx.alerts.delete_rule("p95-up")
         with pytest.raises(NotFoundError):
-            tx.get_alert_rule("p95-up")
-        actions = [a.action for a in tx.list_audit(target_type="alert_rule")]
+            tx.alerts.get_rule("p95-up")
+        actions = [a.action for a in tx.audit.list_audit(target_type="alert_rule")]
     assert actions == [
         "alert_rule.delete",
         "alert_rule.update",
@@ -93,12 +93,13 @@ def test_rules_crud_versions_and_audit(store: Store) -> None:
         ({"for": -1}, "for"),
         ({"severity": "loud"}, "severity"),
         ({"metric": "cpu"}, "metric"),  # a rollout gate on process samples, not an alert
+        ({"metric": "failing_units"}, "metric"),  # unit sketches judge a step, not an alert
     ],
 )
 def test_invalid_rules_name_the_field(store: Store, change: dict[str, Any], path: str) -> None:
     seed(store)
     with store.transaction("alice") as tx, pytest.raises(ConfigError) as caught:
-        tx.create_alert_rule({**RULE, **change})
+        tx.alerts.create_rule({**RULE, **change})
     assert caught.value.path == path
 
 
@@ -106,16 +107,16 @@ def test_unknown_environment_or_flag(store: Store) -> None:
     seed(store)
     with store.transaction("alice") as tx:
         with pytest.raises(NotFoundError):
-            tx.create_alert_rule({**RULE, "environment": "nowhere"})
+            tx.alerts.create_rule({**RULE, "environment": "nowhere"})
         with pytest.raises(NotFoundError):
-            tx.create_alert_rule({**RULE, "flag": "nope"})
+            tx.alerts.create_rule({**RULE, "flag": "nope"})
 
 
 def test_pending_firing_resolved_with_events_and_notifications(store: Store) -> None:
     seed(store)
     with store.transaction("admin") as tx:
-        tx.create_channel("oncall", {"type": "nop", "name": "oncall", "kinds": ["alert.*"]})
-        tx.create_alert_rule(RULE)
+        tx.channels.create("oncall", {"type": "nop", "name": "oncall", "kinds": ["alert.*"]})
+        tx.alerts.create_rule(RULE)
 
     def observe(breached: bool | None, minutes: float, value: float | None) -> AlertState | None:
         with store.transaction("controller") as tx:
@@ -137,9 +138,9 @@ def test_pending_firing_resolved_with_events_and_notifications(store: Store) -> 
     assert observe(False, 6, 0.02) is AlertState.RESOLVED
     assert observe(False, 7, 0.01) is None
     with store.transaction("read") as tx:
-        rule = tx.get_alert_rule("checkout-errors")
-        events = tx.list_alert_events("checkout-errors")
-        rows = tx.list_outbox()
+        rule = tx.alerts.get_rule("checkout-errors")
+        events = tx.alerts.list_events("checkout-errors")
+        rows = tx.outbox.list_outbox()
     assert (rule.state, rule.state_since, rule.last_value) == (
         AlertState.RESOLVED,
         T0 + timedelta(minutes=6),
@@ -165,9 +166,9 @@ def test_pending_firing_resolved_with_events_and_notifications(store: Store) -> 
 def test_disabling_a_rule_ends_its_alert(store: Store) -> None:
     seed(store)
     with store.transaction("admin") as tx:
-        tx.create_channel("oncall", {"type": "nop", "name": "oncall", "kinds": ["alert.*"]})
-        tx.create_alert_rule({**RULE, "for": 0})
-        tx.create_alert_rule({**RULE, "name": "slow", "metric": "latency_p95", "threshold": 1})
+        tx.channels.create("oncall", {"type": "nop", "name": "oncall", "kinds": ["alert.*"]})
+        tx.alerts.create_rule({**RULE, "for": 0})
+        tx.alerts.create_rule({**RULE, "name": "slow", "metric": "latency_p95", "threshold": 1})
     with store.transaction("controller") as tx:
         observe_alert(tx, "checkout-errors", breached=True, at=T0, value=0.09)
         observe_alert(tx, "slow", breached=True, at=T0, value=2.0)
@@ -175,30 +176,30 @@ def test_disabling_a_rule_ends_its_alert(store: Store) -> None:
         firing = update_alert_rule(tx, "checkout-errors", 1, {"enabled": False})
         pending = update_alert_rule(tx, "slow", 1, {"enabled": False})
         assert (firing.state, pending.state) == (AlertState.RESOLVED, AlertState.INACTIVE)
-        ended = tx.list_alert_events("checkout-errors")[0]
+        ended = tx.alerts.list_events("checkout-errors")[0]
         assert (ended.from_state, ended.to_state, ended.reason) == (
             AlertState.FIRING,
             AlertState.RESOLVED,
             "rule disabled",
         )
-        kinds = [Notification.from_dict(row.notification).kind for row in tx.list_outbox()]
+        kinds = [Notification.from_dict(row.notification).kind for row in tx.outbox.list_outbox()]
         assert sorted(kinds) == ["alert.firing", "alert.resolved"]
-        again = tx.update_alert_rule("checkout-errors", 2, {"description": "still off"})
+        again = tx.alerts.update_rule("checkout-errors", 2, {"description": "still off"})
         assert again.state is AlertState.RESOLVED
-        assert len(tx.list_alert_events("checkout-errors")) == 2
+        assert len(tx.alerts.list_events("checkout-errors")) == 2
 
 
 def test_record_alert_state_directly(store: Store) -> None:
     seed(store)
     with store.transaction("controller") as tx:
-        tx.create_alert_rule({**RULE, "for": 0})
+        tx.alerts.create_rule({**RULE, "for": 0})
         fired = record_alert_state(tx, "checkout-errors", "firing", at=T0, value=float("nan"))
         assert fired is not None
         assert fired.value is None
         assert record_alert_state(tx, "checkout-errors", "firing", at=T0) is None
-        tx.delete_alert_rule("checkout-errors")
+        tx.alerts.delete_rule("checkout-errors")
         with pytest.raises(NotFoundError):
-            tx.list_alert_events("checkout-errors")
+            tx.alerts.list_events("checkout-errors")
 
 
 STATES = st.sampled_from(list(AlertState))

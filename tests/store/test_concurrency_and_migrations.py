@@ -38,13 +38,13 @@ def _race(store: Store, write: list[object]) -> list[object]:
 
 def test_two_writers_with_the_same_version_exactly_one_wins(store: Store) -> None:
     with store.transaction("setup") as tx:
-        tx.create_environment("production")
-        tx.create_flag("checkout")
+        tx.environments.create("production")
+        tx.flags.create("checkout")
 
     def update(description: str) -> object:
         def write() -> object:
             with store.transaction(description) as tx:
-                return tx.update_flag("checkout", 1, description=description)
+                return tx.flags.update("checkout", 1, description=description)
 
         return write
 
@@ -55,8 +55,8 @@ def test_two_writers_with_the_same_version_exactly_one_wins(store: Store) -> Non
     assert len(losers) == 1
     assert losers[0].details["current_version"] == 2
     with store.transaction("check") as tx:
-        flag = tx.get_flag("checkout")
-        updates = tx.list_audit(action="flag.update")
+        flag = tx.flags.get("checkout")
+        updates = tx.audit.list_audit(action="flag.update")
     assert flag.version == 2
     assert len(updates) == 1
     assert updates[0].after is not None
@@ -65,22 +65,22 @@ def test_two_writers_with_the_same_version_exactly_one_wins(store: Store) -> Non
 
 def test_two_writers_creating_the_same_state_exactly_one_wins(store: Store) -> None:
     with store.transaction("setup") as tx:
-        tx.create_environment("production")
-        tx.create_flag("checkout")
+        tx.environments.create("production")
+        tx.flags.create("checkout")
 
     def put(share: int) -> object:
         def write() -> object:
             with store.transaction(f"writer-{share}") as tx:
                 state = FlagEnvironment(split={"off": 10000 - share, "on": share})
-                return tx.put_flag_state("checkout", "production", state, 0)
+                return tx.flags.put_state("checkout", "production", state, 0)
 
         return write
 
     results = _race(store, [put(1000), put(2000)])
     assert sum(isinstance(r, ConflictError) for r in results) == 1
     with store.transaction("check") as tx:
-        assert tx.get_flag_state("checkout", "production").version == 1
-        assert len(tx.list_audit(action="flag_state.update")) == 1
+        assert tx.flags.get_state("checkout", "production").version == 1
+        assert len(tx.audit.list_audit(action="flag_state.update")) == 1
 
 
 def test_migrations_are_idempotent_and_status_tracks_them(tmp_path: Path) -> None:
@@ -98,7 +98,7 @@ def test_migrations_are_idempotent_and_status_tracks_them(tmp_path: Path) -> Non
             assert after.is_current
             assert after.current_revision == after.head_revision
             with store.transaction("t") as tx:
-                tx.create_environment("production")
+                tx.environments.create("production")
             store.close()
 
 
@@ -113,14 +113,14 @@ def test_an_unreachable_database_is_reported_not_raised(tmp_path: Path) -> None:
 def test_the_kill_switch_without_a_version_never_loses_a_race(store: Store) -> None:
     """Kill switches and versionless state writes racing each other all apply, in turn."""
     with store.transaction("setup") as tx:
-        tx.create_environment("production")
-        tx.create_flag("checkout")
-        tx.put_flag_state("checkout", "production", FlagEnvironment(split={"on": 10000}), 0)
+        tx.environments.create("production")
+        tx.flags.create("checkout")
+        tx.flags.put_state("checkout", "production", FlagEnvironment(split={"on": 10000}), 0)
 
     def kill(enabled: bool) -> object:
         def write() -> object:
             with store.transaction(f"kill-{enabled}") as tx:
-                return tx.set_enabled("checkout", "production", enabled)
+                return tx.flags.set_enabled("checkout", "production", enabled)
 
         return write
 
@@ -128,8 +128,10 @@ def test_the_kill_switch_without_a_version_never_loses_a_race(store: Store) -> N
     results = _race(store, list(writers))
     assert not [r for r in results if isinstance(r, ConflictError)]
     with store.transaction("check") as tx:
-        state = tx.get_flag_state("checkout", "production")
-        switches = tx.list_audit(action="flag.kill") + tx.list_audit(action="flag.restore")
+        state = tx.flags.get_state("checkout", "production")
+        switches = tx.audit.list_audit(action="flag.kill") + tx.audit.list_audit(
+            action="flag.restore"
+        )
     assert state.version == 1 + len(writers)
     assert len(switches) == len(writers)
 

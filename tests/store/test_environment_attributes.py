@@ -22,9 +22,9 @@ from .._db import fresh_postgres_database
 
 def test_created_without_the_attribute_an_environment_is_not_production(store: Store) -> None:
     with store.transaction("alice") as tx:
-        assert tx.create_environment("production").production is False
-        assert tx.create_environment("prd", production=True).production is True
-        assert [(e.key, e.production) for e in tx.list_environments()] == [
+        assert tx.environments.create("production").production is False
+        assert tx.environments.create("prd", production=True).production is True
+        assert [(e.key, e.production) for e in tx.environments.list_environments()] == [
             ("prd", True),
             ("production", False),
         ]
@@ -32,11 +32,11 @@ def test_created_without_the_attribute_an_environment_is_not_production(store: S
 
 def test_the_sdk_document_carries_the_attribute(store: Store) -> None:
     with store.transaction("alice") as tx:
-        tx.create_environment("live", production=True)
-        tx.create_environment("staging")
+        tx.environments.create("live", production=True)
+        tx.environments.create("staging")
     with store.transaction("sdk") as tx:
-        live = tx.config_document("live")
-        staging = tx.config_document("staging")
+        live = tx.config.document("live")
+        staging = tx.config.document("staging")
     assert live.is_production("live")
     assert live.model_dump(mode="json")["environments"] == {"live": {"production": True}}
     assert not staging.is_production("staging")
@@ -44,16 +44,18 @@ def test_the_sdk_document_carries_the_attribute(store: Store) -> None:
 
 def test_changing_the_attribute_is_a_new_config_revision_and_audited(store: Store) -> None:
     with store.transaction("alice") as tx:
-        tx.create_environment("eu-production")
-        first = tx.config_revision("eu-production")
+        tx.environments.create("eu-production")
+        first = tx.environments.config_revision("eu-production")
     with store.transaction("alice") as tx:
-        renamed = tx.update_environment("eu-production", 1, name="EU")
-        assert tx.config_revision("eu-production") == first  # a name is not in the document
-        marked = tx.update_environment("eu-production", renamed.version, production=True)
+        renamed = tx.environments.update("eu-production", 1, name="EU")
+        assert (
+            tx.environments.config_revision("eu-production") == first
+        )  # a name is not in the document
+        marked = tx.environments.update("eu-production", renamed.version, production=True)
         assert marked.production is True
-        assert tx.config_revision("eu-production") == first + 1
-        assert tx.config_document("eu-production").is_production("eu-production")
-        entries = tx.list_audit(limit=10)
+        assert tx.environments.config_revision("eu-production") == first + 1
+        assert tx.config.document("eu-production").is_production("eu-production")
+        entries = tx.audit.list_audit(limit=10)
     update = next(e for e in entries if e.action == "environment.update" and e.after)
     assert update.after is not None
     assert update.after["production"] is True
@@ -90,7 +92,7 @@ def test_the_migration_marks_only_the_names_production_used_to_mean(
                     )
                 command.upgrade(config, "0004")
             with store.transaction("test") as tx:
-                marked = {e.key: e.production for e in tx.list_environments()}
+                marked = {e.key: e.production for e in tx.environments.list_environments()}
             assert marked == {
                 "production": True,
                 "Prod-EU": True,

@@ -13,7 +13,7 @@ def _connection_id(tx: Tx) -> str:
 
 def test_a_forked_child_uses_its_own_connections(store: Store) -> None:
     with store.transaction("setup") as tx:
-        tx.create_environment("production")
+        tx.environments.create("production")
         parent_connection = _connection_id(tx)  # pooled: the parent's next transaction reuses it
     read, write = os.pipe()
     pid = os.fork()
@@ -21,8 +21,8 @@ def test_a_forked_child_uses_its_own_connections(store: Store) -> None:
         os.close(read)
         try:
             with store.transaction("child") as tx:
-                tx.create_environment("staging")
-                keys = ",".join(e.key for e in tx.list_environments())
+                tx.environments.create("staging")
+                keys = ",".join(e.key for e in tx.environments.list_environments())
                 os.write(write, f"{_connection_id(tx)} {keys}".encode())
         finally:
             os._exit(0)
@@ -34,5 +34,5 @@ def test_a_forked_child_uses_its_own_connections(store: Store) -> None:
     assert seen == "production,staging"
     assert child_connection != parent_connection
     with store.transaction("parent") as tx:  # the parent's pool still works
-        assert [e.key for e in tx.list_environments()] == ["production", "staging"]
+        assert [e.key for e in tx.environments.list_environments()] == ["production", "staging"]
         assert _connection_id(tx) == parent_connection

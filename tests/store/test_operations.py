@@ -16,9 +16,9 @@ SPLIT = FlagEnvironment(split={"legacy": 9000, "domain": 1000})
 
 def _seed(store: Store) -> None:
     with store.transaction("alice") as tx:
-        tx.create_environment("production", name="Production")
-        tx.create_environment("staging")
-        tx.create_flag(
+        tx.environments.create("production", name="Production")
+        tx.environments.create("staging")
+        tx.flags.create(
             "checkout",
             variants=["legacy", "domain"],
             tags=["payments"],
@@ -29,121 +29,121 @@ def _seed(store: Store) -> None:
 def test_environments(store: Store) -> None:
     _seed(store)
     with store.transaction("alice") as tx:
-        assert [e.key for e in tx.list_environments()] == ["production", "staging"]
-        production = tx.get_environment("production")
+        assert [e.key for e in tx.environments.list_environments()] == ["production", "staging"]
+        production = tx.environments.get("production")
         assert (production.name, production.version) == ("Production", 1)
         assert production.created_at.tzinfo is not None
-        assert tx.get_environment("staging").name == "staging"
-        updated = tx.update_environment("production", 1, description="live traffic")
+        assert tx.environments.get("staging").name == "staging"
+        updated = tx.environments.update("production", 1, description="live traffic")
         assert (updated.version, updated.description) == (2, "live traffic")
     with store.transaction("alice") as tx:
         with pytest.raises(ConflictError) as stale:
-            tx.update_environment("production", 1, name="x")
+            tx.environments.update("production", 1, name="x")
         assert stale.value.details["current_version"] == 2
         with pytest.raises(ConflictError):
-            tx.create_environment("production")
+            tx.environments.create("production")
         with pytest.raises(NotFoundError):
-            tx.get_environment("nope")
+            tx.environments.get("nope")
         with pytest.raises(ConfigError) as bad:
-            tx.create_environment("no spaces")
+            tx.environments.create("no spaces")
         assert bad.value.path == "key"
 
 
 def test_flags_create_update_archive_and_filters(store: Store) -> None:
     _seed(store)
     with store.transaction("bob") as tx:
-        flag = tx.get_flag("checkout")
+        flag = tx.flags.get("checkout")
         assert (flag.variants, flag.off_variant, flag.tags, flag.version) == (
             ["legacy", "domain"],
             "legacy",
             ["payments"],
             1,
         )
-        tx.create_flag("search")
-        assert [f.key for f in tx.list_flags()] == ["checkout", "search"]
-        assert [f.key for f in tx.list_flags(tag="payments")] == ["checkout"]
-        assert [f.key for f in tx.list_flags(search="DOMAIN")] == ["checkout"]
-        updated = tx.update_flag("checkout", 1, description="new", tags=["b", "a", "a"])
+        tx.flags.create("search")
+        assert [f.key for f in tx.flags.list_flags()] == ["checkout", "search"]
+        assert [f.key for f in tx.flags.list_flags(tag="payments")] == ["checkout"]
+        assert [f.key for f in tx.flags.list_flags(search="DOMAIN")] == ["checkout"]
+        updated = tx.flags.update("checkout", 1, description="new", tags=["b", "a", "a"])
         assert (updated.version, updated.description, updated.tags) == (2, "new", ["a", "b"])
-        archived = tx.archive_flag("search")
+        archived = tx.flags.archive("search")
         assert archived.archived
         assert archived.version == 2
-        assert [f.key for f in tx.list_flags()] == ["checkout"]
-        assert [f.key for f in tx.list_flags(archived=True)] == ["search"]
-        assert len(tx.list_flags(archived=None)) == 2
-        assert not tx.unarchive_flag("search", 2).archived
+        assert [f.key for f in tx.flags.list_flags()] == ["checkout"]
+        assert [f.key for f in tx.flags.list_flags(archived=True)] == ["search"]
+        assert len(tx.flags.list_flags(archived=None)) == 2
+        assert not tx.flags.unarchive("search", 2).archived
 
 
 def test_flag_errors(store: Store) -> None:
     _seed(store)
     with store.transaction("bob") as tx:
         with pytest.raises(ConflictError):
-            tx.create_flag("checkout")
+            tx.flags.create("checkout")
         with pytest.raises(ConfigError) as duplicate:
-            tx.create_flag("dup", variants=["a", "a"])
+            tx.flags.create("dup", variants=["a", "a"])
         assert (duplicate.value.flag, duplicate.value.path) == ("dup", "variants")
         with pytest.raises(ConfigError) as bad_key:
-            tx.create_flag("bad key")
+            tx.flags.create("bad key")
         assert bad_key.value.path == "key"
         with pytest.raises(NotFoundError):
-            tx.get_flag("nope")
+            tx.flags.get("nope")
         with pytest.raises(ConflictError) as stale:
-            tx.update_flag("checkout", 7, description="x")
+            tx.flags.update("checkout", 7, description="x")
         assert stale.value.details["current_version"] == 1
 
 
 def test_flag_states_kill_and_restore(store: Store) -> None:
     _seed(store)
     with store.transaction("carol") as tx:
-        unset = tx.get_flag_state("checkout", "production")
+        unset = tx.flags.get_state("checkout", "production")
         assert (unset.version, unset.state.enabled) == (0, False)
-        created = tx.put_flag_state("checkout", "production", SPLIT, 0)
+        created = tx.flags.put_state("checkout", "production", SPLIT, 0)
         assert (created.version, created.state) == (1, SPLIT)
         with pytest.raises(ConflictError) as stale:
-            tx.put_flag_state("checkout", "production", SPLIT, 0)
+            tx.flags.put_state("checkout", "production", SPLIT, 0)
         assert stale.value.details["current_version"] == 1
-        killed = tx.set_enabled("checkout", "production", False)
+        killed = tx.flags.set_enabled("checkout", "production", False)
         assert (killed.version, killed.state.enabled, killed.state.split) == (2, False, SPLIT.split)
-        restored = tx.set_enabled("checkout", "production", True, 2)
+        restored = tx.flags.set_enabled("checkout", "production", True, 2)
         assert restored.state.enabled
         assert restored.version == 3
-        assert [s.environment for s in tx.list_flag_states("checkout")] == ["production"]
+        assert [s.environment for s in tx.flags.list_states("checkout")] == ["production"]
         with pytest.raises(ConfigError) as invalid:
-            tx.put_flag_state(
+            tx.flags.put_state(
                 "checkout", "production", FlagEnvironment(split={"legacy": 1, "domain": 1}), 3
             )
         assert invalid.value.path == "environments.production.split"
         with pytest.raises(NotFoundError):
-            tx.get_flag_state("checkout", "nope")
+            tx.flags.get_state("checkout", "nope")
         with pytest.raises(NotFoundError):
-            tx.put_flag_state("nope", "production", SPLIT, 0)
+            tx.flags.put_state("nope", "production", SPLIT, 0)
 
 
 def test_removing_a_variant_a_state_uses_is_refused(store: Store) -> None:
     _seed(store)
     with store.transaction("carol") as tx:
-        tx.put_flag_state("checkout", "staging", FlagEnvironment(default="domain"), 0)
+        tx.flags.put_state("checkout", "staging", FlagEnvironment(default="domain"), 0)
         with pytest.raises(ConfigError) as caught:
-            tx.update_flag("checkout", 1, variants=["legacy", "new"])
+            tx.flags.update("checkout", 1, variants=["legacy", "new"])
         assert caught.value.path == "environments.staging.default"
-        renamed = tx.update_flag("checkout", 1, variants=["legacy", "domain", "v3"])
+        renamed = tx.flags.update("checkout", 1, variants=["legacy", "domain", "v3"])
         assert renamed.variants == ["legacy", "domain", "v3"]
 
 
 def test_every_mutation_is_audited_with_actor_before_and_after(store: Store) -> None:
     _seed(store)
     with store.transaction("dave") as tx:
-        tx.update_environment("staging", 1, name="Staging")
-        tx.put_flag_state("checkout", "production", SPLIT, 0)
-        tx.set_enabled("checkout", "production", False)
-        tx.set_enabled("checkout", "production", True)
-        tx.update_flag("checkout", 1, description="d")
-        tx.archive_flag("checkout")
-        tx.unarchive_flag("checkout")
-        token, secret = tx.create_token("ci", "write")
-        tx.revoke_token(token.id)
+        tx.environments.update("staging", 1, name="Staging")
+        tx.flags.put_state("checkout", "production", SPLIT, 0)
+        tx.flags.set_enabled("checkout", "production", False)
+        tx.flags.set_enabled("checkout", "production", True)
+        tx.flags.update("checkout", 1, description="d")
+        tx.flags.archive("checkout")
+        tx.flags.unarchive("checkout")
+        token, secret = tx.tokens.create("ci", "write")
+        tx.tokens.revoke(token.id)
     with store.transaction("reader") as tx:
-        rows = list(reversed(tx.list_audit(limit=1000)))
+        rows = list(reversed(tx.audit.list_audit(limit=1000)))
     assert [(r.actor, r.action) for r in rows] == [
         ("alice", "environment.create"),
         ("alice", "environment.create"),
@@ -176,44 +176,44 @@ def test_a_failed_transaction_leaves_neither_change_nor_audit_row(store: Store) 
 
     def crash_mid_transaction() -> None:
         with store.transaction("eve") as tx:
-            tx.create_flag("half-done")
+            tx.flags.create("half-done")
             raise RuntimeError("crash before commit")
 
     with pytest.raises(RuntimeError):
         crash_mid_transaction()
     with store.transaction("reader") as tx:
-        assert [f.key for f in tx.list_flags()] == ["checkout"]
-        assert all(r.target != "half-done" for r in tx.list_audit())
+        assert [f.key for f in tx.flags.list_flags()] == ["checkout"]
+        assert all(r.target != "half-done" for r in tx.audit.list_audit())
 
 
 def test_audit_filters_and_paging(store: Store) -> None:
     _seed(store)
     with store.transaction("frank") as tx:
-        tx.put_flag_state("checkout", "staging", SPLIT, 0)
+        tx.flags.put_state("checkout", "staging", SPLIT, 0)
     with store.transaction("reader") as tx:
-        assert [r.action for r in tx.list_audit(actor="frank")] == ["flag_state.update"]
-        assert len(tx.list_audit(action="environment.create")) == 2
-        assert len(tx.list_audit(target_type="flag", target="checkout")) == 2
-        assert next(r.environment for r in tx.list_audit(environment="staging")) == "staging"
-        first = tx.list_audit(limit=2)
-        second = tx.list_audit(limit=2, before_id=first[-1].id)
+        assert [r.action for r in tx.audit.list_audit(actor="frank")] == ["flag_state.update"]
+        assert len(tx.audit.list_audit(action="environment.create")) == 2
+        assert len(tx.audit.list_audit(target_type="flag", target="checkout")) == 2
+        assert next(r.environment for r in tx.audit.list_audit(environment="staging")) == "staging"
+        first = tx.audit.list_audit(limit=2)
+        second = tx.audit.list_audit(limit=2, before_id=first[-1].id)
         assert [r.id for r in first + second] == sorted(
             [r.id for r in first + second], reverse=True
         )
         assert len({r.id for r in first + second}) == 4
         now = datetime.now(UTC)
-        assert len(tx.list_audit(since=now - timedelta(minutes=5))) == 4
-        assert tx.list_audit(until=now - timedelta(minutes=5)) == []
+        assert len(tx.audit.list_audit(since=now - timedelta(minutes=5))) == 4
+        assert tx.audit.list_audit(until=now - timedelta(minutes=5)) == []
 
 
 def test_tokens(store: Store) -> None:
     _seed(store)
     with store.transaction("admin") as tx:
-        sdk, secret = tx.create_token("app", "sdk", "production")
+        sdk, secret = tx.tokens.create("app", "sdk", "production")
         assert secret.startswith("rw_sdk_")
         assert secret[7:] not in str(sdk.model_dump())  # no part of the secret is kept
         assert sdk.environment == "production"
-        fixed = tx.create_token_with_secret("bootstrap", "admin", "a-long-enough-secret")
+        fixed = tx.tokens.create_with_secret("bootstrap", "admin", "a-long-enough-secret")
         assert fixed.scope == "admin"
         for name, scope, environment, path in (
             ("x", "root", None, "scope"),
@@ -221,23 +221,23 @@ def test_tokens(store: Store) -> None:
             ("x", "read", "production", "environment"),
         ):
             with pytest.raises(ConfigError) as caught:
-                tx.create_token(name, scope, environment)
+                tx.tokens.create(name, scope, environment)
             assert caught.value.path == path
         with pytest.raises(NotFoundError):
-            tx.create_token("x", "sdk", "nope")
-        assert tx.count_tokens() == 2
-        assert tx.count_tokens("admin") == 1
+            tx.tokens.create("x", "sdk", "nope")
+        assert tx.tokens.count() == 2
+        assert tx.tokens.count("admin") == 1
     with store.transaction("auth") as tx:
-        found = tx.authenticate(secret)
+        found = tx.tokens.authenticate(secret)
         assert found is not None
         assert found.id == sdk.id
-        assert tx.authenticate("rw_sdk_wrong") is None
-        tx.revoke_token(sdk.id)
-        assert tx.authenticate(secret) is None
-        assert [t.revoked for t in tx.list_tokens()] == [True, False]
-        assert tx.get_environment("production")  # unaffected
+        assert tx.tokens.authenticate("rw_sdk_wrong") is None
+        tx.tokens.revoke(sdk.id)
+        assert tx.tokens.authenticate(secret) is None
+        assert [t.revoked for t in tx.tokens.list_tokens()] == [True, False]
+        assert tx.environments.get("production")  # unaffected
     with store.transaction("auth") as tx:
-        touched = next(t for t in tx.list_tokens() if t.id == sdk.id)
+        touched = next(t for t in tx.tokens.list_tokens() if t.id == sdk.id)
         assert touched.last_used_at is not None
 
 
@@ -246,30 +246,30 @@ def test_a_reading_transaction_sees_one_snapshot(store: Store) -> None:
     landing between them must not give a revision with another commit's states."""
     _seed(store)
     with store.reading() as reader:
-        before = reader.config_revision("production")
+        before = reader.environments.config_revision("production")
         with store.transaction("grace") as tx:  # commits while the reader is open
-            tx.put_flag_state("checkout", "production", SPLIT, 0)
-        assert reader.config_revision("production") == before
-        document = reader.config_document("production")
+            tx.flags.put_state("checkout", "production", SPLIT, 0)
+        assert reader.environments.config_revision("production") == before
+        document = reader.config.document("production")
     assert document.revision == f"production:{before}"
     assert all(flag.environments == {} for flag in document.flags)
     with store.reading() as reader:
-        assert reader.config_revision("production") == before + 1
+        assert reader.environments.config_revision("production") == before + 1
 
 
 def test_config_document_and_revisions(store: Store) -> None:
     _seed(store)
     with store.transaction("grace") as tx:
-        assert tx.config_revision("production") == 1  # the flag creation bumped it
-        tx.put_flag_state("checkout", "production", SPLIT, 0)
-        tx.put_flag_state("checkout", "staging", FlagEnvironment(default="domain"), 0)
-        assert tx.config_revision("production") == 2
-        tx.create_flag("archived-one")
-        tx.archive_flag("archived-one")
-        tx.create_flag("unset")
-        document = tx.config_document("production")
+        assert tx.environments.config_revision("production") == 1  # the flag creation bumped it
+        tx.flags.put_state("checkout", "production", SPLIT, 0)
+        tx.flags.put_state("checkout", "staging", FlagEnvironment(default="domain"), 0)
+        assert tx.environments.config_revision("production") == 2
+        tx.flags.create("archived-one")
+        tx.flags.archive("archived-one")
+        tx.flags.create("unset")
+        document = tx.config.document("production")
         with pytest.raises(NotFoundError):
-            tx.config_document("nope")
+            tx.config.document("nope")
     assert document.revision == "production:5"
     assert document.environment == "production"
     assert [f.key for f in document.flags] == ["checkout", "unset"]

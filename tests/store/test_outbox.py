@@ -46,7 +46,7 @@ def note(
 def add_channels(store: Store) -> None:
     with store.transaction("admin") as tx:
         for config in CHANNELS:
-            tx.create_channel(config["name"], config, enabled=config["name"] != "switched-off")
+            tx.channels.create(config["name"], config, enabled=config["name"] != "switched-off")
 
 
 def test_transitions_queue_one_row_per_enabled_channel_that_wants_them(store: Store) -> None:
@@ -54,9 +54,9 @@ def test_transitions_queue_one_row_per_enabled_channel_that_wants_them(store: St
     add_channels(store)
     with store.transaction("bob") as tx:
         rollout = create_rollout(tx, SPEC, start=True)
-        started = tx.list_outbox()
+        started = tx.outbox.list_outbox()
         act_on_rollout(tx, rollout.id, "rollback", expected_version=2, evidence=EVIDENCE)
-        everything = tx.list_outbox()
+        everything = tx.outbox.list_outbox()
     assert [row.channel for row in started] == ["everything"]
     rolled_back = [row for row in everything if row.notification["severity"] == "critical"]
     assert sorted(row.channel for row in rolled_back) == ["critical-only", "everything"]
@@ -73,32 +73,32 @@ def test_claim_lease_retry_deliver_and_fail(store: Store) -> None:
     seed(store)
     add_channels(store)
     with store.transaction("t") as tx:
-        first, *_ = tx.enqueue(note("first"))
-        second, *_ = tx.enqueue(note("second"))
+        first, *_ = tx.outbox.enqueue(note("first"))
+        second, *_ = tx.outbox.enqueue(note("second"))
     lease = timedelta(seconds=30)
     now = store.now() + timedelta(seconds=1)
     with store.transaction("dispatcher") as tx:
-        claimed = tx.claim_due(now, limit=10, lease=lease)
+        claimed = tx.outbox.claim_due(now, limit=10, lease=lease)
     assert [row.id for row in claimed] == [first.id, second.id]
     assert all(row.attempts == 1 for row in claimed)
     with store.transaction("dispatcher") as tx:
-        assert tx.claim_due(now + timedelta(seconds=29), lease=lease) == []  # leased
-        retry = tx.mark_retry(first.id, now + timedelta(minutes=5), "HTTP 503 from receiver")
-        delivered = tx.mark_delivered(second.id, at=now)
+        assert tx.outbox.claim_due(now + timedelta(seconds=29), lease=lease) == []  # leased
+        retry = tx.outbox.mark_retry(first.id, now + timedelta(minutes=5), "HTTP 503 from receiver")
+        delivered = tx.outbox.mark_delivered(second.id, at=now)
     assert (retry.status, retry.last_error) == ("pending", "HTTP 503 from receiver")
     assert (delivered.status, delivered.delivered_at) == ("delivered", now)
     with store.transaction("dispatcher") as tx:
-        assert tx.claim_due(now + timedelta(minutes=4)) == []
-        again = tx.claim_due(now + timedelta(minutes=5))
+        assert tx.outbox.claim_due(now + timedelta(minutes=4)) == []
+        again = tx.outbox.claim_due(now + timedelta(minutes=5))
         assert [(row.id, row.attempts) for row in again] == [(first.id, 2)]
-        failed = tx.mark_failed(first.id, "HTTP 404: not found")
+        failed = tx.outbox.mark_failed(first.id, "HTTP 404: not found")
         assert (failed.status, failed.last_error) == ("failed", "HTTP 404: not found")
         # marking a row that is no longer pending changes nothing
-        assert tx.mark_delivered(first.id) == failed
-        assert tx.mark_retry(second.id, now, "late") == delivered
-        assert tx.claim_due(now + timedelta(days=30)) == []
-        assert [r.id for r in tx.list_outbox(status="failed")] == [first.id]
-        assert [r.id for r in tx.list_outbox(status="delivered")] == [second.id]
+        assert tx.outbox.mark_delivered(first.id) == failed
+        assert tx.outbox.mark_retry(second.id, now, "late") == delivered
+        assert tx.outbox.claim_due(now + timedelta(days=30)) == []
+        assert [r.id for r in tx.outbox.list_outbox(status="failed")] == [first.id]
+        assert [r.id for r in tx.outbox.list_outbox(status="delivered")] == [second.id]
 
 
 def test_a_claim_whose_lease_ran_out_is_due_again(store: Store) -> None:
@@ -106,21 +106,21 @@ def test_a_claim_whose_lease_ran_out_is_due_again(store: Store) -> None:
     seed(store)
     add_channels(store)
     with store.transaction("t") as tx:
-        (row,) = tx.enqueue(note())
+        (row,) = tx.outbox.enqueue(note())
     late = store.now() + timedelta(seconds=1)
     with store.transaction("a") as tx:
-        assert [r.id for r in tx.claim_due(late, lease=timedelta(seconds=60))] == [row.id]
+        assert [r.id for r in tx.outbox.claim_due(late, lease=timedelta(seconds=60))] == [row.id]
     with store.transaction("b") as tx:
-        back = tx.claim_due(late + timedelta(seconds=60), lease=timedelta(seconds=60))
+        back = tx.outbox.claim_due(late + timedelta(seconds=60), lease=timedelta(seconds=60))
     assert [(r.id, r.attempts) for r in back] == [(row.id, 2)]
 
 
 def test_two_concurrent_claimers_never_claim_the_same_row(store: Store) -> None:
     seed(store)
     with store.transaction("admin") as tx:
-        tx.create_channel("everything", CHANNELS[0])
+        tx.channels.create("everything", CHANNELS[0])
         for index in range(60):
-            tx.enqueue(note(f"n{index}"))
+            tx.outbox.enqueue(note(f"n{index}"))
     now = store.now() + timedelta(seconds=1)
     claims: dict[str, list[OutboxRecord]] = {"a": [], "b": []}
     barrier = threading.Barrier(2)
@@ -129,7 +129,7 @@ def test_two_concurrent_claimers_never_claim_the_same_row(store: Store) -> None:
         barrier.wait(10)
         while True:
             with store.transaction(name) as tx:
-                batch = tx.claim_due(now, limit=7, lease=timedelta(minutes=5))
+                batch = tx.outbox.claim_due(now, limit=7, lease=timedelta(minutes=5))
             if not batch:
                 return
             claims[name] += batch
@@ -150,9 +150,9 @@ def test_enqueue_to_named_channels_even_when_disabled(store: Store) -> None:
     seed(store)
     add_channels(store)
     with store.transaction("t") as tx:
-        (row,) = tx.enqueue(note(kind="alert.firing"), channels=["switched-off"])
-        test = tx.queue_test_notification("alerts-only")
-        assert tx.list_audit(action="channel.test")[0].target == "alerts-only"
+        (row,) = tx.outbox.enqueue(note(kind="alert.firing"), channels=["switched-off"])
+        test = tx.channels.queue_test_notification("alerts-only")
+        assert tx.audit.list_audit(action="channel.test")[0].target == "alerts-only"
     assert row.channel == "switched-off"
     assert Notification.from_dict(test.notification).kind == "rollwise.test"
 
@@ -160,22 +160,22 @@ def test_enqueue_to_named_channels_even_when_disabled(store: Store) -> None:
 def test_channels_are_versioned_and_audited_without_their_values(store: Store) -> None:
     secret = {"type": "webhook", "name": "hooks", "url": "http://r/x", "secret": "s" * 20}
     with store.transaction("admin") as tx:
-        created = tx.create_channel("hooks", secret)
+        created = tx.channels.create("hooks", secret)
         assert (created.version, created.type, created.config["secret"]) == (1, "webhook", "s" * 20)
-        off = tx.update_channel("hooks", 1, enabled=False)
+        off = tx.channels.update("hooks", 1, enabled=False)
         assert (off.version, off.enabled) == (2, False)
-        assert [c.name for c in tx.list_channels(enabled=False)] == ["hooks"]
-        audit = tx.list_audit(target_type="channel")
+        assert [c.name for c in tx.channels.list_channels(enabled=False)] == ["hooks"]
+        audit = tx.audit.list_audit(target_type="channel")
     assert all("s" * 20 not in str(row.after) + str(row.before) for row in audit)
     assert audit[-1].after is not None
     assert audit[-1].after["config"] == {"fields (values not recorded)": sorted(secret)}
     with store.transaction("admin") as tx:
         with pytest.raises(ConflictError) as stale:
-            tx.update_channel("hooks", 1, enabled=True)
+            tx.channels.update("hooks", 1, enabled=True)
         assert stale.value.details["current_version"] == 2
-        tx.delete_channel("hooks", 2, redact=lambda c: {"type": c["type"]})
-        assert tx.list_channels() == []
-        assert tx.list_audit(action="channel.delete")[0].before["config"] == {  # type: ignore[index]
+        tx.channels.delete("hooks", 2, redact=lambda c: {"type": c["type"]})
+        assert tx.channels.list_channels() == []
+        assert tx.audit.list_audit(action="channel.delete")[0].before["config"] == {  # type: ignore[index]
             "type": "webhook"
         }
 
@@ -209,17 +209,17 @@ def test_retention_removes_old_finished_notifications_never_pending_ones(
         seed(store)
         add_channels(store)
         with store.transaction("t") as tx:
-            delivered, *_ = tx.enqueue(note("delivered"))
-            failed, *_ = tx.enqueue(note("failed"))
-            pending, *_ = tx.enqueue(note("pending"))
-            tx.mark_delivered(delivered.id)
-            tx.mark_failed(failed.id, "HTTP 404")
+            delivered, *_ = tx.outbox.enqueue(note("delivered"))
+            failed, *_ = tx.outbox.enqueue(note("failed"))
+            pending, *_ = tx.outbox.enqueue(note("pending"))
+            tx.outbox.mark_delivered(delivered.id)
+            tx.outbox.mark_failed(failed.id, "HTTP 404")
         moment[0] += timedelta(days=29)
         with store.transaction("retention") as tx:
-            assert tx.purge_outbox(timedelta(days=30)) == 0
+            assert tx.outbox.purge(timedelta(days=30)) == 0
         moment[0] += timedelta(days=2)
         with store.transaction("retention") as tx:
-            assert tx.purge_outbox(timedelta(days=30)) == 2
-            assert [row.id for row in tx.list_outbox()] == [pending.id]
+            assert tx.outbox.purge(timedelta(days=30)) == 2
+            assert [row.id for row in tx.outbox.list_outbox()] == [pending.id]
     finally:
         store.close()

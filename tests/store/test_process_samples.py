@@ -49,8 +49,8 @@ def clock() -> FakeClock[datetime]:
 def process_store(database_url: str, clock: FakeClock[datetime]) -> Iterator[Store]:
     store = Store(database_url, clock=clock)
     with store.transaction("setup") as tx:
-        tx.create_environment("production")
-        tx.create_flag(FLAG, variants=["v1", "v2"])
+        tx.environments.create("production")
+        tx.flags.create(FLAG, variants=["v1", "v2"])
     try:
         yield store
     finally:
@@ -59,7 +59,7 @@ def process_store(database_url: str, clock: FakeClock[datetime]) -> Iterator[Sto
 
 def _ingest(store: Store, *windows: dict[str, Any], **extra: Any) -> Any:
     with store.transaction("sdk") as tx:
-        return tx.ingest_telemetry("production", batch(*windows, **extra))
+        return tx.telemetry.ingest("production", batch(*windows, **extra))
 
 
 def test_samples_of_two_instances_give_the_mean_and_max_per_release(
@@ -69,7 +69,7 @@ def test_samples_of_two_instances_give_the_mean_and_max_per_release(
     _ingest(process_store, sampled(T0, process=_sample("v2", 90.0, 30.0, 300_000_000)))
     _ingest(process_store, sampled(T0, process=_sample("v1", 10.0, 15.0, 50_000_000)))
     with process_store.transaction("read") as tx:
-        found = tx.process_window("production", FLAG, T0, T0 + timedelta(seconds=10))
+        found = tx.telemetry.process_window("production", FLAG, T0, T0 + timedelta(seconds=10))
     assert set(found) == {"v1", "v2"}
     v2 = found["v2"]
     assert v2.samples == 2
@@ -92,7 +92,7 @@ def test_a_retried_batch_counts_its_sample_once(process_store: Store) -> None:
     assert not first.duplicate
     assert again.duplicate
     with process_store.transaction("read") as tx:
-        found = tx.process_window("production", FLAG, T0, T0 + timedelta(seconds=10))
+        found = tx.telemetry.process_window("production", FLAG, T0, T0 + timedelta(seconds=10))
     assert found["v2"].samples == 1
 
 
@@ -101,8 +101,8 @@ def test_a_window_split_across_parts_stores_its_sample_once(process_store: Store
     result = _ingest(process_store, sampled(T0, series=many, process=_sample("v2", 30, 5, 7)))
     assert result.windows == 1
     with process_store.transaction("read") as tx:
-        found = tx.process_window("production", FLAG, T0, T0 + timedelta(seconds=10))
-        requests = tx.variant_window("production", FLAG, T0, T0 + timedelta(seconds=10))
+        found = tx.telemetry.process_window("production", FLAG, T0, T0 + timedelta(seconds=10))
+        requests = tx.telemetry.variant_window("production", FLAG, T0, T0 + timedelta(seconds=10))
     assert found["v2"].samples == 1
     assert requests["v2"].requests == 250
 
@@ -117,7 +117,7 @@ def test_samples_of_unknown_flags_or_releases_are_ignored_and_counted(
     assert unknown_release.ignored.unknown_variants == [f"{FLAG}/v9"]
     assert unknown_flag.ignored.unknown_flags == ["nobody"]
     with process_store.transaction("read") as tx:
-        assert tx.process_window("production", FLAG, T0, T0 + timedelta(hours=1)) == {}
+        assert tx.telemetry.process_window("production", FLAG, T0, T0 + timedelta(hours=1)) == {}
 
 
 def test_a_window_over_many_buckets_reads_coarser_ones_and_adds_up(
@@ -127,7 +127,7 @@ def test_a_window_over_many_buckets_reads_coarser_ones_and_adds_up(
         start = T0 + timedelta(minutes=minute)
         _ingest(process_store, sampled(start, process=_sample("v2", float(minute), 10, 1)))
     with process_store.transaction("read") as tx:
-        found = tx.process_window("production", FLAG, T0, T0 + timedelta(minutes=12))
+        found = tx.telemetry.process_window("production", FLAG, T0, T0 + timedelta(minutes=12))
     assert found["v2"].samples == 12
     assert found["v2"].cpu_max == pytest.approx(11.0)
     assert found["v2"].cpu_mean == pytest.approx(5.5)
@@ -144,15 +144,15 @@ def test_retention_purges_process_buckets_with_the_others(
     store = Store(database_url, clock=clock, telemetry=policy)
     try:
         with store.transaction("setup") as tx:
-            tx.create_environment("production")
-            tx.create_flag(FLAG, variants=["v1", "v2"])
+            tx.environments.create("production")
+            tx.flags.create(FLAG, variants=["v1", "v2"])
         _ingest(store, sampled(T0, process=_sample("v2", 50, 10, 1)))
         clock.advance(hours=1, minutes=30)  # 10 s rows expire, 5 min and 1 h rows stay
         with store.transaction("retention") as tx:
-            first = tx.purge_telemetry()
+            first = tx.telemetry.purge()
         clock.advance(days=100)  # everything expires (1 h rows after 90 days)
         with store.transaction("retention") as tx:
-            second = tx.purge_telemetry()
+            second = tx.telemetry.purge()
         with store.engine.connect() as connection:
             left = connection.execute(select(process_buckets)).all()
     finally:

@@ -26,7 +26,7 @@ def started(store: Store) -> RolloutRecord:
 def judge(store: Store, rollout_id: int, action: RolloutAction, seconds: float) -> RolloutRecord:
     """One controller look ``seconds`` after T0, deciding ``action`` (as the controller does)."""
     with store.transaction(CONTROLLER_ACTOR) as tx:
-        rollout = tx.get_rollout(rollout_id)
+        rollout = tx.rollouts.get(rollout_id)
         kept = record_step_decision(
             tx,
             rollout,
@@ -47,8 +47,8 @@ def test_changes_are_all_kept_and_repeats_at_most_once_a_minute(store: Store) ->
     judge(store, rollout.id, RolloutAction.HOLD, 130)  # the next step's first look
     judge(store, rollout.id, RolloutAction.HOLD, 135)  # a repeat: not kept
     with store.reading() as tx:
-        kept = tx.list_evaluations(rollout.id)
-        latest = tx.get_judgement(rollout.id)
+        kept = tx.evaluations.list_evaluations(rollout.id)
+        latest = tx.rollouts.get_judgement(rollout.id)
     assert [(e.seq, e.at - T0, e.step, e.decision) for e in kept] == [
         (1, timedelta(0), 0, "hold"),
         (2, timedelta(seconds=60), 0, "hold"),
@@ -68,9 +68,12 @@ def test_a_failure_look_is_kept_as_an_evaluation(store: Store) -> None:
     rollout = started(store)
     judge(store, rollout.id, RolloutAction.HOLD, 0)
     with store.transaction(CONTROLLER_ACTOR) as tx:
-        tx.record_judgement(rollout.id, decision="error", reason="provider down", at=T0)
+        tx.rollouts.record_judgement(rollout.id, decision="error", reason="provider down", at=T0)
     with store.reading() as tx:
-        assert [e.decision for e in tx.list_evaluations(rollout.id)] == ["hold", "error"]
+        assert [e.decision for e in tx.evaluations.list_evaluations(rollout.id)] == [
+            "hold",
+            "error",
+        ]
 
 
 def test_pages_oldest_first_after_a_seq(store: Store) -> None:
@@ -78,10 +81,10 @@ def test_pages_oldest_first_after_a_seq(store: Store) -> None:
     for minute in range(5):
         judge(store, rollout.id, RolloutAction.HOLD, 60 * minute)
     with store.reading() as tx:
-        first = tx.list_evaluations(rollout.id, limit=2)
-        second = tx.list_evaluations(rollout.id, since=first[-1].seq, limit=2)
-        rest = tx.list_evaluations(rollout.id, since=second[-1].seq, limit=2)
-        after_all = tx.list_evaluations(rollout.id, since=rest[-1].seq)
+        first = tx.evaluations.list_evaluations(rollout.id, limit=2)
+        second = tx.evaluations.list_evaluations(rollout.id, since=first[-1].seq, limit=2)
+        rest = tx.evaluations.list_evaluations(rollout.id, since=second[-1].seq, limit=2)
+        after_all = tx.evaluations.list_evaluations(rollout.id, since=rest[-1].seq)
     assert [e.seq for e in first + second + rest] == [1, 2, 3, 4, 5]
     assert after_all == []
 
@@ -89,9 +92,9 @@ def test_pages_oldest_first_after_a_seq(store: Store) -> None:
 def test_an_unknown_rollout_is_not_found_and_an_unjudged_one_has_none(store: Store) -> None:
     rollout = started(store)
     with store.reading() as tx:
-        assert tx.list_evaluations(rollout.id) == []
+        assert tx.evaluations.list_evaluations(rollout.id) == []
         with pytest.raises(NotFoundError):
-            tx.list_evaluations(rollout.id + 1)
+            tx.evaluations.list_evaluations(rollout.id + 1)
 
 
 def test_retention_deletes_only_the_evaluations_of_rollouts_finished_long_ago(
@@ -112,13 +115,15 @@ def test_retention_deletes_only_the_evaluations_of_rollouts_finished_long_ago(
 
         now[0] = T0 + timedelta(days=9)
         with store.transaction("retention") as tx:
-            assert tx.purge_evaluations(timedelta(days=10)) == 0  # finished 9 days ago
+            assert tx.evaluations.purge(timedelta(days=10)) == 0  # finished 9 days ago
         now[0] = T0 + timedelta(days=11)
         with store.transaction("retention") as tx:
-            assert tx.purge_evaluations(timedelta(days=10)) == 1
+            assert tx.evaluations.purge(timedelta(days=10)) == 1
         with store.reading() as tx:
-            assert tx.list_evaluations(old.id) == []
-            assert len(tx.list_evaluations(active.id)) == 1  # active: kept however old
-            assert tx.get_judgement(old.id) is not None  # the latest look stays with the rollout
+            assert tx.evaluations.list_evaluations(old.id) == []
+            assert len(tx.evaluations.list_evaluations(active.id)) == 1  # active: kept however old
+            assert (
+                tx.rollouts.get_judgement(old.id) is not None
+            )  # the latest look stays with the rollout
     finally:
         store.close()

@@ -21,12 +21,12 @@ T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 def split_of(store: Store) -> dict[str, int] | None:
     with store.transaction("read") as tx:
-        return tx.get_flag_state("checkout", "production").state.split
+        return tx.flags.get_state("checkout", "production").state.split
 
 
 def revision(store: Store) -> int:
     with store.transaction("read") as tx:
-        return tx.config_revision("production")
+        return tx.environments.config_revision("production")
 
 
 def test_create_pending_resolves_the_baseline_and_touches_nothing_else(store: Store) -> None:
@@ -46,12 +46,12 @@ def test_create_pending_resolves_the_baseline_and_touches_nothing_else(store: St
     assert split_of(store) == {"legacy": 10000, "domain": 0}
     assert revision(store) == before
     with store.transaction("read") as tx:
-        assert tx.list_rollout_history(rollout.id) == []
-        created = tx.list_audit(action="rollout.create")
+        assert tx.rollouts.list_history(rollout.id) == []
+        created = tx.audit.list_audit(action="rollout.create")
         assert [(a.target, a.actor) for a in created] == [(str(rollout.id), "bob")]
         assert created[0].after is not None
         assert created[0].after["spec"]["baseline"] == "legacy"
-        assert tx.list_outbox() == []
+        assert tx.outbox.list_outbox() == []
 
 
 def test_manual_actions_move_the_split_and_leave_history_and_audit(store: Store) -> None:
@@ -81,9 +81,9 @@ def test_manual_actions_move_the_split_and_leave_history_and_audit(store: Store)
     assert revision(store) > started_revision
 
     with store.transaction("read") as tx:
-        history = tx.list_rollout_history(rollout.id)
-        audit = tx.list_audit(target_type="rollout", target=str(rollout.id))
-        splits = tx.list_audit(action="flag.rollout_split")
+        history = tx.rollouts.list_history(rollout.id)
+        audit = tx.audit.list_audit(target_type="rollout", target=str(rollout.id))
+        splits = tx.audit.list_audit(action="flag.rollout_split")
     assert [(h.seq, h.version, h.action.value, h.actor) for h in history] == [
         (1, 2, "start", "bob"),
         (2, 3, "pause", "carol"),
@@ -116,7 +116,7 @@ def test_abort_then_retry_is_a_new_attempt_from_the_first_step(store: Store) -> 
     assert split_of(store) == {"legacy": 10000, "domain": 0}
     with store.transaction("bob") as tx:
         retried = act_on_rollout(tx, rollout.id, "retry", expected_version=3)
-        assert tx.get_active_rollout("checkout", "production") == retried
+        assert tx.rollouts.get_active("checkout", "production") == retried
     assert (retried.phase, retried.step, retried.attempt, retried.share) == (
         RolloutPhase.PROGRESSING,
         0,
@@ -131,19 +131,19 @@ def test_aborting_a_pending_rollout_leaves_the_flag_alone(store: Store) -> None:
     with store.transaction("bob") as tx:
         rollout = create_rollout(tx, SPEC)
         act_on_rollout(tx, rollout.id, "abort", expected_version=1)
-        assert tx.list_audit(action="flag.rollout_split") == []
+        assert tx.audit.list_audit(action="flag.rollout_split") == []
     assert split_of(store) == {"legacy": 8000, "domain": 2000}
 
 
 def test_controller_actions_carry_evidence_to_history_and_notifications(store: Store) -> None:
     seed(store)
     with store.transaction("admin") as tx:
-        tx.create_channel("all", {"type": "nop", "name": "all"})
+        tx.channels.create("all", {"type": "nop", "name": "all"})
     with store.transaction("bob") as tx:
         rollout = create_rollout(tx, SPEC, start=True, now=T0)
     with store.transaction("controller") as tx:
         held = act_on_rollout(tx, rollout.id, "hold", expected_version=2, actor="controller")
-        assert held == tx.get_rollout(rollout.id)
+        assert held == tx.rollouts.get(rollout.id)
         advanced = act_on_rollout(
             tx,
             rollout.id,
@@ -166,8 +166,8 @@ def test_controller_actions_carry_evidence_to_history_and_notifications(store: S
     assert (rolled_back.phase, rolled_back.share) == (RolloutPhase.ROLLED_BACK, 0)
     assert split_of(store) == {"legacy": 10000, "domain": 0}
     with store.transaction("read") as tx:
-        history = tx.list_rollout_history(rollout.id)
-        rows = tx.list_outbox()
+        history = tx.rollouts.list_history(rollout.id)
+        rows = tx.outbox.list_outbox()
     assert [h.action.value for h in history] == ["start", "advance", "rollback"]
     assert history[-1].evidence == EVIDENCE
     assert history[-1].actor == "controller"
@@ -210,15 +210,15 @@ def test_illegal_and_stale_actions_are_conflicts_that_change_nothing(store: Stor
     with store.transaction("bob") as tx, pytest.raises(NotFoundError):
         act_on_rollout(tx, 999, "pause", expected_version=1)
     with store.transaction("read") as tx:
-        assert len(tx.list_rollout_history(rollout.id)) == 1
-        assert tx.get_rollout(rollout.id).version == 2
+        assert len(tx.rollouts.list_history(rollout.id)) == 1
+        assert tx.rollouts.get(rollout.id).version == 2
 
 
 def test_a_failure_after_the_transition_rolls_all_of_it_back(store: Store) -> None:
     """The transition, its history, the split, the audit and the outbox are one transaction."""
     seed(store)
     with store.transaction("admin") as tx:
-        tx.create_channel("all", {"type": "nop", "name": "all"})
+        tx.channels.create("all", {"type": "nop", "name": "all"})
         rollout = create_rollout(tx, SPEC)
     before_revision = revision(store)
 
@@ -230,10 +230,10 @@ def test_a_failure_after_the_transition_rolls_all_of_it_back(store: Store) -> No
     with pytest.raises(RuntimeError):
         crash_before_commit()
     with store.transaction("read") as tx:
-        assert tx.get_rollout(rollout.id).phase is RolloutPhase.PENDING
-        assert tx.list_rollout_history(rollout.id) == []
-        assert tx.list_outbox() == []
-        assert tx.list_audit(action="rollout.start") == []
+        assert tx.rollouts.get(rollout.id).phase is RolloutPhase.PENDING
+        assert tx.rollouts.list_history(rollout.id) == []
+        assert tx.outbox.list_outbox() == []
+        assert tx.audit.list_audit(action="rollout.start") == []
     assert split_of(store) == {"legacy": 10000, "domain": 0}
     assert revision(store) == before_revision
 
@@ -241,7 +241,7 @@ def test_a_failure_after_the_transition_rolls_all_of_it_back(store: Store) -> No
 def test_one_active_rollout_per_flag_and_environment(store: Store) -> None:
     seed(store)
     with store.transaction("bob") as tx:
-        tx.put_flag_state("checkout", "staging", FlagEnvironment(default="legacy"), 0)
+        tx.flags.put_state("checkout", "staging", FlagEnvironment(default="legacy"), 0)
         first = create_rollout(tx, SPEC)
         other_env = create_rollout(tx, {**SPEC, "environment": "staging"})
     with store.transaction("bob") as tx, pytest.raises(ConflictError) as taken:
@@ -256,10 +256,10 @@ def test_one_active_rollout_per_flag_and_environment(store: Store) -> None:
         act_on_rollout(tx, first.id, "retry", expected_version=2)
     assert retry.value.details["rollout_id"] == second.id
     with store.transaction("read") as tx:
-        assert [r.id for r in tx.list_rollouts(active=True)] == [second.id, other_env.id]
-        assert [r.id for r in tx.list_rollouts(phases=["aborted"])] == [first.id]
-        assert [r.id for r in tx.list_rollouts(environment="staging")] == [other_env.id]
-        assert tx.get_rollout(first.id).phase is RolloutPhase.ABORTED
+        assert [r.id for r in tx.rollouts.list_rollouts(active=True)] == [second.id, other_env.id]
+        assert [r.id for r in tx.rollouts.list_rollouts(phases=["aborted"])] == [first.id]
+        assert [r.id for r in tx.rollouts.list_rollouts(environment="staging")] == [other_env.id]
+        assert tx.rollouts.get(first.id).phase is RolloutPhase.ABORTED
 
 
 def test_the_spec_is_checked_against_the_flag(store: Store) -> None:
@@ -275,8 +275,8 @@ def test_the_spec_is_checked_against_the_flag(store: Store) -> None:
             create_rollout(tx, {**SPEC, "flag": "nope"})
         with pytest.raises(NotFoundError):
             create_rollout(tx, {**SPEC, "environment": "nowhere"})
-        tx.create_flag("old")
-        tx.archive_flag("old")
+        tx.flags.create("old")
+        tx.flags.archive("old")
         with pytest.raises(ConflictError):
             create_rollout(tx, {**SPEC, "flag": "old", "variant": "on"})
 
@@ -286,19 +286,19 @@ def test_manual_split_changes_are_refused_while_a_rollout_is_active(store: Store
     with store.transaction("bob") as tx:
         rollout = create_rollout(tx, SPEC, start=True)
     with store.transaction("bob") as tx, pytest.raises(ConflictError) as refused:
-        tx.put_flag_state(
+        tx.flags.put_state(
             "checkout", "production", FlagEnvironment(split={"legacy": 5000, "domain": 5000}), None
         )
     assert refused.value.details["rollout_id"] == rollout.id
     assert f"rollout {rollout.id}" in refused.value.message
     with store.transaction("bob") as tx:
-        current = tx.get_flag_state("checkout", "production")
+        current = tx.flags.get_state("checkout", "production")
         with_rule = current.state.model_copy(update={"unit": "account_id"})
-        tx.put_flag_state("checkout", "production", with_rule, current.version)
-        killed = tx.set_enabled("checkout", "production", False)
+        tx.flags.put_state("checkout", "production", with_rule, current.version)
+        killed = tx.flags.set_enabled("checkout", "production", False)
         assert not killed.state.enabled
         act_on_rollout(tx, rollout.id, "abort", expected_version=2)
-        tx.put_flag_state(
+        tx.flags.put_state(
             "checkout", "production", FlagEnvironment(split={"legacy": 5000, "domain": 5000}), None
         )
 
@@ -307,10 +307,12 @@ def test_judgements_are_kept_without_a_new_version(store: Store) -> None:
     seed(store)
     with store.transaction("bob") as tx:
         rollout = create_rollout(tx, SPEC, start=True, now=T0)
-        assert tx.get_judgement(rollout.id) is None
+        assert tx.rollouts.get_judgement(rollout.id) is None
     with store.transaction("controller") as tx:
-        tx.record_judgement(rollout.id, decision="hold", verdict="no_data", reason="waiting", at=T0)
-        latest = tx.record_judgement(
+        tx.rollouts.record_judgement(
+            rollout.id, decision="hold", verdict="no_data", reason="waiting", at=T0
+        )
+        latest = tx.rollouts.record_judgement(
             rollout.id,
             decision="hold",
             verdict="pass",
@@ -325,6 +327,6 @@ def test_judgements_are_kept_without_a_new_version(store: Store) -> None:
     )
     assert (latest.step, latest.attempt, latest.rollout_version) == (0, 1, 2)
     with store.transaction("read") as tx:
-        assert tx.get_judgement(rollout.id) == latest
-        assert tx.get_rollout(rollout.id).version == 2
-        assert tx.list_audit(target_type="rollout", action="rollout.judgement") == []
+        assert tx.rollouts.get_judgement(rollout.id) == latest
+        assert tx.rollouts.get(rollout.id).version == 2
+        assert tx.audit.list_audit(target_type="rollout", action="rollout.judgement") == []

@@ -53,10 +53,10 @@ def test_two_creators_for_the_same_flag_exactly_one_wins(store: Store) -> None:
         assert len(losers) == 1, results
         assert losers[0].details["rollout_id"] == winners[0].id
         with store.transaction("check") as tx:
-            active = tx.list_rollouts(active=True)
+            active = tx.rollouts.list_rollouts(active=True)
             assert [r.id for r in active] == [winners[0].id]
-            assert len(tx.list_rollout_history(winners[0].id)) == 1
-            assert tx.get_flag_state("checkout", "production").state.split == {
+            assert len(tx.rollouts.list_history(winners[0].id)) == 1
+            assert tx.flags.get_state("checkout", "production").state.split == {
                 "legacy": 9000,
                 "domain": 1000,
             }
@@ -82,7 +82,7 @@ def test_two_appliers_on_the_same_version_exactly_one_wins(store: Store) -> None
     assert len(losers) == 1
     assert losers[0].details["current_version"] == 3
     with store.transaction("check") as tx:
-        history = tx.list_rollout_history(rollout.id)
+        history = tx.rollouts.list_history(rollout.id)
         assert [h.seq for h in history] == [1, 2]
         assert history[-1].version == 3
-        assert tx.get_rollout(rollout.id) == winners[0]
+        assert tx.rollouts.get(rollout.id) == winners[0]

@@ -24,18 +24,18 @@ RULES = [{"ref": "main", "environment": "staging"}]
 
 def test_a_change_is_a_new_version_and_an_audit_row(store: Store) -> None:
     with store.transaction("alice") as tx:
-        assert tx.get_setting("deploy") is None
-        created = tx.put_setting("deploy", RULES)
+        assert tx.settings.get("deploy") is None
+        created = tx.settings.put("deploy", RULES)
     with store.transaction("bob") as tx:
-        same = tx.put_setting("deploy", RULES)  # unchanged: nothing written
-        changed = tx.put_setting("deploy", [*RULES, {"ref": "v*", "environment": "prod"}])
+        same = tx.settings.put("deploy", RULES)  # unchanged: nothing written
+        changed = tx.settings.put("deploy", [*RULES, {"ref": "v*", "environment": "prod"}])
     assert (created.key, created.value, created.version) == ("deploy", RULES, 1)
     assert same == created
     assert changed.version == 2
     with store.reading() as tx:
-        assert tx.get_setting("deploy") == changed
-        assert [s.key for s in tx.list_settings()] == ["deploy"]
-        audit = tx.list_audit(target_type="setting")
+        assert tx.settings.get("deploy") == changed
+        assert [s.key for s in tx.settings.list_settings()] == ["deploy"]
+        audit = tx.audit.list_audit(target_type="setting")
     by_action = {a.action: a for a in audit}
     assert set(by_action) == {"setting.create", "setting.update"}
     assert by_action["setting.create"].actor == "alice"
@@ -52,12 +52,12 @@ def test_a_change_is_a_new_version_and_an_audit_row(store: Store) -> None:
 
 def test_a_checked_write_on_a_stale_version_is_a_conflict(store: Store) -> None:
     with store.transaction("alice") as tx:
-        tx.put_setting("defaults", {"production": {}}, expected_version=0)
+        tx.settings.put("defaults", {"production": {}}, expected_version=0)
     with pytest.raises(ConflictError) as raised, store.transaction("bob") as tx:
-        tx.put_setting("defaults", {}, expected_version=0)
+        tx.settings.put("defaults", {}, expected_version=0)
     assert raised.value.details["current_version"] == 1
     with store.transaction("bob") as tx:
-        assert tx.put_setting("defaults", {}, expected_version=1).version == 2
+        assert tx.settings.put("defaults", {}, expected_version=1).version == 2
 
 
 @contextmanager
@@ -95,7 +95,7 @@ def test_migration_0013_keeps_the_settings_the_audit_log_held(tmp_path: Path) ->
                         )
                 store.upgrade()
                 with store.reading() as tx:
-                    settings = {s.key: (s.value, s.version) for s in tx.list_settings()}
+                    settings = {s.key: (s.value, s.version) for s in tx.settings.list_settings()}
             finally:
                 store.close()
             assert settings == {"defaults": (old["defaults"], 1), "deploy": (RULES, 1)}, url

@@ -31,9 +31,9 @@ def clock() -> FakeClock:
 def telemetry_store(database_url: str, clock: FakeClock) -> Iterator[Store]:
     store = Store(database_url, clock=clock)
     with store.transaction("setup") as tx:
-        tx.create_environment("production")
-        tx.create_environment("staging")
-        tx.create_flag("checkout", variants=["legacy", "domain"])
+        tx.environments.create("production")
+        tx.environments.create("staging")
+        tx.flags.create("checkout", variants=["legacy", "domain"])
     try:
         yield store
     finally:
@@ -64,11 +64,11 @@ def _two_windows() -> list[dict[str, object]]:
 
 def test_ingest_then_window_returns_exactly_what_was_sent(telemetry_store: Store) -> None:
     with telemetry_store.transaction("sdk") as tx:
-        result = tx.ingest_telemetry("production", batch(*_two_windows()))
+        result = tx.telemetry.ingest("production", batch(*_two_windows()))
     assert (result.duplicate, result.windows, result.series) == (False, 2, 3)
     assert result.ignored.unknown_flags == []
     with telemetry_store.transaction("judge") as tx:
-        got = tx.variant_window("production", "checkout", T0, T0 + timedelta(minutes=1))
+        got = tx.telemetry.variant_window("production", "checkout", T0, T0 + timedelta(minutes=1))
     assert list(got) == ["domain", "legacy"]
     legacy, domain = got["legacy"], got["domain"]
     assert (legacy.requests, legacy.errors, legacy.client_errors, legacy.usage) == (8, 1, 1, 95)
@@ -84,11 +84,13 @@ def test_ingest_then_window_returns_exactly_what_was_sent(telemetry_store: Store
         assert domain.quantile(q) == sketch(DOMAIN).quantile(q)
     assert legacy.latency.count == 8
     with telemetry_store.transaction("judge") as tx:
-        only_pay = tx.variant_window(
+        only_pay = tx.telemetry.variant_window(
             "production", "checkout", T0, T0 + timedelta(minutes=1), route="/pay"
         )
-        elsewhere = tx.variant_window("staging", "checkout", T0, T0 + timedelta(minutes=1))
-        second_window = tx.variant_window(
+        elsewhere = tx.telemetry.variant_window(
+            "staging", "checkout", T0, T0 + timedelta(minutes=1)
+        )
+        second_window = tx.telemetry.variant_window(
             "production", "checkout", T0 + timedelta(seconds=10), T0 + timedelta(seconds=20)
         )
     assert only_pay["legacy"].requests == 3
@@ -102,15 +104,15 @@ def test_ingest_then_window_returns_exactly_what_was_sent(telemetry_store: Store
 def test_a_retried_batch_is_acknowledged_and_not_counted_twice(telemetry_store: Store) -> None:
     sent = batch(*_two_windows())
     with telemetry_store.transaction("sdk") as tx:
-        assert not tx.ingest_telemetry("production", sent).duplicate
+        assert not tx.telemetry.ingest("production", sent).duplicate
     with telemetry_store.transaction("sdk") as tx:
-        again = tx.ingest_telemetry("production", sent)
-        other_environment = tx.ingest_telemetry("staging", sent)
+        again = tx.telemetry.ingest("production", sent)
+        other_environment = tx.telemetry.ingest("staging", sent)
     assert again.duplicate
     assert again.windows == 0
     assert not other_environment.duplicate  # ids are per environment
     with telemetry_store.transaction("judge") as tx:
-        got = tx.variant_window("production", "checkout", T0, T0 + timedelta(hours=1))
+        got = tx.telemetry.variant_window("production", "checkout", T0, T0 + timedelta(hours=1))
     assert got["legacy"].requests == 8
     assert got["legacy"].usage == 95
 
@@ -118,9 +120,9 @@ def test_a_retried_batch_is_acknowledged_and_not_counted_twice(telemetry_store: 
 def test_batches_into_the_same_buckets_add_up(telemetry_store: Store) -> None:
     for _ in range(3):
         with telemetry_store.transaction("sdk") as tx:
-            tx.ingest_telemetry("production", batch(*_two_windows()))
+            tx.telemetry.ingest("production", batch(*_two_windows()))
     with telemetry_store.transaction("judge") as tx:
-        got = tx.variant_window("production", "checkout", T0, T0 + timedelta(hours=1))
+        got = tx.telemetry.variant_window("production", "checkout", T0, T0 + timedelta(hours=1))
     assert got["legacy"].requests == 24
     assert got["legacy"].usage == 285
     assert got["domain"].comparisons["mismatch"] == 6
@@ -130,11 +132,11 @@ def test_batches_into_the_same_buckets_add_up(telemetry_store: Store) -> None:
 
 def test_every_resolution_answers_the_same_totals(telemetry_store: Store) -> None:
     with telemetry_store.transaction("sdk") as tx:
-        tx.ingest_telemetry("production", batch(*_two_windows()))
+        tx.telemetry.ingest("production", batch(*_two_windows()))
     with telemetry_store.transaction("judge") as tx:
         # 10 s edges, 5 min and 1 h buckets: the same data whatever the window's shape
         windows = [
-            tx.variant_window("production", "checkout", start, end)
+            tx.telemetry.variant_window("production", "checkout", start, end)
             for start, end in (
                 (T0, T0 + timedelta(seconds=20)),
                 (T0, T0 + timedelta(minutes=5)),
@@ -159,13 +161,15 @@ def test_a_query_ending_a_fraction_into_a_bucket_reads_that_bucket(
         usage=[{"flag": "checkout", "variant": "domain", "count": 4}],
     )
     with telemetry_store.transaction("sdk") as tx:
-        tx.ingest_telemetry("production", batch(*_two_windows(), sent))
+        tx.telemetry.ingest("production", batch(*_two_windows(), sent))
     end = late + timedelta(seconds=0.4)
     with telemetry_store.transaction("read") as tx:
-        judged = tx.variant_window("production", "checkout", T0, end)
-        plan = tx.plan_series(end - timedelta(hours=1), end)
-        charted = {s.variant: s for s in tx.variant_series("production", "checkout", plan)}
-        exact = tx.variant_window("production", "checkout", T0, late)
+        judged = tx.telemetry.variant_window("production", "checkout", T0, end)
+        plan = tx.telemetry.plan_series(end - timedelta(hours=1), end)
+        charted = {
+            s.variant: s for s in tx.telemetry.variant_series("production", "checkout", plan)
+        }
+        exact = tx.telemetry.variant_window("production", "checkout", T0, late)
     assert (judged["domain"].requests, judged["domain"].usage) == (8, 14)
     assert sum(point.requests for point in charted["domain"].points) == 8
     assert sum(point.usage for point in charted["domain"].points) == 14
@@ -195,7 +199,7 @@ def test_unknown_flags_and_variants_are_ignored_and_named(telemetry_store: Store
         ],
     )
     with telemetry_store.transaction("sdk") as tx:
-        result = tx.ingest_telemetry("production", sent)
+        result = tx.telemetry.ingest("production", sent)
     assert result.series == 1
     assert result.ignored.series == 2
     assert result.ignored.usage == 1
@@ -205,27 +209,27 @@ def test_unknown_flags_and_variants_are_ignored_and_named(telemetry_store: Store
     with telemetry_store.transaction("judge") as tx:
         registered = tx._conn.execute(select(telemetry_keys.c.flag)).scalars().all()
         assert set(registered) == {"checkout"}  # unknown flags register no route either
-        assert tx.variant_window("production", "nope", T0, T0 + timedelta(hours=1)) == {}
-        assert list(tx.variant_window("production", "checkout", T0, T0 + timedelta(hours=1))) == [
-            "legacy"
-        ]
+        assert tx.telemetry.variant_window("production", "nope", T0, T0 + timedelta(hours=1)) == {}
+        assert list(
+            tx.telemetry.variant_window("production", "checkout", T0, T0 + timedelta(hours=1))
+        ) == ["legacy"]
 
 
 def test_routes_beyond_the_cap_are_folded_into_other(database_url: str, clock: FakeClock) -> None:
     store = Store(database_url, clock=clock, telemetry=TelemetryPolicy(max_routes_per_flag=2))
     with store.transaction("setup") as tx:
-        tx.create_environment("production")
-        tx.create_flag("checkout", variants=["legacy", "domain"])
+        tx.environments.create("production")
+        tx.flags.create("checkout", variants=["legacy", "domain"])
     routes = ["/a", "/b", "/c", "/d"]
     with store.transaction("sdk") as tx:
-        result = tx.ingest_telemetry(
+        result = tx.telemetry.ingest(
             "production",
             batch(
                 window(T0, series=[series("checkout", "legacy", [0.01], route=r) for r in routes])
             ),
         )
     with store.transaction("sdk") as tx:
-        tx.ingest_telemetry(
+        tx.telemetry.ingest(
             "production",
             batch(window(T0, series=[series("checkout", "legacy", [0.01], route="/a")])),
         )
@@ -233,10 +237,10 @@ def test_routes_beyond_the_cap_are_folded_into_other(database_url: str, clock: F
     end = T0 + timedelta(minutes=1)
     with store.transaction("judge") as tx:
         by_route = {
-            route: tx.variant_window("production", "checkout", T0, end, route=route)
+            route: tx.telemetry.variant_window("production", "checkout", T0, end, route=route)
             for route in ("/a", "/b", "/c", "~other")
         }
-        total = tx.variant_window("production", "checkout", T0, end)["legacy"].requests
+        total = tx.telemetry.variant_window("production", "checkout", T0, end)["legacy"].requests
     store.close()
     assert by_route["/a"]["legacy"].requests == 2
     assert by_route["/b"]["legacy"].requests == 1
@@ -255,7 +259,7 @@ def test_windows_too_old_or_in_the_future_are_ignored(
         window(now - timedelta(hours=23), series=[series("checkout", "legacy", [0.1])]),
     )
     with telemetry_store.transaction("sdk") as tx:
-        result = tx.ingest_telemetry("production", sent)
+        result = tx.telemetry.ingest("production", sent)
     assert (result.ignored.windows_too_old, result.ignored.windows_in_future) == (1, 1)
     assert result.windows == 1
 
@@ -273,19 +277,21 @@ def test_invalid_batches_name_the_field_and_store_nothing(telemetry_store: Store
     ):
         sent = batch(window(T0, series=[series("checkout", "domain", DOMAIN), broken]))
         with telemetry_store.transaction("sdk") as tx, pytest.raises(ConfigError) as error:
-            tx.ingest_telemetry("production", sent)
+            tx.telemetry.ingest("production", sent)
         assert error.value.path == path
     with telemetry_store.transaction("sdk") as tx, pytest.raises(NotFoundError):
-        tx.ingest_telemetry("nowhere", batch(*_two_windows()))
+        tx.telemetry.ingest("nowhere", batch(*_two_windows()))
     with telemetry_store.transaction("judge") as tx:
-        assert tx.variant_window("production", "checkout", T0, T0 + timedelta(hours=1)) == {}
+        assert (
+            tx.telemetry.variant_window("production", "checkout", T0, T0 + timedelta(hours=1)) == {}
+        )
 
 
 def test_mismatch_samples_keep_the_latest_per_name(database_url: str, clock: FakeClock) -> None:
     store = Store(database_url, clock=clock, telemetry=TelemetryPolicy(samples_per_name=3))
     with store.transaction("setup") as tx:
-        tx.create_environment("production")
-        tx.create_flag("checkout", variants=["legacy", "domain"])
+        tx.environments.create("production")
+        tx.flags.create("checkout", variants=["legacy", "domain"])
     for first in (0, 2, 4):
         samples = [
             mismatch_sample(first),
@@ -293,10 +299,10 @@ def test_mismatch_samples_keep_the_latest_per_name(database_url: str, clock: Fak
             mismatch_sample(first, name="other-name"),
         ]
         with store.transaction("sdk") as tx:
-            assert tx.ingest_telemetry("production", batch(samples=samples)).samples == 3
+            assert tx.telemetry.ingest("production", batch(samples=samples)).samples == 3
     with store.transaction("read") as tx:
-        kept = tx.list_mismatch_samples("production", name="checkout")
-        other = tx.list_mismatch_samples("production", name="other-name")
+        kept = tx.telemetry.list_mismatch_samples("production", name="checkout")
+        other = tx.telemetry.list_mismatch_samples("production", name="other-name")
     store.close()
     assert [s.input for s in kept] == [{"order": 5}, {"order": 4}, {"order": 3}]
     assert kept[0].candidate == {"value": -5}
@@ -311,10 +317,10 @@ def test_reporting_stats_count_batches_instances_and_drops(
     for instance, dropped in (("a", 0), ("b", 2), ("a", 1)):
         sent = batch(instance=instance, dropped={"batches": dropped, "windows": 3 * dropped})
         with telemetry_store.transaction("sdk") as tx:
-            tx.ingest_telemetry("production", sent)
+            tx.telemetry.ingest("production", sent)
     with telemetry_store.transaction("read") as tx:
-        stats = tx.reporting_stats("production", clock.now - timedelta(minutes=5))
-        none = tx.reporting_stats("staging", clock.now - timedelta(minutes=5))
+        stats = tx.telemetry.reporting_stats("production", clock.now - timedelta(minutes=5))
+        none = tx.telemetry.reporting_stats("staging", clock.now - timedelta(minutes=5))
     assert (stats.batches, stats.instances, stats.dropped_batches, stats.dropped_windows) == (
         3,
         2,

@@ -27,8 +27,8 @@ def clock() -> FakeClock:
 def telemetry_store(database_url: str, clock: FakeClock) -> Iterator[Store]:
     store = Store(database_url, clock=clock)
     with store.transaction("setup") as tx:
-        tx.create_environment("production")
-        tx.create_flag("checkout", variants=["legacy", "domain"])
+        tx.environments.create("production")
+        tx.flags.create("checkout", variants=["legacy", "domain"])
     try:
         yield store
     finally:
@@ -56,7 +56,7 @@ def _race(work: list[Callable[[], Any]]) -> list[Any]:
 
 def _ingest(store: Store, sent: Any) -> Callable[[], IngestResult]:
     def work() -> IngestResult:
-        return store.retrying("sdk", lambda tx: tx.ingest_telemetry("production", sent))
+        return store.retrying("sdk", lambda tx: tx.telemetry.ingest("production", sent))
 
     return work
 
@@ -82,8 +82,8 @@ def test_concurrent_batches_into_the_same_buckets_lose_nothing(telemetry_store: 
     results = _race([_ingest(telemetry_store, sent) for sent in batches])
     assert all(isinstance(r, IngestResult) and not r.duplicate for r in results), results
     with telemetry_store.transaction("judge") as tx:
-        got = tx.variant_window("production", "checkout", T0, T0 + timedelta(hours=1))
-        fine = tx.variant_window("production", "checkout", T0, T0 + timedelta(seconds=10))
+        got = tx.telemetry.variant_window("production", "checkout", T0, T0 + timedelta(hours=1))
+        fine = tx.telemetry.variant_window("production", "checkout", T0, T0 + timedelta(seconds=10))
     assert got["legacy"].requests == THREADS * 4 * 5
     assert got["legacy"].errors == THREADS * 4
     assert got["legacy"].latency.count == THREADS * 4 * 5
@@ -99,13 +99,13 @@ def test_a_batch_raced_against_its_twin_counts_once(telemetry_store: Store) -> N
     assert all(isinstance(r, IngestResult) for r in results), results
     assert sorted(r.duplicate for r in results) == [False] + [True] * (THREADS - 1)
     with telemetry_store.transaction("judge") as tx:
-        got = tx.variant_window("production", "checkout", T0, T0 + timedelta(hours=1))
+        got = tx.telemetry.variant_window("production", "checkout", T0, T0 + timedelta(hours=1))
     assert got["legacy"].requests == 4 * 5
     assert got["domain"].usage == 4 * 7
 
 
 def _totals(tx: Tx, hours: int = 6) -> tuple[int, int]:
-    got = tx.variant_window("production", "checkout", T0, T0 + timedelta(hours=hours))
+    got = tx.telemetry.variant_window("production", "checkout", T0, T0 + timedelta(hours=hours))
     return got["legacy"].requests if got else 0, len(got)
 
 
@@ -119,8 +119,8 @@ def test_retention_purges_each_resolution_at_its_age(database_url: str, clock: F
     )
     store = Store(database_url, clock=clock, telemetry=policy)
     with store.transaction("setup") as tx:
-        tx.create_environment("production")
-        tx.create_flag("checkout", variants=["legacy", "domain"])
+        tx.environments.create("production")
+        tx.flags.create("checkout", variants=["legacy", "domain"])
     sample = {
         "name": "checkout",
         "flag": "checkout",
@@ -131,11 +131,11 @@ def test_retention_purges_each_resolution_at_its_age(database_url: str, clock: F
     }
     sent = batch(*_windows(0), samples=[sample])
     with store.transaction("sdk") as tx:
-        tx.ingest_telemetry("production", sent)
+        tx.telemetry.ingest("production", sent)
 
     def purge() -> dict[str, int]:
         with store.transaction("retention") as tx:
-            return tx.purge_telemetry().deleted
+            return tx.telemetry.purge().deleted
 
     assert set(purge().values()) == {0}
     clock.advance(days=1, hours=1)
@@ -143,7 +143,7 @@ def test_retention_purges_each_resolution_at_its_age(database_url: str, clock: F
     assert deleted["telemetry_batches"] == 1
     assert deleted["request_buckets"] == 0
     with store.transaction("sdk") as tx:  # the id is forgotten, but so old a window is ignored
-        again = tx.ingest_telemetry("production", sent)
+        again = tx.telemetry.ingest("production", sent)
     assert (again.duplicate, again.windows, again.ignored.windows_too_old) == (False, 0, 4)
     with store.transaction("judge") as tx:
         assert _totals(tx) == (20, 2)
@@ -153,9 +153,9 @@ def test_retention_purges_each_resolution_at_its_age(database_url: str, clock: F
     assert deleted["mismatch_samples"] == 1
     with store.transaction("judge") as tx:
         assert _totals(tx) == (20, 2)
-        assert tx.list_mismatch_samples("production") == []
+        assert tx.telemetry.list_mismatch_samples("production") == []
         # an unaligned window is rounded out to the 5-minute buckets still kept
-        rounded = tx.variant_window(
+        rounded = tx.telemetry.variant_window(
             "production", "checkout", T0 + timedelta(seconds=15), T0 + timedelta(seconds=25)
         )
     assert rounded["legacy"].requests == 20

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 
 from rollwise.core.telemetry import MAX_BATCH_WINDOWS, TelemetryBatch
 from rollwise.stats.sketch import LatencySketch
-from rollwise.store import Store, Tx
+from rollwise.store import Store
 from rollwise.store._write_gate import WriteGate
 from rollwise.store.tables import telemetry_batch_parts
-from rollwise.store.telemetry import parse_batch
+from rollwise.store.telemetry import TelemetryOperations, parse_batch
 from rollwise.store.telemetry._parts import PART_ITEMS, split_batch
 
 from .._support.clock import FakeClock
@@ -33,9 +33,9 @@ ONE.add(0.01)
 def store(database_url: str) -> Iterator[Store]:
     opened = Store(database_url, clock=FakeClock(T0 + timedelta(hours=1, minutes=1)))
     with opened.transaction("setup") as tx:
-        tx.create_environment("production")
-        tx.create_flag("checkout", variants=["legacy", "domain"])
-        tx.create_flag("other", variants=["off", "on"])
+        tx.environments.create("production")
+        tx.flags.create("checkout", variants=["legacy", "domain"])
+        tx.flags.create("other", variants=["off", "on"])
     try:
         yield opened
     finally:
@@ -68,7 +68,7 @@ def _largest_batch(windows: int = MAX_BATCH_WINDOWS) -> TelemetryBatch:
 
 def _requests(store: Store) -> int:
     with store.transaction("judge") as tx:
-        got = tx.variant_window("production", "checkout", T0, T0 + timedelta(hours=1))
+        got = tx.telemetry.variant_window("production", "checkout", T0, T0 + timedelta(hours=1))
     return sum(w.requests for w in got.values())
 
 
@@ -96,7 +96,7 @@ def test_a_maximum_batch_never_fails_other_writes_and_counts_once(store: Store) 
         while not stop.is_set():
             try:
                 with store.transaction("operator") as tx:
-                    tx.set_enabled("other", "production", enabled)
+                    tx.flags.set_enabled("other", "production", enabled)
             except Exception as error:  # what the test is about: none may fail
                 failures.append(error)
             flips.append(1)
@@ -125,20 +125,20 @@ def test_a_batch_that_failed_half_way_is_completed_by_its_retry(
 ) -> None:
     sent = _largest_batch(windows=15)  # 3,000 series: 6 parts
     total = 15 * SERIES_PER_WINDOW
-    real = Tx.store_telemetry_part
+    real = TelemetryOperations.store_part
     stored: list[int] = []
 
-    def crash_after_three(self: Tx, *args: Any) -> bool:
+    def crash_after_three(self: TelemetryOperations, *args: Any) -> bool:
         if len(stored) == 3:
             raise ConnectionError("the process died here")  # as kill -9: nothing after it
         done = real(self, *args)
         stored.append(1)
         return done
 
-    monkeypatch.setattr(Tx, "store_telemetry_part", crash_after_three)
+    monkeypatch.setattr(TelemetryOperations, "store_part", crash_after_three)
     with pytest.raises(ConnectionError):
         store.ingest_telemetry("production", sent)
-    monkeypatch.setattr(Tx, "store_telemetry_part", real)
+    monkeypatch.setattr(TelemetryOperations, "store_part", real)
     assert _requests(store) == 3 * PART_ITEMS  # three parts were committed, each whole
     retried = store.ingest_telemetry("production", sent)
     assert not retried.duplicate
@@ -146,7 +146,7 @@ def test_a_batch_that_failed_half_way_is_completed_by_its_retry(
     assert _requests(store) == total
     assert store.ingest_telemetry("production", sent).duplicate
     with store.transaction("sdk") as tx:  # the one-transaction path records the same parts
-        assert tx.ingest_telemetry("production", sent).duplicate
+        assert tx.telemetry.ingest("production", sent).duplicate
     assert _requests(store) == total
 
 
@@ -171,7 +171,7 @@ def test_a_window_split_across_parts_counts_as_one_window(store: Store) -> None:
     result = store.ingest_telemetry("production", sent)
     assert (result.windows, result.series) == (1, PART_ITEMS + 10)
     with store.transaction("judge") as tx:
-        got = tx.variant_window("production", "checkout", T0, T0 + timedelta(seconds=10))
+        got = tx.telemetry.variant_window("production", "checkout", T0, T0 + timedelta(seconds=10))
     assert (got["legacy"].requests, got["legacy"].usage) == (PART_ITEMS + 10, 5)
 
 

@@ -31,7 +31,7 @@ requests = st.tuples(
 def shared_store(database_url: str) -> Iterator[Store]:
     store = Store(database_url, clock=FakeClock(T0 + timedelta(minutes=30)))
     with store.transaction("setup") as tx:
-        tx.create_environment("production")
+        tx.environments.create("production")
     try:
         yield store
     finally:
@@ -50,7 +50,7 @@ def test_totals_and_sketches_survive_any_split(
 ) -> None:
     flag = f"flag-{next(_names)}"
     with shared_store.transaction("setup") as tx:
-        tx.create_flag(flag, variants=list(VARIANTS))
+        tx.flags.create(flag, variants=list(VARIANTS))
     sent = [
         window(
             T0 + timedelta(seconds=offset),
@@ -62,10 +62,10 @@ def test_totals_and_sketches_survive_any_split(
         part = sent[index::batches]
         if part:
             with shared_store.transaction("sdk") as tx:
-                tx.ingest_telemetry("production", batch(*part))
+                tx.telemetry.ingest("production", batch(*part))
     with shared_store.transaction("judge") as tx:
-        got = tx.variant_window("production", flag, T0, T0 + timedelta(hours=1))
-        head = tx.variant_window("production", flag, T0, T0 + timedelta(seconds=200))
+        got = tx.telemetry.variant_window("production", flag, T0, T0 + timedelta(hours=1))
+        head = tx.telemetry.variant_window("production", flag, T0, T0 + timedelta(seconds=200))
     for variant in VARIANTS:
         mine = [t for t in traffic if t[1] == variant]
         if not mine:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.gates import Gate, GateMetric, PromotionRule
+from ..stats.difference import difference_test
 from ..stats.onesided import RATE_SCALE, default_mixture, rate_above, rate_below
 from ..stats.proportions import WindowPair, margin_test, margin_within, ratio_test, ratio_within
 from ..stats.sequential import confidence_sequence
@@ -224,20 +225,22 @@ def _relative(
         }
         significance = f"e-value {ratio.e_value:.3g} vs {ratio.threshold:.3g}"
     else:
-        margin = margin_test(
+        pooled = [(c.bad, c.trials, b.bad, b.trials)]
+        difference = difference_test(
+            windows or pooled, slope=slope, intercept=intercept, alpha=alpha
+        )
+        margin = margin_test(  # the pooled bounds, for reading: the verdict is per window
             c.bad, c.trials, b.bad, b.trials, slope=slope, intercept=intercept, alpha=alpha
         )
-        harmful = margin.harmful
+        harmful = difference.harmful
         evidence |= {
-            "test": "confidence_sequence_margin",
-            "statistic": num(margin.canary_lower),
-            "threshold": num(margin.limit_at_upper),
+            "test": "difference_mixture",
+            "statistic": num(difference.e_value),
+            "threshold": num(difference.threshold),
             "canary_bad_rate_lower_bound": num(margin.canary_lower),
             "baseline_bad_rate_upper_bound": num(margin.baseline_upper),
         }
-        significance = (
-            f"bad-rate lower bound {pct(margin.canary_lower)} vs {pct(margin.limit_at_upper)}"
-        )
+        significance = f"e-value {difference.e_value:.3g} vs {difference.threshold:.3g}"
     estimate = _value(metric, c.bad_rate)
     allowed = _value(metric, allowed_bad)
     evidence |= {"estimate": num(estimate), "allowed": num(allowed)}

@@ -35,6 +35,7 @@ from typing import Any
 
 from ..errors import ProviderError
 from ..stats.sketch import LatencySketch
+from ._unit_counts import UnitCounts
 
 __all__ = [
     "ComparisonCounts",
@@ -152,6 +153,9 @@ class VariantMetrics:
     custom: Mapping[str, CustomValue] = field(default_factory=dict)
     windows: tuple[WindowCounts, ...] | None = None
     """Per-window counts (module docs); None: the provider has none, the judge pools."""
+    units: UnitCounts | None = None
+    """Distinct units and failing units over the step (``failing_units`` gates); None: not
+    asked for. Not additive: :meth:`merged` leaves it None (a union needs the sketches)."""
 
     def __post_init__(self) -> None:
         _require(self.requests >= 0, "requests", "must not be negative", variant=self.variant)
@@ -243,4 +247,5 @@ class VariantMetrics:
                 for key, value in sorted(self.custom.items())
             },
             "windows": len(self.windows) if self.windows is not None else None,
+            "units": self.units.summary() if self.units is not None else None,
         }

@@ -31,6 +31,7 @@ from ._custom import judge_custom
 from ._latency import judge_latency
 from ._rates import judge_rate
 from ._sample_ratio import sample_ratio_check
+from ._units import judge_failing_units
 from .data import VariantMetrics
 from .process_gates import judge_process
 from .verdicts import Decision, GateResult, StepJudgement, Verdict
@@ -52,6 +53,8 @@ def judge_gate(
     needed = gate.min_samples if gate.min_samples is not None else min_samples
     if needed < 1:
         raise ValueError(f"min_samples must be at least 1, got {needed}")
+    if gate.metric is GateMetric.FAILING_UNITS:
+        return judge_failing_units(gate, baseline, canary, needed, promotion)
     if gate.metric.is_rate:
         return judge_rate(gate, baseline, canary, needed, promotion)
     if gate.metric.is_latency:

@@ -42,11 +42,11 @@ def observe_alert(
     samples than the rule's minimum (the state stays). Returns the event when the state
     changed (see :func:`~rollwise.core.alerts.next_alert_state`), else None."""
     moment = at if at is not None else tx.now()
-    rule = tx.get_alert_rule(name, lock=True)
+    rule = tx.alerts.get_rule(name, lock=True)
     target = next_alert_state(
         rule.state, rule.state_since, breached, rule.for_, moment, waiting=waiting
     )
-    tx.save_alert_evaluation(name, at=moment, value=value, reason=reason)
+    tx.alerts.save_evaluation(name, at=moment, value=value, reason=reason)
     return _change(tx, rule, target, moment, value, baseline_value, reason, details)
 
 
@@ -64,23 +64,23 @@ def record_alert_state(
     """Set the rule's state; on a change, an event (and a notification for firing and
     resolved). The same state again records nothing and returns None."""
     moment = at if at is not None else tx.now()
-    rule = tx.get_alert_rule(name, lock=True)
+    rule = tx.alerts.get_rule(name, lock=True)
     return _change(tx, rule, AlertState(state), moment, value, baseline_value, reason, details)
 
 
 def update_alert_rule(
     tx: Tx, name: str, expected_version: int, changes: Mapping[str, Any]
 ) -> AlertRuleRecord:
-    """Change some fields (see ``Tx.update_alert_rule``). Disabling a rule ends its alert,
+    """Change some fields (see ``Tx.alerts.update_rule``). Disabling a rule ends its alert,
     since nothing will evaluate it any more: ``firing`` becomes ``resolved`` (notified),
     ``pending`` becomes ``inactive``."""
-    before = tx.get_alert_rule(name)
-    after = tx.update_alert_rule(name, expected_version, changes)
+    before = tx.alerts.get_rule(name)
+    after = tx.alerts.update_rule(name, expected_version, changes)
     if before.enabled and not after.enabled:
         ended = _ENDED_BY_DISABLING.get(after.state)
         if ended is not None:
             record_alert_state(tx, name, ended, reason="rule disabled")
-            after = tx.get_alert_rule(name)
+            after = tx.alerts.get_rule(name)
     return after
 
 
@@ -96,7 +96,7 @@ def _change(
 ) -> AlertEventRecord | None:
     if target is rule.state:
         return None
-    event = tx.save_alert_change(
+    event = tx.alerts.save_change(
         rule,
         target,
         at=at,

@@ -2,8 +2,8 @@
 
 One computation for everyone who reads results: ``GET /api/v1/experiments/{key}/results``
 and the controller's guardrail check (:mod:`.experiments`). A ``builtin`` metric's sums are
-computed by the store in its database (``Tx.experiment_exposures`` and
-``Tx.experiment_arm_totals``); a ``sql`` metric's by :class:`SqlSource` inside the user's
+computed by the store in its database (``Tx.experiment_data.exposures`` and
+``Tx.experiment_data.arm_totals``); a ``sql`` metric's by :class:`SqlSource` inside the user's
 own database or warehouse, whose SQLAlchemy URL is read from the control plane's
 environment variable the metric names (``connection_env``). Its exposures come from the
 metric's ``exposures_query`` or, when the URL is the control plane's own database, from
@@ -94,12 +94,14 @@ class _StoreReader:
         self._specs = {spec.key: spec for _, spec in definition.metrics()}
 
     def exposures(self, experiment: str, window: AnalysisWindow) -> Exposures:
-        return self._tx.experiment_exposures(experiment, window)
+        return self._tx.experiment_data.exposures(experiment, window)
 
     def arm_totals(
         self, experiment: str, metric: ExperimentMetric, window: AnalysisWindow
     ) -> Mapping[str, ArmTotals]:
-        return self._tx.experiment_arm_totals(experiment, metric, self._specs[metric.key], window)
+        return self._tx.experiment_data.arm_totals(
+            experiment, metric, self._specs[metric.key], window
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,7 +76,7 @@ def check_guardrails(
     (kept in the evidence). Raises what the store raises: the caller's transaction rolls
     back whole.
     """
-    record = tx.get_experiment(experiment, lock=True)
+    record = tx.experiments.get(experiment, lock=True)
     if record.state != "running":
         return GuardrailCheck(record.key, "skipped", f"experiment is {record.state}")
     if not record.definition.guardrails:
@@ -87,21 +87,21 @@ def check_guardrails(
     if not report.stop:
         return GuardrailCheck(record.key, "running", report.reason, evidence)
     decision = Decision(kind="keep_control", reason=cut(report.reason, _DECISION_REASON_LIMIT))
-    stopped = tx.stop_experiment(record.key, decision, record.version)
+    stopped = tx.experiments.stop(record.key, decision, record.version)
     evidence["split"] = _to_control(tx, stopped)
-    tx.audit_guardrail_stop(stopped, evidence)
-    tx.enqueue(experiment_stop_notification(stopped, report, evidence, now))
+    tx.experiments.audit_guardrail_stop(stopped, evidence)
+    tx.outbox.enqueue(experiment_stop_notification(stopped, report, evidence, now))
     return GuardrailCheck(record.key, "stopped", report.reason, evidence)
 
 
 def _to_control(tx: Tx, record: ExperimentRecord) -> dict[str, int]:
     """Every unit to the control arm: a failing guardrail means an arm is doing harm."""
     control = record.definition.control_arm
-    current = tx.get_flag_state(record.flag, record.environment, lock=True)
+    current = tx.flags.get_state(record.flag, record.environment, lock=True)
     split = {arm: BUCKETS if arm == control else 0 for arm in record.definition.arms}
     if current.state.split != split:
         state = current.state.model_copy(update={"split": split, "default": None})
-        tx.put_flag_state(record.flag, record.environment, state, current.version)
+        tx.flags.put_state(record.flag, record.environment, state, current.version)
     return split
 
 

@@ -21,8 +21,8 @@ def follow_share(tx: Tx, rollout: RolloutRecord, transition: TransitionRecord) -
     if transition.from_phase is RolloutPhase.PENDING and transition.to_share == 0:
         return
     # hold the state row first: a concurrent writer waits, it does not fail us
-    current = tx.get_flag_state(rollout.flag, rollout.environment, lock=True)
-    wanted = apply_share(tx.flag_model(rollout.flag), rollout.spec, transition.to_share)
+    current = tx.flags.get_state(rollout.flag, rollout.environment, lock=True)
+    wanted = apply_share(tx.flags.model(rollout.flag), rollout.spec, transition.to_share)
     if current.version > 0 and wanted == current.state:
         return
-    tx.put_flag_state(rollout.flag, rollout.environment, wanted, current.version, by_rollout=True)
+    tx.flags.put_state(rollout.flag, rollout.environment, wanted, current.version, by_rollout=True)

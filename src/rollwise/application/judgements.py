@@ -47,7 +47,7 @@ def record_step_decision(
     act_on_rollout(
         tx, rollout.id, RolloutAction.HOLD, expected_version=rollout.version, actor=actor, now=at
     )
-    judgement = tx.record_judgement(
+    judgement = tx.rollouts.record_judgement(
         rollout.id,
         decision=action.value,
         reason=reason,

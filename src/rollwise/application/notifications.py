@@ -24,7 +24,9 @@ def queue_rollout_transition(
     tx: Tx, rollout: RolloutRecord, transition: TransitionRecord
 ) -> list[OutboxRecord]:
     """``rollout.transition`` for every channel that wants it."""
-    return tx.enqueue(rollout_notification(rollout.id, rollout.spec, transition, transition.actor))
+    return tx.outbox.enqueue(
+        rollout_notification(rollout.id, rollout.spec, transition, transition.actor)
+    )
 
 
 def queue_alert_change(
@@ -48,4 +50,4 @@ def queue_alert_change(
         reason=reason,
         details=details,
     )
-    return tx.enqueue(content)
+    return tx.outbox.enqueue(content)

@@ -16,14 +16,14 @@ __all__ = ["follow_rollout", "supersede_others"]
 
 def supersede_others(tx: Tx, live: ReleaseRecord) -> None:
     """``live`` is the one promoted release of its environment and flag."""
-    for other in tx.list_releases(
+    for other in tx.releases.list_releases(
         environment=live.environment,
         flag=live.flag,
         outcomes=[ReleaseOutcome.PROMOTED],
         limit=1000,
     ):
         if other.id != live.id:
-            tx.set_release_outcome(other.id, ReleaseOutcome.SUPERSEDED)
+            tx.releases.set_outcome(other.id, ReleaseOutcome.SUPERSEDED)
 
 
 def follow_rollout(tx: Tx, rollout: RolloutRecord) -> ReleaseRecord | None:
@@ -31,13 +31,13 @@ def follow_rollout(tx: Tx, rollout: RolloutRecord) -> ReleaseRecord | None:
 
     Idempotent: a release whose outcome is already settled is left alone.
     """
-    release = tx.release_of_rollout(rollout.id, lock=True)
+    release = tx.releases.of_rollout(rollout.id, lock=True)
     if release is None or release.outcome is not ReleaseOutcome.DEPLOYING:
         return release
     outcome = outcome_of_phase(rollout.phase.value)
     if outcome is None:
         return release
-    after = tx.set_release_outcome(release.id, outcome)
+    after = tx.releases.set_outcome(release.id, outcome)
     if outcome is ReleaseOutcome.PROMOTED:
         supersede_others(tx, after)
     return after

@@ -106,7 +106,7 @@ def record_release(
     serve. ConflictError when the flag already has an active rollout in the environment;
     ConfigError when the spec does not fit.
     """
-    tx.get_environment(environment)
+    tx.environments.get(environment)
     overrides = dict(rollout or {})
     fixed = sorted({"flag", "environment", "variant", "baseline"} & set(overrides))
     if fixed:
@@ -118,7 +118,7 @@ def record_release(
     baseline = _baseline(tx, environment, flag, version)
     if baseline is None or baseline == version:
         _go_live(tx, environment, flag, version)
-        record = tx.record_release(
+        record = tx.releases.record(
             environment,
             flag,
             version,
@@ -141,7 +141,7 @@ def record_release(
     if validate_gates is not None:
         validate_gates(spec.gates)
     started = create_rollout(tx, spec, start=True, now=now, reason=f"release {version}")
-    record = tx.record_release(
+    record = tx.releases.record(
         environment,
         flag,
         version,
@@ -154,7 +154,7 @@ def record_release(
 
 def _refuse_while_rolling_out(tx: Tx, environment: str, flag: str, version: str) -> None:
     """One release rollout at a time per environment: said before anything is written."""
-    active = tx.get_active_rollout(flag, environment)
+    active = tx.rollouts.get_active(flag, environment)
     if active is not None:
         raise ConflictError(
             f"{flag!r} in {environment!r} is rolling out {active.variant} (rollout "
@@ -171,24 +171,24 @@ def _ensure_variant(tx: Tx, flag: str, version: str) -> None:
     """The release is a variant of the flag: appended when new (after the older releases,
     so a canary's range only ever sits next to its baseline's), the flag made if absent."""
     try:
-        record = tx.get_flag(flag)
+        record = tx.flags.get(flag)
     except NotFoundError:
-        tx.create_flag(flag, variants=[version], description="release flag (rollwise deploy)")
+        tx.flags.create(flag, variants=[version], description="release flag (rollwise deploy)")
         return
     if version not in record.variants:
-        tx.update_flag(flag, record.version, variants=[*record.variants, version])
+        tx.flags.update(flag, record.version, variants=[*record.variants, version])
 
 
 def _baseline(tx: Tx, environment: str, flag: str, version: str) -> str | None:
     """The release the new one replaces: the live release, else the variant that has most of
     the flag's traffic in the environment (None: the flag serves nothing there yet)."""
-    live = tx.live_release(environment, flag)
+    live = tx.releases.live(environment, flag)
     if live is not None:
         return live.version
-    state = tx.get_flag_state(flag, environment)
+    state = tx.flags.get_state(flag, environment)
     if state.version == 0 or not state.state.enabled:
         return None
-    weights = current_weights(tx.flag_model(flag), environment)
+    weights = current_weights(tx.flags.model(flag), environment)
     served = [(weight, variant) for variant, weight in weights.items() if weight > 0]
     if not served:
         return None
@@ -197,12 +197,12 @@ def _baseline(tx: Tx, environment: str, flag: str, version: str) -> str | None:
 
 def _go_live(tx: Tx, environment: str, flag: str, version: str) -> None:
     """Everyone on ``version`` at once (a first release: nothing to compare it with)."""
-    current = tx.get_flag_state(flag, environment, lock=True)
+    current = tx.flags.get_state(flag, environment, lock=True)
     if current.version > 0 and current.state.enabled and _serves_only(current.state, version):
         return
     base = current.state if current.version > 0 else FlagEnvironment()
     state = base.model_copy(update={"enabled": True, "split": None, "default": version})
-    tx.put_flag_state(flag, environment, state, None)
+    tx.flags.put_state(flag, environment, state, None)
 
 
 def _serves_only(state: FlagEnvironment, version: str) -> bool:
@@ -213,9 +213,9 @@ def _serves_only(state: FlagEnvironment, version: str) -> bool:
 
 def sync_release(tx: Tx, release_id: int) -> ReleaseRecord:
     """The release with its outcome brought up to date with its rollout's phase."""
-    release = tx.get_release(release_id)
+    release = tx.releases.get(release_id)
     if release.outcome is ReleaseOutcome.DEPLOYING and release.rollout_id is not None:
-        followed = follow_rollout(tx, tx.get_rollout(release.rollout_id))
+        followed = follow_rollout(tx, tx.rollouts.get(release.rollout_id))
         if followed is not None:
             return followed
     return release
@@ -234,11 +234,11 @@ def rollback_release(
     ``flag`` defaults to the flag of the environment's newest release. NotFoundError when
     the environment has no release; ConflictError when there is no earlier good release.
     """
-    tx.get_environment(environment)
+    tx.environments.get(environment)
     moment = now if now is not None else tx.now()
     chosen = flag if flag is not None else _newest_flag(tx, environment)
     current = _current(tx, environment, chosen)
-    target = tx.previous_good_release(environment, chosen, before_id=current.id)
+    target = tx.releases.previous_good(environment, chosen, before_id=current.id)
     if target is None:
         raise ConflictError(
             f"no earlier good release of {chosen!r} in {environment!r} to roll back to "
@@ -251,11 +251,11 @@ def rollback_release(
     why = reason or f"roll back {current.version} → {target.version}"
     aborted = _abort_active(tx, environment, chosen, moment, why)
     _all_traffic_to(tx, environment, chosen, target.version)
-    left = tx.set_release_outcome(current.id, ReleaseOutcome.ROLLED_BACK)
-    restored = tx.set_release_outcome(target.id, ReleaseOutcome.PROMOTED)
+    left = tx.releases.set_outcome(current.id, ReleaseOutcome.ROLLED_BACK)
+    restored = tx.releases.set_outcome(target.id, ReleaseOutcome.PROMOTED)
     supersede_others(tx, restored)
-    tx.audit_release_rollback(left, restored, reason=why, aborted_rollout=_id(aborted))
-    tx.enqueue(_rollback_notification(left, restored, why, moment, tx.actor, aborted))
+    tx.releases.audit_rollback(left, restored, reason=why, aborted_rollout=_id(aborted))
+    tx.outbox.enqueue(_rollback_notification(left, restored, why, moment, tx.actor, aborted))
     return RollbackResult(from_release=left, to_release=restored, aborted_rollout=aborted)
 
 
@@ -264,7 +264,7 @@ def _id(rollout: RolloutRecord | None) -> int | None:
 
 
 def _newest_flag(tx: Tx, environment: str) -> str:
-    newest = tx.list_releases(environment=environment, limit=1)
+    newest = tx.releases.list_releases(environment=environment, limit=1)
     if not newest:
         raise NotFoundError(
             f"environment {environment!r} has no release to roll back",
@@ -276,7 +276,7 @@ def _newest_flag(tx: Tx, environment: str) -> str:
 
 def _current(tx: Tx, environment: str, flag: str) -> ReleaseRecord:
     """The release being rolled back: the newest one deploying or live."""
-    found = tx.list_releases(
+    found = tx.releases.list_releases(
         environment=environment,
         flag=flag,
         outcomes=[ReleaseOutcome.DEPLOYING, ReleaseOutcome.PROMOTED],
@@ -295,7 +295,7 @@ def _current(tx: Tx, environment: str, flag: str) -> ReleaseRecord:
 def _abort_active(
     tx: Tx, environment: str, flag: str, moment: datetime, reason: str
 ) -> RolloutRecord | None:
-    active = tx.get_active_rollout(flag, environment)
+    active = tx.rollouts.get_active(flag, environment)
     if active is None:
         return None
     aborted = act_on_rollout(
@@ -313,15 +313,15 @@ def _abort_active(
 def _all_traffic_to(tx: Tx, environment: str, flag: str, version: str) -> None:
     """The split 100% to ``version``; the other releases it named stay at 0, so the next
     rollout's canary range starts where it was."""
-    current = tx.get_flag_state(flag, environment, lock=True)
+    current = tx.flags.get_state(flag, environment, lock=True)
     base = current.state if current.version > 0 else FlagEnvironment()
     if current.version > 0 and base.enabled and _serves_only(base, version):
         return
-    variants = tx.get_flag(flag).variants
+    variants = tx.flags.get(flag).variants
     named = set(base.split or {}) | {version}
     split = {v: (BUCKETS if v == version else 0) for v in variants if v in named}
     state = base.model_copy(update={"enabled": True, "split": split, "default": None})
-    tx.put_flag_state(flag, environment, state, None)
+    tx.flags.put_state(flag, environment, state, None)
 
 
 def _rollback_notification(

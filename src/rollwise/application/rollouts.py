@@ -72,17 +72,17 @@ def create_rollout(
     archived or the flag already has an active rollout in the environment.
     """
     parsed = parse_rollout_spec(spec)
-    record = tx.get_flag(parsed.flag)
-    tx.get_environment(parsed.environment)
+    record = tx.flags.get(parsed.flag)
+    tx.environments.get(parsed.environment)
     if record.archived:
         raise ConflictError(
             f"flag {record.key!r} is archived: unarchive it before rolling it out",
             resource="flag",
             key=record.key,
         )
-    checked = check_rollout_spec(parsed, tx.flag_model(parsed.flag))
+    checked = check_rollout_spec(parsed, tx.flags.model(parsed.flag))
     moment = now if now is not None else tx.now()
-    created = tx.insert_rollout(checked, at=moment)
+    created = tx.rollouts.insert(checked, at=moment)
     if not start:
         return created
     return act_on_rollout(
@@ -110,7 +110,7 @@ def act_on_rollout(
     chosen = RolloutAction(action)
     who = actor if actor is not None else tx.actor
     moment = now if now is not None else tx.now()
-    before = tx.get_rollout(rollout_id, lock=True, expected_version=expected_version)
+    before = tx.rollouts.get(rollout_id, lock=True, expected_version=expected_version)
     applied = apply_action(
         before.spec,
         before.state,
@@ -128,14 +128,14 @@ def act_on_rollout(
     # the split first (it needs only the flag, the environment and the spec), so that the
     # history row of a step to judge can say which config revision carries its split
     judged = transition.to_phase is RolloutPhase.PROGRESSING
-    revision = tx.config_revision(before.environment) if judged else None
+    revision = tx.environments.config_revision(before.environment) if judged else None
     follow_share(tx, before, transition)
     if judged:
-        written = tx.config_revision(before.environment)
+        written = tx.environments.config_revision(before.environment)
         if written != revision:
             kept = {**(transition.evidence or {}), SPLIT_REVISION: written}
             transition = transition.model_copy(update={"evidence": kept})
-    after = tx.save_rollout_transition(before, applied.state, transition)
+    after = tx.rollouts.save_transition(before, applied.state, transition)
     queue_rollout_transition(tx, after, transition)
     if not after.is_active:  # a release rolled out by it is promoted or rolled back with it
         follow_rollout(tx, after)
@@ -156,7 +156,7 @@ def record_health_check(
     read: a person who changed it meanwhile wins, ConflictError) and act on it: ``hold``
     keeps counting, ``start`` starts step 1 (the first split), ``abort`` ends it with the
     probes as evidence (nothing was shifted). Returns the judgement and the rollout after."""
-    current = tx.get_rollout(rollout.id, lock=True, expected_version=rollout.version)
+    current = tx.rollouts.get(rollout.id, lock=True, expected_version=rollout.version)
     if not is_verifying(current.spec, current.state):
         raise ConflictError(
             f"rollout {rollout.id} is not verifying its candidate's health ({current.phase.value})",
@@ -165,7 +165,7 @@ def record_health_check(
         )
     if action not in (RolloutAction.HOLD, RolloutAction.START, RolloutAction.ABORT):
         raise ValueError(f"a health check holds, starts or aborts, not {action.value}")
-    judgement = tx.record_judgement(
+    judgement = tx.rollouts.record_judgement(
         rollout.id, decision=action.value, reason=reason, verdict=verdict, evidence=evidence, at=at
     )
     if action is RolloutAction.HOLD:
@@ -194,7 +194,7 @@ class SplitRevision:
 def split_revision(tx: Tx, rollout_id: int) -> SplitRevision | None:
     """The config revision of the split the rollout wrote last for a step to judge (None:
     it wrote none, or before revisions were kept)."""
-    for row in reversed(tx.list_rollout_history(rollout_id)):
+    for row in reversed(tx.rollouts.list_history(rollout_id)):
         value = (row.evidence or {}).get(SPLIT_REVISION)
         if isinstance(value, int) and not isinstance(value, bool):
             return SplitRevision(value, row.at)
@@ -203,6 +203,6 @@ def split_revision(tx: Tx, rollout_id: int) -> SplitRevision | None:
 
 def _recheck(tx: Tx, spec: RolloutSpec) -> None:
     """Before traffic moves again: the flag may have changed since the rollout was made."""
-    issues = list(rollout_spec_issues(spec, tx.flag_model(spec.flag)))
+    issues = list(rollout_spec_issues(spec, tx.flags.model(spec.flag)))
     if issues:
         raise ConfigError(issues)

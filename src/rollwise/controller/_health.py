@@ -125,7 +125,7 @@ class HealthVerifier:
         before: int | None = None
         while True:
             with self.store.reading() as tx:
-                page = tx.list_rollouts(
+                page = tx.rollouts.list_rollouts(
                     phases=[RolloutPhase.PENDING], limit=_PAGE, before_id=before
                 )
             found.extend(r for r in page if is_verifying(r.spec, r.state))
@@ -143,7 +143,7 @@ class HealthVerifier:
     def _progress(self, record: RolloutRecord) -> HealthProgress:
         """The count an earlier look of this very attempt (same version) kept."""
         with self.store.reading() as tx:
-            judgement = tx.get_judgement(record.id)
+            judgement = tx.rollouts.get_judgement(record.id)
         if judgement is None or judgement.rollout_version != record.version:
             return HealthProgress()
         return HealthProgress.from_evidence(judgement.evidence)

@@ -37,7 +37,9 @@ def read_routing(store: Store, record: RolloutRecord, now: datetime) -> RoutingC
     with store.reading() as tx:
         reports = [
             report
-            for instance in tx.list_routers(record.environment, seen_since=now - ROUTER_GONE_AFTER)
+            for instance in tx.instances.list_routers(
+                record.environment, seen_since=now - ROUTER_GONE_AFTER
+            )
             if (
                 report := parse_router_instance(
                     instance.instance,
@@ -48,12 +50,16 @@ def read_routing(store: Store, record: RolloutRecord, now: datetime) -> RoutingC
             )
             is not None
         ]
-        judgement = tx.get_judgement(record.id)
+        judgement = tx.rollouts.get_judgement(record.id)
         if not reports and record.spec.router is None and not _routed(judgement, record):
             return None  # no router reports for the environment: the in-process split
         written = split_revision(tx, record.id)
         # a rollout from before revisions were kept: the newest one
-        revision = tx.config_revision(record.environment) if written is None else written.revision
+        revision = (
+            tx.environments.config_revision(record.environment)
+            if written is None
+            else written.revision
+        )
         pinned = _applied_before(judgement, record, revision)
     return check_routing(
         record.spec,

@@ -82,7 +82,7 @@ class AlertEvaluator:
 
     def evaluate(self, now: datetime) -> list[AlertOutcome]:
         with self.store.transaction(CONTROLLER_ACTOR) as tx:
-            rules = tx.list_alert_rules(enabled=True)
+            rules = tx.alerts.list_rules(enabled=True)
         return [self.evaluate_rule(rule, now) for rule in rules]
 
     def evaluate_rule(self, rule: AlertRuleRecord, now: datetime) -> AlertOutcome:
@@ -130,15 +130,15 @@ class AlertEvaluator:
         relative = rule.comparison is AlertComparison.INCREASE_ABOVE
         with self.store.transaction(CONTROLLER_ACTOR) as tx:
             if rule.flag is None:
-                by_flag = tx.environment_window(rule.environment, start, end)
+                by_flag = tx.telemetry.environment_window(rule.environment, start, end)
                 every: list[VariantWindowLike] = [
                     window for variants in by_flag.values() for window in variants.values()
                 ]
                 return merged_metrics("*", every), None
-            variants = tx.variant_window(rule.environment, rule.flag, start, end)
+            variants = tx.telemetry.variant_window(rule.environment, rule.flag, start, end)
             baseline_name: str | None = None
             if relative:
-                baseline_name = rule.baseline or tx.get_flag(rule.flag).off_variant
+                baseline_name = rule.baseline or tx.flags.get(rule.flag).off_variant
         if rule.variant is not None:
             chosen = [variants[rule.variant]] if rule.variant in variants else []
         else:
@@ -198,7 +198,7 @@ class AlertEvaluator:
         baseline = None
         if relative:
             with self.store.transaction(CONTROLLER_ACTOR) as tx:
-                baseline = rule.baseline or tx.get_flag(rule.flag).off_variant
+                baseline = rule.baseline or tx.flags.get(rule.flag).off_variant
         query = MetricQuery(
             rule.flag, rule.environment, rule.variant, baseline, start, end, (gate,)
         )

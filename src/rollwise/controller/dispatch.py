@@ -101,8 +101,10 @@ class OutboxDispatcher:
     def _dispatch_batch(self) -> list[Delivery]:
         lease = timedelta(seconds=self.policy.lease_seconds)
         with self.store.transaction(CONTROLLER_ACTOR) as tx:
-            rows = tx.claim_due(self._clock(), self.policy.batch_size, lease)
-            channels = {channel.name: channel for channel in tx.list_channels()} if rows else {}
+            rows = tx.outbox.claim_due(self._clock(), self.policy.batch_size, lease)
+            channels = (
+                {channel.name: channel for channel in tx.channels.list_channels()} if rows else {}
+            )
         started = time.monotonic()
         budget = self.policy.lease_seconds * 0.75
         deliveries: list[Delivery] = []
@@ -144,7 +146,7 @@ class OutboxDispatcher:
             self._logger.exception("rollwise: notifier for channel %r failed", channel.name)
             return self._retry(row, f"{type(error).__name__}: {error}", None)
         with self.records.transaction(CONTROLLER_ACTOR) as tx:
-            tx.mark_delivered(row.id, at=self._clock())
+            tx.outbox.mark_delivered(row.id, at=self._clock())
         self._logger.debug("rollwise: delivered %s to %s", row.id, row.channel)
         return Delivery(row.id, row.channel, "delivered", row.attempts)
 
@@ -154,7 +156,7 @@ class OutboxDispatcher:
         delay = self.policy.retry_delay(row.attempts, retry_after)
         when = self._clock() + timedelta(seconds=delay)
         with self.records.transaction(CONTROLLER_ACTOR) as tx:
-            tx.mark_retry(row.id, when, error)
+            tx.outbox.mark_retry(row.id, when, error)
         self._logger.warning(
             "rollwise: notification %s to %s failed (attempt %d), retrying in %.0fs: %s",
             row.id,
@@ -167,7 +169,7 @@ class OutboxDispatcher:
 
     def _fail(self, row: OutboxRecord, error: str) -> Delivery:
         with self.records.transaction(CONTROLLER_ACTOR) as tx:
-            tx.mark_failed(row.id, error)
+            tx.outbox.mark_failed(row.id, error)
         self._logger.error("rollwise: notification %s to %s failed: %s", row.id, row.channel, error)
         return Delivery(row.id, row.channel, "failed", row.attempts, error)
 

@@ -62,7 +62,7 @@ class GuardrailWatcher:
     def check(self, now: datetime) -> list[ExperimentOutcome]:
         """Look at every running experiment that is due, in key order."""
         with self.store.reading() as tx:
-            running = [record.key for record in tx.list_experiments(state="running")]
+            running = [record.key for record in tx.experiments.list_experiments(state="running")]
         self._looked = {key: at for key, at in self._looked.items() if key in running}
         return [self.check_experiment(key, now) for key in sorted(running) if self._due(key, now)]
 

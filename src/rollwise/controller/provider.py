@@ -16,13 +16,15 @@ from ..analysis.providers import (
     MetricProvider,
     ProcessReader,
     ProviderRegistry,
+    UnitReader,
+    UnitWindowLike,
     VariantWindowLike,
     WindowReader,
     default_registry,
 )
 from ..store import Store
 
-__all__ = ["build_provider", "store_process_reader", "store_window_reader"]
+__all__ = ["build_provider", "store_process_reader", "store_unit_reader", "store_window_reader"]
 
 
 def store_window_reader(store: Store) -> WindowReader:
@@ -32,7 +34,7 @@ def store_window_reader(store: Store) -> WindowReader:
         environment: str, flag: str, start: datetime, end: datetime
     ) -> Mapping[str, VariantWindowLike]:
         with store.transaction("controller") as tx:
-            return tx.variant_window(environment, flag, start, end)
+            return tx.telemetry.variant_window(environment, flag, start, end)
 
     return read_windows
 
@@ -44,9 +46,21 @@ def store_process_reader(store: Store) -> ProcessReader:
         environment: str, flag: str, start: datetime, end: datetime
     ) -> Mapping[str, ProcessFiguresLike]:
         with store.transaction("controller") as tx:
-            return tx.process_window(environment, flag, start, end)
+            return tx.telemetry.process_window(environment, flag, start, end)
 
     return read_process
+
+
+def store_unit_reader(store: Store) -> UnitReader:
+    """``(environment, flag, start, end) -> {variant: distinct units}`` for failing_units gates."""
+
+    def read_units(
+        environment: str, flag: str, start: datetime, end: datetime
+    ) -> Mapping[str, UnitWindowLike]:
+        with store.transaction("controller") as tx:
+            return tx.units.unit_window(environment, flag, start, end)
+
+    return read_units
 
 
 def build_provider(
@@ -60,6 +74,8 @@ def build_provider(
     add provider types or inject an HTTP transport. ConfigError for an invalid config.
     """
     chosen = registry or default_registry(
-        window_reader=store_window_reader(store), process_reader=store_process_reader(store)
+        window_reader=store_window_reader(store),
+        process_reader=store_process_reader(store),
+        unit_reader=store_unit_reader(store),
     )
     return chosen.build(config)

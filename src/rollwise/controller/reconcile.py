@@ -139,7 +139,7 @@ class Reconciler:
         pages: list[list[RolloutRecord]] = []
         while True:
             with self.store.transaction(CONTROLLER_ACTOR) as tx:
-                page = tx.list_rollouts(
+                page = tx.rollouts.list_rollouts(
                     phases=[RolloutPhase.PROGRESSING], limit=_PAGE, before_id=before
                 )
             pages.append(page)
@@ -310,7 +310,7 @@ class Reconciler:
         """Leave the failure where people look (the rollout's judgement), if the store can."""
         try:
             with self.store.transaction(CONTROLLER_ACTOR) as tx:
-                tx.record_judgement(
+                tx.rollouts.record_judgement(
                     record.id,
                     decision="error",
                     reason=f"the controller could not judge this step: {error}",

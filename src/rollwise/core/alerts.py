@@ -112,8 +112,11 @@ class AlertRuleSpec(AlertRuleFields):
 
 def _problems(rule: AlertRuleSpec) -> Iterator[tuple[str, str]]:
     """Cross-field problems as (field, reason): pydantic alone cannot name the field."""
-    if rule.metric.is_process:
-        yield "metric", "cpu, memory and throughput are rollout gates, not alert metrics"
+    if rule.metric.is_process or rule.metric is GateMetric.FAILING_UNITS:
+        yield (
+            "metric",
+            "cpu, memory, throughput and failing_units are rollout gates, not alert metrics",
+        )
     if not math.isfinite(rule.threshold):
         yield "threshold", "must be a finite number"
     if rule.metric is GateMetric.CUSTOM and rule.query is None:

@@ -9,7 +9,9 @@ several bounds; all of them must hold.
 
 "Worse" depends on the metric: a higher error rate, mismatch rate or latency is worse; a
 lower success rate is worse (its relative bounds read as "at most that fraction below").
-A custom metric says which way is worse with ``higher_is_worse``.
+A custom metric says which way is worse with ``higher_is_worse``. ``failing_units`` is the
+share of units (users) with at least one server error, bounded like a rate
+(docs/judging.md, "Unit-level gates").
 
 Process gates bound the canary's own resources and throughput, absolutely (``max``/``min``
 only): ``cpu`` (percent of the machine's CPU, 0-100), ``memory`` (resident memory as a
@@ -53,6 +55,8 @@ class GateMetric(StrEnum):
     CPU = "cpu"
     MEMORY = "memory"
     THROUGHPUT = "throughput"
+    FAILING_UNITS = "failing_units"
+    """The share of units (users) with at least one server error in the step."""
 
     @property
     def is_rate(self) -> bool:
@@ -200,7 +204,7 @@ class Gate(BaseModel):
             raise ValueError("a custom gate needs a query")
         if self.metric is not GateMetric.CUSTOM and self.query is not None:
             raise ValueError(f"query is only for custom gates, not {self.metric.value}")
-        if self.metric.is_rate:
+        if self.metric.is_rate or self.metric is GateMetric.FAILING_UNITS:
             for label, bound in (
                 ("max", self.max),
                 ("min", self.min),

@@ -15,7 +15,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .unit_sketches import SketchFormatError, decode_hll
 
 __all__ = [
     "MAX_BATCH_EVENTS",
@@ -33,6 +35,7 @@ __all__ = [
     "SketchData",
     "TelemetryBatch",
     "TrackedEvent",
+    "UnitSketches",
     "UsageCount",
     "Window",
 ]
@@ -125,6 +128,28 @@ class ProcessSample(_Wire):
     rss_bytes: Annotated[int, Field(ge=0, le=2**53)]
 
 
+class UnitSketches(_Wire):
+    """Distinct units one (flag, variant) served in a window, and those with a failure.
+
+    ``seen`` and ``failing`` are base64 compact DataSketches HLL sketches (see
+    :mod:`rollwise.core.unit_sketches`) of the hashed unit of every request that had one,
+    and of those among them with at least one server error (5xx or an exception)."""
+
+    flag: Key
+    variant: Key
+    seen: str
+    failing: str
+
+    @field_validator("seen", "failing")
+    @classmethod
+    def _sketch(cls, value: str) -> str:
+        try:
+            decode_hll(value)
+        except SketchFormatError as error:
+            raise ValueError(f"not a unit sketch: {error}") from None
+        return value
+
+
 class Window(_Wire):
     """Everything one process saw in ``[start, start + seconds)``."""
 
@@ -137,6 +162,8 @@ class Window(_Wire):
     )
     process: ProcessSample | None = None
     """The sending process's CPU and memory in this window (None: not sampled)."""
+    units: Annotated[list[UnitSketches], Field(max_length=1000)] = Field(default_factory=list)
+    """Distinct units per (flag, variant), for unit-level gates (empty: none reported)."""
 
 
 class MismatchSample(_Wire):

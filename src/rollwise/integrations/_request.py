@@ -104,14 +104,24 @@ class RequestFlags:
         plan = self._plan
         record = plan.record
         evaluations = self._evaluations
+        group_of, attributes = plan.group_of, plan.attributes
         for flag in plan.flags:
             found = evaluations.get(flag)
             if found is None:
                 found = self._evaluate(flag)
-            record(flag, found.variant, seconds, status, route)
+            group = group_of.get(flag, 0)  # the unit this flag bucketed: distinct-unit gates
+            record(
+                flag,
+                found.variant,
+                seconds,
+                status,
+                route,
+                self._context(group).get(attributes[group]),
+            )
         release = plan.release
         if release is not None:
-            record(release.flag, release.release, seconds, status, route)
+            unit = self._context(0).get(attributes[0])
+            record(release.flag, release.release, seconds, status, route, unit)
 
     # -- internals -------------------------------------------------------------------------
 

@@ -12,13 +12,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import httpx
 
 from .base import NotificationError
 
-__all__ = ["HttpPoster", "is_retryable_status", "parse_retry_after"]
+__all__ = ["HttpNotifier", "HttpPoster", "is_retryable_status", "parse_retry_after"]
 
 USER_AGENT = "rollwise-notifier"
 _EXCERPT = 300  # characters of an error answer quoted in the error message
@@ -184,3 +184,43 @@ def _read_excerpt(response: httpx.Response) -> str:
         return head.decode(response.charset_encoding or "utf-8", "replace").strip()
     except LookupError:  # a charset Python does not know
         return head.decode("utf-8", "replace").strip()
+
+
+class _PostingChannel(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def timeout(self) -> float: ...
+
+
+ChannelT = TypeVar("ChannelT", bound=_PostingChannel)
+
+
+class HttpNotifier(Generic[ChannelT]):
+    """A notifier that POSTs: one :class:`HttpPoster` per channel, closed with the notifier.
+
+    Subclasses write ``send``; ``transport``/``client``/``clock`` go to the poster.
+    """
+
+    def __init__(
+        self,
+        config: ChannelT,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        client: httpx.Client | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self._poster = HttpPoster(
+            config.name, config.timeout, transport=transport, client=client, clock=clock
+        )
+
+    def close(self) -> None:
+        self._poster.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -14,15 +14,12 @@ or logs (errors name the receiver's origin only).
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from typing import Any, Literal
 
-import httpx
 from pydantic import SecretStr, field_validator
 
 from ._config import ChannelConfigBase, Timeout, check_http_url
-from ._http import HttpPoster
+from ._http import HttpNotifier
 from ._render import format_time, format_value, headline
 from .base import Notification, Severity
 
@@ -170,32 +167,10 @@ def slack_payload(notification: Notification, config: SlackConfig) -> dict[str, 
     return payload
 
 
-class SlackNotifier:
+class SlackNotifier(HttpNotifier[SlackConfig]):
     """Posts each notification to a Slack-compatible incoming webhook. Thread-safe."""
-
-    def __init__(
-        self,
-        config: SlackConfig,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        client: httpx.Client | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.config = config
-        self._poster = HttpPoster(
-            config.name, config.timeout, transport=transport, client=client, clock=clock
-        )
 
     def send(self, notification: Notification) -> None:
         body = json.dumps(slack_payload(notification, self.config), ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json"}
         self._poster.post(self.config.url.get_secret_value(), body, headers, notification.id)
-
-    def close(self) -> None:
-        self._poster.close()
-
-    def __enter__(self) -> SlackNotifier:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()

@@ -13,15 +13,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Literal
 
-import httpx
 from pydantic import SecretStr, field_validator
 
 from ._config import ChannelConfigBase, Timeout, check_header_value, check_http_url
-from ._http import HttpPoster
+from ._http import HttpNotifier
 from .base import Notification
 
 __all__ = [
@@ -95,34 +93,12 @@ def encode_body(notification: Notification) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-class WebhookNotifier:
+class WebhookNotifier(HttpNotifier[WebhookConfig]):
     """Sends each notification as one signed JSON POST. Thread-safe; ``close()`` when done."""
-
-    def __init__(
-        self,
-        config: WebhookConfig,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        client: httpx.Client | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.config = config
-        self._poster = HttpPoster(
-            config.name, config.timeout, transport=transport, client=client, clock=clock
-        )
 
     def send(self, notification: Notification) -> None:
         body = encode_body(notification)
         self._poster.post(self.config.url, body, self._headers(notification, body), notification.id)
-
-    def close(self) -> None:
-        self._poster.close()
-
-    def __enter__(self) -> WebhookNotifier:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def _headers(self, notification: Notification, body: bytes) -> Mapping[str, str]:
         headers = dict(self.config.headers)

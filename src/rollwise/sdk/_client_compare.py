@@ -1,23 +1,22 @@
 """The client's dual-run side: ``client.compare(...)`` and ``client.acompare(...)``.
 
 A :class:`~rollwise.sdk.compare.DualRun` the client owns (made on first use), judged by the
-client's own flags and drained by the client's reporter. The rules are
-:mod:`rollwise.sdk.compare`'s.
+client's own flags and drained by the client's reporter. The rules, the options and their
+defaults are :mod:`rollwise.sdk.compare`'s: the client passes each call on unchanged.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from types import MappingProxyType
-from typing import Any, TypeVar, cast
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, Unpack, cast
 
 from .compare import DualRun, FlagEvaluator
+from .compare._options import AsyncCompareOptions, CompareOptions
 
 __all__ = ["ClientComparisons"]
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
 T = TypeVar("T")
 
 
@@ -48,35 +47,14 @@ class ClientComparisons:
         *,
         control: Callable[..., T],
         candidate: Callable[..., T],
-        args: Sequence[Any] = (),
-        kwargs: Mapping[str, Any] | None = None,
-        context: Mapping[str, Any] = _EMPTY,
-        flag: str | None = None,
-        comparator: Callable[[Any, Any], object] | None = None,
-        sample: float = 1.0,
-        read_only: bool | None = None,
-        fallback: bool | None = None,
-        redact: Callable[[Any], Any] | None = None,
+        **options: Unpack[CompareOptions[Any]],
     ) -> T:
-        """Run ``control`` and/or ``candidate`` as the flag decides; see :mod:`.compare`.
+        """Run ``control`` and/or ``candidate`` as the flag decides: :meth:`DualRun.compare`.
 
         The flag ``flag`` (default: ``name``) picks the primary (its off variant: the
         control); read-only calls run both on a ``sample`` share and are compared.
         """
-        return self.comparisons.compare(
-            name,
-            control=control,
-            candidate=candidate,
-            args=args,
-            kwargs=kwargs,
-            context=context,
-            flag=flag,
-            comparator=comparator,
-            sample=sample,
-            read_only=read_only,
-            fallback=fallback,
-            redact=redact,
-        )
+        return self.comparisons.compare(name, control=control, candidate=candidate, **options)
 
     async def acompare(
         self,
@@ -84,32 +62,9 @@ class ClientComparisons:
         *,
         control: Callable[..., Awaitable[T]],
         candidate: Callable[..., Awaitable[T]],
-        args: Sequence[Any] = (),
-        kwargs: Mapping[str, Any] | None = None,
-        context: Mapping[str, Any] = _EMPTY,
-        flag: str | None = None,
-        comparator: Callable[[T, T], object] | None = None,
-        sample: float = 1.0,
-        read_only: bool | None = None,
-        fallback: bool | None = None,
-        redact: Callable[[Any], Any] | None = None,
-        concurrent: bool = True,
-        secondary_timeout: float | None = None,
+        **options: Unpack[AsyncCompareOptions[T]],
     ) -> T:
         """:meth:`compare` for coroutine functions (both run concurrently when both run)."""
         return await self.comparisons.acompare(
-            name,
-            control=control,
-            candidate=candidate,
-            args=args,
-            kwargs=kwargs,
-            context=context,
-            flag=flag,
-            comparator=comparator,
-            sample=sample,
-            read_only=read_only,
-            fallback=fallback,
-            redact=redact,
-            concurrent=concurrent,
-            secondary_timeout=secondary_timeout,
+            name, control=control, candidate=candidate, **options
         )

@@ -28,6 +28,11 @@ the request counted without a latency; both are counted in ``invalid_records``. 
 whose flag, variant or route the wire format refuses (empty flag or variant, longer than
 200 characters) is left out of drained windows and counted in ``rejected_series``.
 
+A request that names its ``unit`` (the flag's sticky unit) is also counted in the window's
+distinct-unit sketches of its (flag, variant): every unit served, and every unit with a
+server error (:mod:`rollwise.sdk._units`; needs the ``units`` extra, else units are not
+tracked). The unit is hashed first: the sketches never see its text.
+
 In a forked child the recorder starts empty: the parent reports what it recorded.
 """
 
@@ -43,9 +48,10 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from .. import _fork
-from ..core.telemetry import RequestSeries, SketchData
+from ..core.telemetry import RequestSeries, SketchData, UnitSketches
 from ..errors import ConfigError
 from ..stats.sketch import DEFAULT_ACCURACY, LatencySketch, SketchError
+from . import _units
 
 __all__ = [
     "CLIENT_ERROR",
@@ -93,6 +99,8 @@ class _WindowSeries(LatencySketch):
 
 _Windows = dict[str, dict[str, dict[str, _WindowSeries]]]
 """flag -> variant -> route -> series: three lookups on strings beat one on a tuple key."""
+_Units = dict[str, dict[str, _units.UnitPair]]
+"""flag -> variant -> the window's distinct-unit sketches."""
 
 
 def _items(window: _Windows) -> Iterator[tuple[SeriesKey, _WindowSeries]]:
@@ -144,12 +152,14 @@ class ClosedWindow:
     start: datetime
     seconds: int
     series: tuple[RequestSeries, ...]
+    units: tuple[UnitSketches, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class _Closed:
     start: float
     series: _Windows
+    units: _Units
 
 
 class RequestRecorder:
@@ -166,6 +176,7 @@ class RequestRecorder:
         max_closed: int = 360,
         accuracy: float = DEFAULT_ACCURACY,
         clock: Callable[[], float] = time.time,
+        track_units: bool = True,
     ) -> None:
         if isinstance(window_seconds, bool) or not isinstance(window_seconds, int):
             raise ConfigError.single(None, "window_seconds", "must be an integer")
@@ -179,6 +190,8 @@ class RequestRecorder:
             raise ConfigError.single(None, "accuracy", str(error)) from None
         self.window_seconds = window_seconds
         self.accuracy = accuracy
+        self.track_units = track_units and _units.AVAILABLE
+        """Whether units are counted (asked, and the ``units`` extra installed)."""
         self._clock = clock
         self._max_closed = max_closed
         self._reset()
@@ -191,6 +204,7 @@ class RequestRecorder:
         self._lock = threading.Lock()
         self._totals_lock = threading.Lock()
         self._open: _Windows = {}
+        self._units: _Units = {}
         self._closed: deque[_Closed] = deque()
         self._unmerged: list[_Windows] = []  # closed, not yet in _totals
         self._backlog: dict[SeriesKey, SeriesTotals] = {}  # unmerged overflow, not in _totals
@@ -209,8 +223,16 @@ class RequestRecorder:
         seconds: float,
         status: int | None = 200,
         route: str = "",
+        unit: object = None,
     ) -> None:
-        """One request: ``status`` None means it raised (a server error). Never raises."""
+        """One request: ``status`` None means it raised (a server error); ``unit`` the
+        flag's sticky unit, when the request had one. Never raises."""
+        hashed: int | None = None
+        if unit is not None and unit != "" and self.track_units:
+            try:
+                hashed = _units.unit_hash(unit)
+            except Exception:  # noqa: BLE001 - the hot-path guard: a unit whose str() raises
+                self.invalid_records += 1
         now = self._clock()
         lock = self._lock
         lock.acquire()  # not `with`: acquire/try/finally costs half as much
@@ -228,6 +250,14 @@ class RequestRecorder:
                     series.client_errors += 1
             series.requests += 1
             series.add(seconds)
+            if hashed is not None:
+                try:
+                    pair = self._units[flag][variant]
+                except KeyError:
+                    pair = self._units.setdefault(flag, {})[variant] = _units.UnitPair()
+                pair.seen.update(hashed)
+                if status is None or status >= 500:
+                    pair.failing.update(hashed)
         except TypeError:
             self.invalid_records += 1
         finally:
@@ -271,9 +301,21 @@ class RequestRecorder:
                     )
                 except ValidationError:
                     rejected += 1
+            units: list[UnitSketches] = []
+            for flag, variants in window.units.items():
+                for variant, pair in variants.items():
+                    seen, failing = pair.wire()
+                    try:
+                        units.append(
+                            UnitSketches(flag=flag, variant=variant, seen=seen, failing=failing)
+                        )
+                    except ValidationError:
+                        rejected += 1
             if series:
                 start = datetime.fromtimestamp(window.start, UTC)
-                windows.append(ClosedWindow(start, self.window_seconds, tuple(series)))
+                windows.append(
+                    ClosedWindow(start, self.window_seconds, tuple(series), tuple(units))
+                )
         if rejected:
             with self._lock:
                 self.rejected_series += rejected
@@ -293,10 +335,11 @@ class RequestRecorder:
         opened = self._open
         if opened:
             self._open = {}
+            units, self._units = self._units, {}
             if len(self._closed) >= self._max_closed:
                 self._closed.popleft()
                 self.dropped_windows += 1
-            self._closed.append(_Closed(self._window_start, opened))
+            self._closed.append(_Closed(self._window_start, opened, units))
             self._unmerged.append(opened)
             if len(self._unmerged) > _MAX_UNMERGED:  # nobody reads totals: keep memory flat
                 _accumulate(self._backlog, self._unmerged.pop(0), self.accuracy)

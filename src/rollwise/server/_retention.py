@@ -28,9 +28,9 @@ def purge_once(store: Store) -> PurgeResult:
 
 
 def _purge(tx: Tx) -> PurgeResult:
-    telemetry = tx.purge_telemetry()
-    notifications = tx.purge_outbox(tx.telemetry_policy.keep_notifications)
-    evaluations = tx.purge_evaluations(tx.telemetry_policy.keep_1h)
+    telemetry = tx.telemetry.purge()
+    notifications = tx.outbox.purge(tx.telemetry_policy.keep_notifications)
+    evaluations = tx.evaluations.purge(tx.telemetry_policy.keep_1h)
     deleted = {**telemetry.deleted, "outbox": notifications, "rollout_evaluations": evaluations}
     return PurgeResult(deleted=deleted)
 

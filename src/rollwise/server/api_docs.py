@@ -34,9 +34,11 @@ def install_api_docs(app: FastAPI, path: str = "/docs") -> None:
     @app.get(path, include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
+        # request.app, not the enclosing app: FastAPI caches endpoints process-wide, and a
+        # closure over the app would keep every app ever built alive.
         return get_swagger_ui_html(
-            openapi_url=f"{root}{app.openapi_url}",
-            title=f"{app.title} - API",
+            openapi_url=f"{root}{request.app.openapi_url}",
+            title=f"{request.app.title} - API",
             oauth2_redirect_url=f"{root}{redirect}",
             swagger_js_url=f"{root}{ASSETS_PATH}/swagger-ui-bundle.js",
             swagger_css_url=f"{root}{ASSETS_PATH}/swagger-ui.css",

@@ -208,18 +208,18 @@ def _bootstrap_admin(store: Store, settings: ServerSettings) -> None:
 def _ensure_admin(store: Store, settings: ServerSettings) -> None:
     with store.transaction("system") as tx:
         if settings.admin_token is not None:
-            existing = tx.token_by_secret(settings.admin_token)
+            existing = tx.tokens.by_secret(settings.admin_token)
             if existing is not None and existing.revoked:
                 raise ConfigError.single(None, "ROLLWISE_ADMIN_TOKEN", REVOKED_ADMIN_TOKEN)
             if existing is None:
-                tx.create_token_with_secret(
+                tx.tokens.create_with_secret(
                     "admin (ROLLWISE_ADMIN_TOKEN)", "admin", settings.admin_token
                 )
             return
-        if tx.count_tokens("admin") > 0:
+        if tx.tokens.count("admin") > 0:
             return
         secret = new_secret("admin")
-        tx.create_token_with_secret("bootstrap admin", "admin", secret)
+        tx.tokens.create_with_secret("bootstrap admin", "admin", secret)
     sys.stderr.write(
         f"rollwise: created the first admin token (shown once, store it now):\n  {secret}\n"
     )

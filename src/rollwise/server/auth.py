@@ -88,14 +88,14 @@ class TokenCache:
         if self._unknown.get(key, 0.0) > now:
             return None
         with self._store.reading() as tx:
-            token = tx.find_token(secret)
+            token = tx.tokens.find(secret)
         if token is None:
             self._entries.pop(key, None)
             _bounded(self._unknown)[key] = now + self._negative_ttl
             return None
         if token.last_used_at is None or self._store.now() - token.last_used_at >= TOUCH_EVERY:
             with self._store.transaction("auth") as tx:
-                tx.touch_token(token)
+                tx.tokens.touch(token)
         _bounded(self._entries)[key] = (token, now + self._ttl)
         return token
 

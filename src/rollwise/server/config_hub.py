@@ -95,7 +95,7 @@ class ConfigHub:
 
     def _build(self, environment: str) -> CachedConfig:
         with self._store.reading() as tx:
-            document = tx.config_document(environment)
+            document = tx.config.document(environment)
         revision = int((document.revision or "0").rsplit(":", 1)[1])
         body = json.dumps(
             document.model_dump(mode="json", exclude_none=True),
@@ -117,7 +117,7 @@ class ConfigHub:
         end the streams whose token is no longer live."""
         watched = list(self._stream_tokens)  # a copy: the loop thread changes the dict
         with self._store.reading() as tx:  # no write lock taken or waited for
-            revisions, alive = tx.config_revisions(watched)
+            revisions, alive = tx.config.revisions(watched)
         for environment, revision in revisions.items():
             if self._revisions.get(environment) == revision:
                 continue

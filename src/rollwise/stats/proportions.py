@@ -24,7 +24,8 @@ binomial, so the test is conservative.
 :func:`margin_test` handles any bound with an intercept (an absolute difference, or a
 success rate "at most r below") by a union bound: it fails when the canary's lower
 confidence bound exceeds the bound evaluated at the baseline's upper confidence bound,
-each one-sided at alpha/2. It pools the step (see docs/judging.md for what that assumes).
+each one-sided at alpha/2. It pools the step: request-level rate gates judge such bounds per
+window with :mod:`rollwise.stats.difference` instead and keep these bounds as evidence.
 """
 
 from __future__ import annotations

@@ -1,15 +1,18 @@
-"""What every group of store operations shares: the connection, the actor, the clock, audit."""
+"""What every repository shares: its transaction, and helpers to audit, bump the SDK
+config revision and name a missing or stale row."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import URL, Connection, insert, update
+from sqlalchemy import update
 
 from ..errors import ConflictError, NotFoundError
-from .tables import audit_log, environments
+from .tables import environments
+
+if TYPE_CHECKING:
+    from .store import Tx
 
 __all__ = ["Operations", "aware"]
 
@@ -22,26 +25,14 @@ def aware(moment: datetime | None) -> datetime | None:
 
 
 class Operations:
-    """Base of the operation groups a transaction combines (one module per resource)."""
+    """Base of a repository: one resource's persistence, inside the transaction (``self.tx``)
+    that owns the connection, the actor and the clock."""
 
-    def __init__(self, connection: Connection, actor: str, clock: Callable[[], datetime]) -> None:
-        self._conn = connection
-        self._actor = actor
-        self._clock = clock
-
-    @property
-    def actor(self) -> str:
-        """Who this transaction acts for: audit rows and history name them."""
-        return self._actor
-
-    def now(self) -> datetime:
-        """The store's clock (injected in tests)."""
-        return self._clock()
-
-    @property
-    def database_url(self) -> URL:
-        """The database this transaction runs on (a warehouse query may share it)."""
-        return self._conn.engine.url
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+        self._conn = tx._conn
+        self._actor = tx.actor
+        self._clock = tx.now
 
     def _now(self) -> datetime:
         return self._clock()
@@ -56,17 +47,8 @@ class Operations:
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
     ) -> None:
-        self._conn.execute(
-            insert(audit_log).values(
-                at=self._now(),
-                actor=self._actor,
-                action=action,
-                target_type=target_type,
-                target=target,
-                environment=environment,
-                before=before,
-                after=after,
-            )
+        self.tx.audit.write(
+            action, target_type, target, environment=environment, before=before, after=after
         )
 
     def _bump_config(self, environment: str | None = None) -> None:

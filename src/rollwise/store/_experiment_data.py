@@ -1,6 +1,6 @@
 """Exposures and tracked events in, per-arm sufficient statistics out.
 
-Ingest (``record_experiment_data``, once per telemetry batch id and environment):
+Ingest (``tx.experiment_data.record``, once per telemetry batch id and environment):
 exposures of running experiments are stored one row per (experiment, unit), the first one
 winning (a later exposure in another arm marks the unit ``mixed``: analysis excludes it);
 each tracked event an experiment's metric reads is added to its unit's row in
@@ -8,8 +8,8 @@ each tracked event an experiment's metric reads is added to its unit's row in
 it (kept only for CUPED metrics) as the covariate. An event of a unit never exposed, or
 before its exposure for a metric without CUPED, is not counted.
 
-Reading (:meth:`ExperimentDataOperations.experiment_exposures` and
-:meth:`~ExperimentDataOperations.experiment_arm_totals`) is one GROUP BY arm over one GROUP
+Reading (:meth:`ExperimentDataOperations.exposures` and
+:meth:`~ExperimentDataOperations.arm_totals`) is one GROUP BY arm over one GROUP
 BY unit, in the database: the per-arm sums the results engine turns into samples.
 """
 
@@ -31,8 +31,7 @@ from ..analysis.experiment.sources.base import AnalysisWindow, ArmTotals, Exposu
 from ..core.experiment import ExperimentDefinition, ExperimentMetricSpec
 from ..core.telemetry import Exposure, TrackedEvent
 from ..errors import ConfigError
-from ._base import aware
-from .flags import FlagOperations
+from ._base import Operations, aware
 from .tables import experiment_batches, experiment_exposures, experiment_unit_events, experiments
 
 __all__ = ["ExperimentDataOperations", "ExperimentIngest"]
@@ -61,10 +60,10 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield items[index : index + _CHUNK]
 
 
-class ExperimentDataOperations(FlagOperations):
+class ExperimentDataOperations(Operations):
     # -- ingest ----------------------------------------------------------------------------
 
-    def record_experiment_data(
+    def record(
         self,
         environment: str,
         batch_id: str,
@@ -245,7 +244,7 @@ class ExperimentDataOperations(FlagOperations):
 
     # -- reading: the builtin source's UnitAggregateReader ---------------------------------
 
-    def experiment_exposures(self, experiment: str, window: AnalysisWindow) -> Exposures:
+    def exposures(self, experiment: str, window: AnalysisWindow) -> Exposures:
         """Exposed units per arm (first exposure in ``window``); mixed units are excluded."""
         table = experiment_exposures
         rows = self._conn.execute(
@@ -262,7 +261,7 @@ class ExperimentDataOperations(FlagOperations):
                 units[arm] = units.get(arm, 0) + int(count)
         return Exposures(units, excluded)
 
-    def experiment_arm_totals(
+    def arm_totals(
         self,
         experiment: str,
         metric: ExperimentMetric,

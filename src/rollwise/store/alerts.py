@@ -2,8 +2,8 @@
 
 ``rollwise.application.alerts`` runs each evaluation through the pure state machine
 (:func:`~rollwise.core.alerts.next_alert_state`) and stores what it decided here:
-:meth:`AlertOperations.save_alert_evaluation` what the evaluation saw,
-:meth:`AlertOperations.save_alert_change` a change of state (the rule's state and an
+:meth:`AlertOperations.save_evaluation` what the evaluation saw,
+:meth:`AlertOperations.save_change` a change of state (the rule's state and an
 ``alert_events`` row), in the caller's transaction with the notification it queues.
 State changes are the rule's own history, not configuration: they do not bump the rule's
 version and write no audit rows.
@@ -28,8 +28,7 @@ from ..core.alerts import (
 )
 from ..core.gates import GateMetric
 from ..errors import ConfigError, ConfigIssue, ConflictError
-from ._base import aware
-from .flags import FlagOperations
+from ._base import Operations, aware
 from .records import AlertEventRecord, AlertRuleRecord
 from .tables import alert_events, alert_rules
 
@@ -109,10 +108,10 @@ def _dump(record: AlertRuleRecord) -> dict[str, Any]:
     return record.model_dump(mode="json", by_alias=True)
 
 
-class AlertOperations(FlagOperations):
+class AlertOperations(Operations):
     # -- rules ---------------------------------------------------------------------------
 
-    def list_alert_rules(
+    def list_rules(
         self,
         *,
         environment: str | None = None,
@@ -131,7 +130,7 @@ class AlertOperations(FlagOperations):
             statement = statement.where(_T.c.enabled == enabled)
         return [_record(row) for row in self._conn.execute(statement)]
 
-    def get_alert_rule(self, name: str, *, lock: bool = False) -> AlertRuleRecord:
+    def get_rule(self, name: str, *, lock: bool = False) -> AlertRuleRecord:
         """The rule; ``lock`` holds its row until the transaction ends, so two evaluators
         cannot both record the same change."""
         statement = select(_T).where(_T.c.name == name)
@@ -140,7 +139,7 @@ class AlertOperations(FlagOperations):
             raise self._not_found("alert rule", name)
         return _record(row)
 
-    def create_alert_rule(self, rule: AlertRuleFields | Mapping[str, Any]) -> AlertRuleRecord:
+    def create_rule(self, rule: AlertRuleFields | Mapping[str, Any]) -> AlertRuleRecord:
         spec = parse_alert_rule(rule)
         self._check_references(spec)
         if self._conn.execute(select(_T.c.name).where(_T.c.name == spec.name)).first():
@@ -161,7 +160,7 @@ class AlertOperations(FlagOperations):
                 **_columns(spec),
             )
         )
-        record = self.get_alert_rule(spec.name)
+        record = self.get_rule(spec.name)
         self._audit(
             "alert_rule.create",
             "alert_rule",
@@ -171,7 +170,7 @@ class AlertOperations(FlagOperations):
         )
         return record
 
-    def update_alert_rule(
+    def update_rule(
         self, name: str, expected_version: int, changes: Mapping[str, Any]
     ) -> AlertRuleRecord:
         """Change some fields (the rest stay); the result is checked as a whole rule.
@@ -179,7 +178,7 @@ class AlertOperations(FlagOperations):
         The state is kept: the next evaluation judges the new condition. (Disabling a rule
         ends its alert: ``rollwise.application.alerts.update_alert_rule`` does both.)
         """
-        before = self.get_alert_rule(name)
+        before = self.get_rule(name)
         if "name" in changes and changes["name"] != name:
             raise ConfigError.single(None, "name", "a rule cannot be renamed: create a new one")
         merged = before.spec().model_dump(by_alias=True) | dict(changes)
@@ -192,7 +191,7 @@ class AlertOperations(FlagOperations):
         )
         if result.rowcount != 1:
             raise self._stale("alert rule", name, expected_version, before.version)
-        after = self.get_alert_rule(name)
+        after = self.get_rule(name)
         self._audit(
             "alert_rule.update",
             "alert_rule",
@@ -203,16 +202,16 @@ class AlertOperations(FlagOperations):
         )
         return after
 
-    def delete_alert_rule(self, name: str, expected_version: int | None = None) -> None:
+    def delete_rule(self, name: str, expected_version: int | None = None) -> None:
         """Remove the rule and its events."""
-        before = self.get_alert_rule(name)
+        before = self.get_rule(name)
         version = before.version if expected_version is None else expected_version
         if version != before.version:
             raise self._stale("alert rule", name, version, before.version)
         self._conn.execute(delete(alert_events).where(alert_events.c.rule == name))
         result = self._conn.execute(delete(_T).where(_T.c.name == name, _T.c.version == version))
         if result.rowcount != 1:
-            raise self._stale("alert rule", name, version, self.get_alert_rule(name).version)
+            raise self._stale("alert rule", name, version, self.get_rule(name).version)
         self._audit(
             "alert_rule.delete",
             "alert_rule",
@@ -223,11 +222,11 @@ class AlertOperations(FlagOperations):
 
     # -- states --------------------------------------------------------------------------
 
-    def list_alert_events(
+    def list_events(
         self, name: str, *, limit: int = 100, before_id: int | None = None
     ) -> list[AlertEventRecord]:
         """Newest first."""
-        self.get_alert_rule(name)
+        self.get_rule(name)
         statement = (
             select(alert_events)
             .where(alert_events.c.rule == name)
@@ -238,9 +237,7 @@ class AlertOperations(FlagOperations):
             statement = statement.where(alert_events.c.id < before_id)
         return [_event(row) for row in self._conn.execute(statement)]
 
-    def save_alert_evaluation(
-        self, name: str, *, at: datetime, value: float | None, reason: str
-    ) -> None:
+    def save_evaluation(self, name: str, *, at: datetime, value: float | None, reason: str) -> None:
         """What one evaluation saw (the value, or why it could not judge)."""
         self._conn.execute(
             update(_T)
@@ -248,7 +245,7 @@ class AlertOperations(FlagOperations):
             .values(last_value=_finite(value), last_reason=reason[:2000] or None, evaluated_at=at)
         )
 
-    def save_alert_change(
+    def save_change(
         self,
         rule: AlertRuleRecord,
         to_state: AlertState,
@@ -283,10 +280,10 @@ class AlertOperations(FlagOperations):
     # -- helpers -------------------------------------------------------------------------
 
     def _check_references(self, spec: AlertRuleSpec) -> None:
-        self._require_environment(spec.environment)
+        self.tx.flags.require_environment(spec.environment)
         if spec.flag is None:
             return
-        flag = self.get_flag(spec.flag)
+        flag = self.tx.flags.get(spec.flag)
         known = ", ".join(flag.variants)
         issues = [
             ConfigIssue(spec.flag, field, f"unknown variant {value!r} (variants are: {known})")

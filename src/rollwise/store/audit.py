@@ -1,11 +1,12 @@
-"""Reading the audit log (rows are written by every mutating operation)."""
+"""The audit log: one row per change, written by every repository that changes
+something, read newest first."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from ._base import Operations, aware
 from .records import AuditRecord
@@ -29,6 +30,31 @@ def _record(row: Any) -> AuditRecord:
 
 
 class AuditOperations(Operations):
+    def write(
+        self,
+        action: str,
+        target_type: str,
+        target: str,
+        *,
+        environment: str | None = None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        """One audit row, at the transaction's clock, naming its actor (every repository
+        that changes something writes one through here)."""
+        self._conn.execute(
+            insert(audit_log).values(
+                at=self._now(),
+                actor=self._actor,
+                action=action,
+                target_type=target_type,
+                target=target,
+                environment=environment,
+                before=before,
+                after=after,
+            )
+        )
+
     def list_audit(
         self,
         *,

@@ -16,8 +16,7 @@ from sqlalchemy import delete, insert, select, update
 
 from ..core.notifications import Kind, NotificationContent, Severity
 from ..errors import ConfigError, ConflictError
-from ._base import aware
-from .outbox import OutboxOperations
+from ._base import Operations, aware
 from .records import ChannelRecord, OutboxRecord
 from .tables import notification_channels
 
@@ -65,20 +64,20 @@ def _check(name: str, config: Mapping[str, Any]) -> str:
     return kind
 
 
-class ChannelOperations(OutboxOperations):
+class ChannelOperations(Operations):
     def list_channels(self, *, enabled: bool | None = None) -> list[ChannelRecord]:
         statement = select(_T).order_by(_T.c.name)
         if enabled is not None:
             statement = statement.where(_T.c.enabled == enabled)
         return [_record(row) for row in self._conn.execute(statement)]
 
-    def get_channel(self, name: str) -> ChannelRecord:
+    def get(self, name: str) -> ChannelRecord:
         row = self._conn.execute(select(_T).where(_T.c.name == name)).first()
         if row is None:
             raise self._not_found("notification channel", name)
         return _record(row)
 
-    def create_channel(
+    def create(
         self,
         name: str,
         config: Mapping[str, Any],
@@ -105,11 +104,11 @@ class ChannelOperations(OutboxOperations):
                 updated_at=now,
             )
         )
-        record = self.get_channel(name)
+        record = self.get(name)
         self._audit("channel.create", "channel", name, after=_audited(record, redact))
         return record
 
-    def update_channel(
+    def update(
         self,
         name: str,
         expected_version: int,
@@ -119,7 +118,7 @@ class ChannelOperations(OutboxOperations):
         redact: Redact | None = None,
     ) -> ChannelRecord:
         """Replace the config and/or switch the channel on or off (version-checked)."""
-        before = self.get_channel(name)
+        before = self.get(name)
         changes: dict[str, Any] = {}
         if config is not None:
             changes["type"] = _check(name, config)
@@ -133,7 +132,7 @@ class ChannelOperations(OutboxOperations):
         )
         if result.rowcount != 1:
             raise self._stale("notification channel", name, expected_version, before.version)
-        after = self.get_channel(name)
+        after = self.get(name)
         self._audit(
             "channel.update",
             "channel",
@@ -143,11 +142,11 @@ class ChannelOperations(OutboxOperations):
         )
         return after
 
-    def delete_channel(
+    def delete(
         self, name: str, expected_version: int | None = None, *, redact: Redact | None = None
     ) -> None:
         """Remove a channel; its undelivered outbox rows fail at their next attempt."""
-        before = self.get_channel(name)
+        before = self.get(name)
         version = before.version if expected_version is None else expected_version
         result = self._conn.execute(delete(_T).where(_T.c.name == name, _T.c.version == version))
         if result.rowcount != 1:
@@ -156,7 +155,7 @@ class ChannelOperations(OutboxOperations):
 
     def queue_test_notification(self, name: str) -> OutboxRecord:
         """A ``rollwise.test`` notification for this channel (enabled or not), audited."""
-        self.get_channel(name)
+        self.get(name)
         notification = NotificationContent(
             kind=Kind.TEST.value,
             severity=Severity.INFO,
@@ -165,6 +164,6 @@ class ChannelOperations(OutboxOperations):
             occurred_at=self._now(),
             fields={"channel": name},
         )
-        (queued,) = self.enqueue(notification, channels=[name])
+        (queued,) = self.tx.outbox.enqueue(notification, channels=[name])
         self._audit("channel.test", "channel", name, after={"outbox_id": queued.id})
         return queued

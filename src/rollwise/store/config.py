@@ -7,15 +7,14 @@ from collections.abc import Collection
 from sqlalchemy import Integer, literal, select, union_all
 
 from ..core.flags import ConfigDocument, EnvironmentInfo, Flag, FlagEnvironment
-from .environments import EnvironmentOperations
-from .experiments import ExperimentOperations
+from ._base import Operations
 from .tables import environments, flag_states, flags, tokens
 
 __all__ = ["ConfigOperations"]
 
 
-class ConfigOperations(EnvironmentOperations, ExperimentOperations):
-    def config_document(self, environment: str) -> ConfigDocument:
+class ConfigOperations(Operations):
+    def document(self, environment: str) -> ConfigDocument:
         """The environment's flags, and its own attributes under ``environments``."""
         row = self._conn.execute(
             select(environments.c.config_revision, environments.c.production).where(
@@ -51,10 +50,10 @@ class ConfigOperations(EnvironmentOperations, ExperimentOperations):
             environment=environment,
             environments={environment: EnvironmentInfo(production=production)},
             flags=documents,
-            experiments=self.running_experiment_infos(environment) or None,
+            experiments=self.tx.experiments.running_infos(environment) or None,
         )
 
-    def config_revisions(self, token_ids: Collection[str] = ()) -> tuple[dict[str, int], set[str]]:
+    def revisions(self, token_ids: Collection[str] = ()) -> tuple[dict[str, int], set[str]]:
         """Every environment's config revision and which of ``token_ids`` are still live.
 
         One statement whatever the number of environments: the control plane runs it every

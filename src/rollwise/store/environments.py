@@ -39,13 +39,13 @@ class EnvironmentOperations(Operations):
         rows = self._conn.execute(select(environments).order_by(environments.c.key))
         return [_record(row) for row in rows]
 
-    def get_environment(self, key: str) -> EnvironmentRecord:
+    def get(self, key: str) -> EnvironmentRecord:
         row = self._conn.execute(select(environments).where(environments.c.key == key)).first()
         if row is None:
             raise self._not_found("environment", key)
         return _record(row)
 
-    def create_environment(
+    def create(
         self, key: str, name: str = "", description: str = "", production: bool = False
     ) -> EnvironmentRecord:
         if not KEY.match(key):
@@ -74,7 +74,7 @@ class EnvironmentOperations(Operations):
                 updated_at=now,
             )
         )
-        record = self.get_environment(key)
+        record = self.get(key)
         self._audit(
             "environment.create",
             "environment",
@@ -84,7 +84,7 @@ class EnvironmentOperations(Operations):
         )
         return record
 
-    def update_environment(
+    def update(
         self,
         key: str,
         expected_version: int,
@@ -93,7 +93,7 @@ class EnvironmentOperations(Operations):
         description: str | None = None,
         production: bool | None = None,
     ) -> EnvironmentRecord:
-        before = self.get_environment(key)
+        before = self.get(key)
         changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = name
@@ -107,12 +107,10 @@ class EnvironmentOperations(Operations):
             .values(version=environments.c.version + 1, updated_at=self._now(), **changes)
         )
         if result.rowcount != 1:
-            raise self._stale(
-                "environment", key, expected_version, self.get_environment(key).version
-            )
+            raise self._stale("environment", key, expected_version, self.get(key).version)
         if production is not None and production != before.production:
             self._bump_config(key)  # the SDKs' document carries the attribute
-        after = self.get_environment(key)
+        after = self.get(key)
         self._audit(
             "environment.update",
             "environment",

@@ -1,14 +1,14 @@
 """A rollout's evaluations: the controller's judgements over time, kept with bounded growth.
 
 The controller judges every progressing rollout every tick (seconds apart); keeping each look
-would grow one rollout by ~240k rows over two weeks. ``_keep_evaluation`` keeps a look when
+would grow one rollout by ~240k rows over two weeks. ``tx.evaluations.keep`` keeps a look when
 the judged step, attempt or decision differs from the last kept one, and otherwise at
 most one per :data:`EVALUATION_INTERVAL` — so every change of mind is there, and a long
 ``hold`` is a row a minute (~20k over two weeks). The rollout's latest judgement
 (``rollout_judgements``) still holds the newest look.
 
 Retention deletes the evaluations of rollouts that finished (succeeded, rolled back,
-aborted) longer ago than it keeps them (:meth:`purge_evaluations`).
+aborted) longer ago than it keeps them (:meth:`purge`).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class EvaluationOperations(Operations):
             statement = statement.where(_E.c.seq > since)
         return [_evaluation(row) for row in self._conn.execute(statement)]
 
-    def _keep_evaluation(self, values: dict[str, Any]) -> EvaluationRecord | None:
+    def keep(self, values: dict[str, Any]) -> EvaluationRecord | None:
         """Append one judgement (``rollout_judgements``' columns) unless it repeats the last
         kept one less than :data:`EVALUATION_INTERVAL` later. Returns what was kept.
 
@@ -97,7 +97,7 @@ class EvaluationOperations(Operations):
         self._conn.execute(insert(_E).values(**row))
         return EvaluationRecord(**values, seq=row["seq"])
 
-    def purge_evaluations(self, older_than: timedelta) -> int:
+    def purge(self, older_than: timedelta) -> int:
         """Delete the evaluations of rollouts that finished (left the active phases) before
         ``now - older_than``; active rollouts keep theirs. Returns how many rows went."""
         finished = select(rollouts.c.id).where(

@@ -2,7 +2,7 @@
 
 Starting writes the arms' weights as the flag's split in the experiment's environment
 (audited ``flag.experiment_split``); while it runs, a change of that split by hand or by a
-rollout is a ConflictError naming the experiment (``FlagOperations.put_flag_state``).
+rollout is a ConflictError naming the experiment (``FlagOperations.put_state``).
 Stopping releases the lock and records the decision; the split stays as it is until
 someone changes it. Exposures and tracked events are stored by
 :class:`~rollwise.store._experiment_data.ExperimentDataOperations`.
@@ -26,8 +26,7 @@ from ..core.experiment import (
 )
 from ..core.flags import ExperimentInfo
 from ..errors import ConfigError, ConflictError
-from ._base import aware
-from ._experiment_data import ExperimentDataOperations
+from ._base import Operations, aware
 from .records import Record
 from .tables import ACTIVE_PHASES, experiments, rollouts
 
@@ -72,7 +71,7 @@ def _definition_json(definition: ExperimentDefinition) -> dict[str, Any]:
     return definition.model_dump(mode="json", exclude_none=True)
 
 
-class ExperimentOperations(ExperimentDataOperations):
+class ExperimentOperations(Operations):
     def list_experiments(
         self, *, environment: str | None = None, state: str | None = None
     ) -> list[ExperimentRecord]:
@@ -83,7 +82,7 @@ class ExperimentOperations(ExperimentDataOperations):
             statement = statement.where(experiments.c.state == state)
         return [_record(row) for row in self._conn.execute(statement)]
 
-    def get_experiment(self, key: str, *, lock: bool = False) -> ExperimentRecord:
+    def get(self, key: str, *, lock: bool = False) -> ExperimentRecord:
         statement = select(experiments).where(experiments.c.key == key)
         if lock:
             statement = statement.with_for_update()
@@ -92,7 +91,7 @@ class ExperimentOperations(ExperimentDataOperations):
             raise self._not_found("experiment", key)
         return _record(row)
 
-    def create_experiment(self, data: Any) -> ExperimentRecord:
+    def create(self, data: Any) -> ExperimentRecord:
         """A new draft (ConfigError naming the field for any invalid input)."""
         definition = self._checked(data)
         if self._conn.execute(
@@ -120,7 +119,7 @@ class ExperimentOperations(ExperimentDataOperations):
                 created_by=self._actor,
             )
         )
-        record = self.get_experiment(definition.key)
+        record = self.get(definition.key)
         self._audit(
             "experiment.create",
             "experiment",
@@ -130,11 +129,9 @@ class ExperimentOperations(ExperimentDataOperations):
         )
         return record
 
-    def update_experiment(
-        self, key: str, data: Any, expected_version: int | None = None
-    ) -> ExperimentRecord:
+    def update(self, key: str, data: Any, expected_version: int | None = None) -> ExperimentRecord:
         """Replace a draft's definition (its key stays); a started one is a ConflictError."""
-        before = self.get_experiment(key, lock=True)
+        before = self.get(key, lock=True)
         if before.state != "draft":
             raise ConflictError(
                 f"experiment {key!r} is {before.state}: only a draft can be edited",
@@ -167,22 +164,22 @@ class ExperimentOperations(ExperimentDataOperations):
         )
         return after
 
-    def start_experiment(self, key: str, expected_version: int | None = None) -> ExperimentRecord:
+    def start(self, key: str, expected_version: int | None = None) -> ExperimentRecord:
         """draft → running: lock the flag's split to the arms' weights in the environment."""
-        before = self.get_experiment(key, lock=True)
+        before = self.get(key, lock=True)
         target = next_state(key, before.state, "start")
         definition = self._checked(before.definition)  # the flag may have changed since
         flag, environment = definition.flag, definition.environment
-        self._lock_state(flag, environment)
+        self.tx.flags.lock_state(flag, environment)
         self._refuse_while_busy(key, flag, environment)
-        current = self.get_flag_state(flag, environment)
+        current = self.tx.flags.get_state(flag, environment)
         changes: dict[str, Any] = {"split": dict(definition.arms), "default": None}
         if definition.unit is not None:
             changes["unit"] = definition.unit
         if current.version == 0:
             changes["enabled"] = True
         state = current.state.model_copy(update=changes)
-        self._write_state(flag, environment, state, None, "flag.experiment_split")
+        self.tx.flags.write_state(flag, environment, state, None, "flag.experiment_split")
         now = self._now()
         after = self._versioned(before, expected_version, {"state": target, "started_at": now})
         self._audit(
@@ -195,11 +192,11 @@ class ExperimentOperations(ExperimentDataOperations):
         )
         return after
 
-    def stop_experiment(
+    def stop(
         self, key: str, decision: Any, expected_version: int | None = None
     ) -> ExperimentRecord:
         """running → stopped with the decision recorded; the split is no longer locked."""
-        before = self.get_experiment(key, lock=True)
+        before = self.get(key, lock=True)
         target = next_state(key, before.state, "stop")
         checked = parse_decision(decision, before.definition)
         after = self._versioned(
@@ -239,7 +236,7 @@ class ExperimentOperations(ExperimentDataOperations):
             after=evidence,
         )
 
-    def running_experiment_infos(self, environment: str) -> list[ExperimentInfo]:
+    def running_infos(self, environment: str) -> list[ExperimentInfo]:
         """What the environment's SDK document says of its running experiments."""
         rows = self._conn.execute(
             select(experiments.c.key, experiments.c.flag, experiments.c.definition)
@@ -263,8 +260,8 @@ class ExperimentOperations(ExperimentDataOperations):
 
     def _checked(self, data: Any) -> ExperimentDefinition:
         definition = parse_experiment(data)
-        flag = self.get_flag(definition.flag)
-        self._require_environment(definition.environment)
+        flag = self.tx.flags.get(definition.flag)
+        self.tx.flags.require_environment(definition.environment)
         check_arms(definition, flag.variants)
         return definition
 
@@ -310,4 +307,4 @@ class ExperimentOperations(ExperimentDataOperations):
         )
         if result.rowcount != 1:
             raise self._stale("experiment", before.key, version, before.version)
-        return self.get_experiment(before.key)
+        return self.get(before.key)

@@ -65,13 +65,13 @@ class FlagOperations(Operations):
             ]
         return records
 
-    def get_flag(self, key: str) -> FlagRecord:
+    def get(self, key: str) -> FlagRecord:
         row = self._conn.execute(select(flags).where(flags.c.key == key)).first()
         if row is None:
             raise self._not_found("flag", key)
         return _record(row)
 
-    def create_flag(
+    def create(
         self,
         key: str,
         *,
@@ -104,12 +104,12 @@ class FlagOperations(Operations):
                 updated_at=now,
             )
         )
-        record = self.get_flag(key)
+        record = self.get(key)
         self._bump_config()
         self._audit("flag.create", "flag", key, after=record.model_dump(mode="json"))
         return record
 
-    def update_flag(
+    def update(
         self,
         key: str,
         expected_version: int,
@@ -119,7 +119,7 @@ class FlagOperations(Operations):
         off_variant: str | None = None,
         tags: list[str] | None = None,
     ) -> FlagRecord:
-        before = self.get_flag(key)
+        before = self.get(key)
         new_variants = variants if variants is not None else before.variants
         new_off = (
             off_variant
@@ -145,14 +145,14 @@ class FlagOperations(Operations):
         )
         return after
 
-    def archive_flag(self, key: str, expected_version: int | None = None) -> FlagRecord:
+    def archive(self, key: str, expected_version: int | None = None) -> FlagRecord:
         return self._set_archived(key, True, expected_version)
 
-    def unarchive_flag(self, key: str, expected_version: int | None = None) -> FlagRecord:
+    def unarchive(self, key: str, expected_version: int | None = None) -> FlagRecord:
         return self._set_archived(key, False, expected_version)
 
     def _set_archived(self, key: str, archived: bool, expected_version: int | None) -> FlagRecord:
-        before = self.get_flag(key)
+        before = self.get(key)
         version = before.version if expected_version is None else expected_version
         after = self._versioned_update(key, version, {"archived": archived})
         self._bump_config()
@@ -175,18 +175,18 @@ class FlagOperations(Operations):
             .values(version=flags.c.version + 1, updated_at=self._now(), **changes)
         )
         if result.rowcount != 1:
-            raise self._stale("flag", key, expected_version, self.get_flag(key).version)
-        return self.get_flag(key)
+            raise self._stale("flag", key, expected_version, self.get(key).version)
+        return self.get(key)
 
     # -- per-environment state ---------------------------------------------------------
 
-    def get_flag_state(self, flag: str, environment: str, *, lock: bool = False) -> FlagStateRecord:
+    def get_state(self, flag: str, environment: str, *, lock: bool = False) -> FlagStateRecord:
         """The state (version 0: never configured here); ``lock`` holds its row until the
         transaction ends, so a concurrent writer waits rather than fails a version check."""
-        self.get_flag(flag)
-        self._require_environment(environment)
+        self.get(flag)
+        self.require_environment(environment)
         if lock:
-            self._lock_state(flag, environment)
+            self.lock_state(flag, environment)
         row = self._conn.execute(
             select(flag_states).where(
                 and_(flag_states.c.flag == flag, flag_states.c.environment == environment)
@@ -203,8 +203,8 @@ class FlagOperations(Operations):
             )
         return _state_record(row)
 
-    def list_flag_states(self, flag: str) -> list[FlagStateRecord]:
-        self.get_flag(flag)
+    def list_states(self, flag: str) -> list[FlagStateRecord]:
+        self.get(flag)
         rows = self._conn.execute(
             select(flag_states)
             .where(flag_states.c.flag == flag)
@@ -212,7 +212,7 @@ class FlagOperations(Operations):
         )
         return [_state_record(row) for row in rows]
 
-    def put_flag_state(
+    def put_state(
         self,
         flag: str,
         environment: str,
@@ -226,21 +226,21 @@ class FlagOperations(Operations):
         ``by_rollout``: the rollout itself writes its split (audited ``flag.rollout_split``).
         """
         if expected_version is None:
-            self._lock_state(flag, environment)
-        current = _Current(lambda: self.get_flag_state(flag, environment).state)
+            self.lock_state(flag, environment)
+        current = _Current(lambda: self.get_state(flag, environment).state)
         refuse_under_experiment(self._conn, flag, environment, state, current)
         if by_rollout:
-            return self._write_state(
+            return self.write_state(
                 flag, environment, state, expected_version, "flag.rollout_split"
             )
         refuse_under_rollout(self._conn, flag, environment, state, current)
-        return self._write_state(flag, environment, state, expected_version, "flag_state.update")
+        return self.write_state(flag, environment, state, expected_version, "flag_state.update")
 
-    def flag_model(self, key: str) -> Flag:
+    def model(self, key: str) -> Flag:
         """The flag with its state in every environment, as the core model checks it."""
-        return self._as_flag(self.get_flag(key))
+        return self._as_flag(self.get(key))
 
-    def _lock_state(self, flag: str, environment: str) -> None:
+    def lock_state(self, flag: str, environment: str) -> None:
         """Hold the state row until the transaction ends (PostgreSQL; SQLite's writers are
         serialised by ``BEGIN IMMEDIATE`` already)."""
         self._conn.execute(
@@ -259,13 +259,13 @@ class FlagOperations(Operations):
         makes it wait, never fail with a stale version.
         """
         if expected_version is None:
-            self._lock_state(flag, environment)
-        current = self.get_flag_state(flag, environment)
+            self.lock_state(flag, environment)
+        current = self.get_state(flag, environment)
         state = current.state.model_copy(update={"enabled": enabled})
         action = "flag.restore" if enabled else "flag.kill"
-        return self._write_state(flag, environment, state, expected_version, action)
+        return self.write_state(flag, environment, state, expected_version, action)
 
-    def _write_state(
+    def write_state(
         self,
         flag: str,
         environment: str,
@@ -273,9 +273,9 @@ class FlagOperations(Operations):
         expected_version: int | None,
         action: str,
     ) -> FlagStateRecord:
-        record = self.get_flag(flag)
-        before = self.get_flag_state(flag, environment)
-        states = {s.environment: s.state for s in self.list_flag_states(flag)}
+        record = self.get(flag)
+        before = self.get_state(flag, environment)
+        states = {s.environment: s.state for s in self.list_states(flag)}
         states[environment] = state
         parse_flag(self._as_flag(record, environments_=states))
         version = before.version if expected_version is None else expected_version
@@ -295,7 +295,7 @@ class FlagOperations(Operations):
                         )
                     )
             except IntegrityError:
-                current = self.get_flag_state(flag, environment).version
+                current = self.get_state(flag, environment).version
                 raise self._stale("flag_state", f"{flag}/{environment}", 0, current) from None
         else:
             result = self._conn.execute(
@@ -308,9 +308,9 @@ class FlagOperations(Operations):
                 .values(state=payload, version=flag_states.c.version + 1, updated_at=now)
             )
             if result.rowcount != 1:
-                current = self.get_flag_state(flag, environment).version
+                current = self.get_state(flag, environment).version
                 raise self._stale("flag_state", f"{flag}/{environment}", version, current)
-        after = self.get_flag_state(flag, environment)
+        after = self.get_state(flag, environment)
         self._bump_config(environment)
         self._audit(
             action,
@@ -324,7 +324,7 @@ class FlagOperations(Operations):
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _require_environment(self, environment: str) -> None:
+    def require_environment(self, environment: str) -> None:
         row = self._conn.execute(
             select(environments.c.key).where(environments.c.key == environment)
         ).first()
@@ -341,7 +341,7 @@ class FlagOperations(Operations):
     ) -> Flag:
         states = environments_
         if states is None:
-            states = {s.environment: s.state for s in self.list_flag_states(record.key)}
+            states = {s.environment: s.state for s in self.list_states(record.key)}
         return Flag(
             key=record.key,
             description=record.description,

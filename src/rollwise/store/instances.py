@@ -1,7 +1,7 @@
 """The fleet: every SDK instance of an environment, as it last reported.
 
 Each telemetry batch refreshes its instance's row with one upsert
-(:meth:`InstanceOperations.record_instance`), in the transaction that stores the batch
+(:meth:`InstanceOperations.record`), in the transaction that stores the batch
 when there is one to join. The row says who the process is (host, pid, SDK version,
 release, start time), which config revision it evaluates, and when the control plane
 last heard from it — what ``rollwise doctor`` compares with what the control plane serves.
@@ -29,7 +29,7 @@ Routers
 
 Retention
     Instances not seen for :data:`KEEP_INSTANCES` are forgotten
-    (:meth:`InstanceOperations.purge_instances`); each restart of a process is a new
+    (:meth:`InstanceOperations.purge`); each restart of a process is a new
     instance (the pid is part of its name), so the table holds about a week of processes.
 """
 
@@ -106,7 +106,7 @@ def _record(row: Any) -> InstanceRecord:
 class InstanceOperations(Operations):
     """Record, list and forget the SDK instances that report telemetry."""
 
-    def record_instance(
+    def record(
         self,
         environment: str,
         instance: str,
@@ -214,7 +214,7 @@ class InstanceOperations(Operations):
             statement = statement.where(t.last_seen >= _utc(seen_since))
         return [_record(row) for row in self._conn.execute(statement)]
 
-    def purge_instances(self, older_than: timedelta = KEEP_INSTANCES) -> int:
+    def purge(self, older_than: timedelta = KEEP_INSTANCES) -> int:
         """Forget instances not seen for ``older_than`` (as of the store's clock)."""
         cutoff = _utc(self._now() - older_than)
         result = self._conn.execute(delete(sdk_instances).where(sdk_instances.c.last_seen < cutoff))

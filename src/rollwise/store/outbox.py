@@ -100,9 +100,9 @@ class OutboxOperations(Operations):
             )
         if written:
             self._conn.execute(insert(outbox), written)
-        return [self.get_outbox(values["id"]) for values in written]
+        return [self.get(values["id"]) for values in written]
 
-    def get_outbox(self, outbox_id: str) -> OutboxRecord:
+    def get(self, outbox_id: str) -> OutboxRecord:
         row = self._conn.execute(select(outbox).where(outbox.c.id == outbox_id)).first()
         if row is None:
             raise self._not_found("outbox row", outbox_id)
@@ -173,7 +173,7 @@ class OutboxOperations(Operations):
         """Given up: the error was permanent, or too many attempts failed."""
         return self._finish(outbox_id, status="failed", last_error=_cut(error))
 
-    def purge_outbox(self, older_than: timedelta) -> int:
+    def purge(self, older_than: timedelta) -> int:
         """Delete delivered and failed notifications created before ``now - older_than``;
         pending ones are never deleted. Returns how many rows went."""
         return int(
@@ -191,7 +191,7 @@ class OutboxOperations(Operations):
             .where(outbox.c.id == outbox_id, outbox.c.status == "pending")
             .values(**values)
         )
-        return self.get_outbox(outbox_id)
+        return self.get(outbox_id)
 
 
 def _cut(error: str) -> str:

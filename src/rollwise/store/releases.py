@@ -47,7 +47,7 @@ def _record(row: Any) -> ReleaseRecord:
 
 
 class ReleaseOperations(Operations):
-    def record_release(
+    def record(
         self,
         environment: str,
         flag: str,
@@ -74,7 +74,7 @@ class ReleaseOperations(Operations):
         result = self._conn.execute(insert(_T).values(**values, updated_at=now))
         key = result.inserted_primary_key
         assert key is not None
-        record = self.get_release(int(key[0]))
+        record = self.get(int(key[0]))
         self._audit(
             "release.record",
             "release",
@@ -84,7 +84,7 @@ class ReleaseOperations(Operations):
         )
         return record
 
-    def get_release(self, release_id: int) -> ReleaseRecord:
+    def get(self, release_id: int) -> ReleaseRecord:
         row = self._conn.execute(select(_T).where(_T.c.id == release_id)).first()
         if row is None:
             raise self._not_found("release", str(release_id))
@@ -113,28 +113,28 @@ class ReleaseOperations(Operations):
             statement = statement.where(_T.c.id < before_id)
         return [_record(row) for row in self._conn.execute(statement)]
 
-    def release_of_rollout(self, rollout_id: int, *, lock: bool = False) -> ReleaseRecord | None:
+    def of_rollout(self, rollout_id: int, *, lock: bool = False) -> ReleaseRecord | None:
         """The release this rollout rolls out; ``lock`` holds its row until the transaction
         ends, so two followers of one finished rollout settle its outcome once."""
         statement = select(_T).where(_T.c.rollout_id == rollout_id)
         row = self._conn.execute(statement.with_for_update() if lock else statement).first()
         return None if row is None else _record(row)
 
-    def live_release(self, environment: str, flag: str) -> ReleaseRecord | None:
+    def live(self, environment: str, flag: str) -> ReleaseRecord | None:
         """The release serving everyone now: the newest ``promoted`` one."""
         found = self.list_releases(
             environment=environment, flag=flag, outcomes=[ReleaseOutcome.PROMOTED], limit=1
         )
         return found[0] if found else None
 
-    def previous_good_release(
+    def previous_good(
         self, environment: str, flag: str, *, before_id: int | None = None
     ) -> ReleaseRecord | None:
         """The newest release that served everyone (promoted or superseded) recorded
         before ``before_id`` (unset: any), of a version other than that release's."""
         skip: str | None = None
         if before_id is not None:
-            skip = self.get_release(before_id).version
+            skip = self.get(before_id).version
         for record in self.list_releases(
             environment=environment,
             flag=flag,
@@ -146,12 +146,12 @@ class ReleaseOperations(Operations):
                 return record
         return None
 
-    def set_release_outcome(
+    def set_outcome(
         self, release_id: int, outcome: ReleaseOutcome, *, rollout_id: int | None = None
     ) -> ReleaseRecord:
         """Change the outcome (and link the rollout when given), audited ``release.outcome``;
         unchanged, nothing is written."""
-        before = self.get_release(release_id)
+        before = self.get(release_id)
         changes: dict[str, Any] = {}
         if before.outcome is not outcome:
             changes["outcome"] = outcome.value
@@ -162,7 +162,7 @@ class ReleaseOperations(Operations):
         self._conn.execute(
             update(_T).where(_T.c.id == release_id).values(**changes, updated_at=self._now())
         )
-        after = self.get_release(release_id)
+        after = self.get(release_id)
         self._audit(
             "release.outcome",
             "release",
@@ -173,7 +173,7 @@ class ReleaseOperations(Operations):
         )
         return after
 
-    def audit_release_rollback(
+    def audit_rollback(
         self,
         left: ReleaseRecord,
         restored: ReleaseRecord,

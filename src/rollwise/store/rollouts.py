@@ -1,8 +1,8 @@
 """Rollouts as stored: the rollout row, its history, the controller's latest judgement
 and its judgements over time (``evaluations.py``).
 
-The store persists what ``rollwise.application.rollouts`` decides: :meth:`insert_rollout`
-writes a new pending rollout, :meth:`save_rollout_transition` one transition (the
+The store persists what ``rollwise.application.rollouts`` decides: :meth:`insert`
+writes a new pending rollout, :meth:`save_transition` one transition (the
 version-guarded row update, its history row and its audit row), :meth:`record_judgement`
 the controller's latest look (and, bounded, its evaluation history). The use cases run
 them in one transaction with the flag's split and the notifications, so a crash before the
@@ -31,8 +31,8 @@ from ..core.rollout import (
     TransitionRecord,
 )
 from ..errors import ConflictError
-from ._base import aware
-from .evaluations import EvaluationOperations, judgement_fields
+from ._base import Operations, aware
+from .evaluations import judgement_fields
 from .records import JudgementRecord, RolloutHistoryRecord, RolloutRecord
 from .tables import ACTIVE_PHASES, rollout_history, rollout_judgements, rollouts
 
@@ -96,10 +96,10 @@ def _summary(record: RolloutRecord) -> dict[str, Any]:
     }
 
 
-class RolloutOperations(EvaluationOperations):
+class RolloutOperations(Operations):
     # -- reading -------------------------------------------------------------------------
 
-    def get_rollout(
+    def get(
         self, rollout_id: int, *, lock: bool = False, expected_version: int | None = None
     ) -> RolloutRecord:
         """The rollout; ``lock`` holds its row until the transaction ends (a transition
@@ -138,7 +138,7 @@ class RolloutOperations(EvaluationOperations):
             statement = statement.where(_R.c.id < before_id)
         return [_record(row) for row in self._conn.execute(statement)]
 
-    def get_active_rollout(self, flag: str, environment: str) -> RolloutRecord | None:
+    def get_active(self, flag: str, environment: str) -> RolloutRecord | None:
         row = self._conn.execute(
             select(_R).where(
                 _R.c.flag == flag, _R.c.environment == environment, _R.c.phase.in_(ACTIVE_PHASES)
@@ -146,9 +146,9 @@ class RolloutOperations(EvaluationOperations):
         ).first()
         return None if row is None else _record(row)
 
-    def list_rollout_history(self, rollout_id: int) -> list[RolloutHistoryRecord]:
+    def list_history(self, rollout_id: int) -> list[RolloutHistoryRecord]:
         """Every transition of the rollout, oldest first."""
-        self.get_rollout(rollout_id)
+        self.get(rollout_id)
         rows = self._conn.execute(
             select(rollout_history)
             .where(rollout_history.c.rollout_id == rollout_id)
@@ -166,14 +166,14 @@ class RolloutOperations(EvaluationOperations):
 
     # -- writing -------------------------------------------------------------------------
 
-    def insert_rollout(self, spec: RolloutSpec, *, at: datetime | None = None) -> RolloutRecord:
+    def insert(self, spec: RolloutSpec, *, at: datetime | None = None) -> RolloutRecord:
         """A new pending rollout of a checked ``spec``, audited as ``rollout.create``.
 
         ConflictError when the flag already has an active rollout in the environment (the
         partial unique index decides between racing creators).
         """
         moment = at if at is not None else self._now()
-        existing = self.get_active_rollout(spec.flag, spec.environment)
+        existing = self.get_active(spec.flag, spec.environment)
         if existing is not None:
             raise self._already_active(existing)
         try:
@@ -194,12 +194,12 @@ class RolloutOperations(EvaluationOperations):
                     )
                 )
         except IntegrityError:
-            winner = self.get_active_rollout(spec.flag, spec.environment)
+            winner = self.get_active(spec.flag, spec.environment)
             if winner is None:
                 raise
             raise self._already_active(winner) from None
         rollout_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-        created = self.get_rollout(rollout_id)
+        created = self.get(rollout_id)
         after = _summary(created) | {"spec": spec.model_dump(mode="json")}
         self._audit(
             "rollout.create",
@@ -210,7 +210,7 @@ class RolloutOperations(EvaluationOperations):
         )
         return created
 
-    def save_rollout_transition(
+    def save_transition(
         self, before: RolloutRecord, state: RolloutState, transition: TransitionRecord
     ) -> RolloutRecord:
         """Store one transition of ``before`` (read locked, at its version): the row moves
@@ -235,15 +235,15 @@ class RolloutOperations(EvaluationOperations):
                     )
                 )
         except IntegrityError:
-            other = self.get_active_rollout(before.flag, before.environment)
+            other = self.get_active(before.flag, before.environment)
             if other is None:
                 raise
             raise self._already_active(other) from None
         if result.rowcount != 1:
-            current = self.get_rollout(before.id).version
+            current = self.get(before.id).version
             raise self._stale("rollout", str(before.id), before.version, current)
         self._write_history(before.id, transition)
-        after = self.get_rollout(before.id)
+        after = self.get(before.id)
         self._audit(
             f"rollout.{transition.action.value}",
             "rollout",
@@ -270,7 +270,7 @@ class RolloutOperations(EvaluationOperations):
         Not a change of the rollout: its version stays, and no audit row is written (the
         controller judges every tick; transitions carry their evidence into the history).
         """
-        current = self.get_rollout(rollout_id)
+        current = self.get(rollout_id)
         values = {
             "rollout_id": rollout_id,
             "at": at if at is not None else self._now(),
@@ -292,7 +292,7 @@ class RolloutOperations(EvaluationOperations):
             set_={k: v for k, v in values.items() if k != "rollout_id"},
         )
         self._conn.execute(statement)
-        self._keep_evaluation(values)
+        self.tx.evaluations.keep(values)
         judgement = self.get_judgement(rollout_id)
         assert judgement is not None
         return judgement

@@ -34,7 +34,7 @@ def _audited(record: SettingRecord | None) -> dict[str, Any] | None:
 
 
 class SettingsOperations(Operations):
-    def get_setting(self, key: str, *, lock: bool = False) -> SettingRecord | None:
+    def get(self, key: str, *, lock: bool = False) -> SettingRecord | None:
         """The setting, or None; ``lock`` holds its row until the transaction ends (read so
         before a read-modify-write)."""
         statement = select(_S).where(_S.c.key == key)
@@ -45,16 +45,14 @@ class SettingsOperations(Operations):
         """Every setting, by key."""
         return [_record(row) for row in self._conn.execute(select(_S).order_by(_S.c.key))]
 
-    def put_setting(
-        self, key: str, value: Any, *, expected_version: int | None = None
-    ) -> SettingRecord:
+    def put(self, key: str, value: Any, *, expected_version: int | None = None) -> SettingRecord:
         """Create or replace ``key``'s value (JSON), audited; unchanged: nothing written.
 
         ``expected_version`` (0: must not exist yet) makes it a checked write: ConflictError
         naming the current version when the setting moved on, as when a racing writer
         created it first.
         """
-        current = self.get_setting(key, lock=True)
+        current = self.get(key, lock=True)
         current_version = 0 if current is None else current.version
         if expected_version is not None and expected_version != current_version:
             raise self._stale("setting", key, expected_version, current_version)
@@ -78,7 +76,7 @@ class SettingsOperations(Operations):
             )
             if result.rowcount != 1:  # the row is locked above; a guard all the same
                 raise self._stale("setting", key, current_version, current_version + 1)
-        after = self.get_setting(key)
+        after = self.get(key)
         assert after is not None
         self._audit(
             "setting.create" if current is None else "setting.update",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,18 +18,23 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import URL, Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from .. import _fork
 from ..core.telemetry import TelemetryBatch
+from ._experiment_data import ExperimentDataOperations
 from ._write_gate import WriteGate
 from .alerts import AlertOperations
 from .audit import AuditOperations
 from .channels import ChannelOperations
 from .config import ConfigOperations
+from .environments import EnvironmentOperations
+from .evaluations import EvaluationOperations
 from .experiments import ExperimentOperations
+from .flags import FlagOperations
 from .instances import InstanceOperations
+from .outbox import OutboxOperations
 from .records import StoreStatus
 from .releases import ReleaseOperations
 from .rollouts import RolloutOperations
@@ -43,6 +48,7 @@ from .telemetry import (
 )
 from .telemetry._aggregate import Deltas
 from .telemetry._parts import combine_results, part_deltas, part_result
+from .telemetry._units import UnitOperations
 from .telemetry.types import IngestResult, TelemetryPolicy
 from .tokens import TokenOperations
 
@@ -60,20 +66,13 @@ def default_database_url() -> str:
     return database_url_from_env()
 
 
-class Tx(
-    ConfigOperations,
-    RolloutOperations,
-    AlertOperations,
-    ChannelOperations,
-    TokenOperations,
-    AuditOperations,
-    TelemetryOperations,
-    InstanceOperations,
-    ReleaseOperations,
-    ExperimentOperations,
-    SettingsOperations,
-):
-    """Everything one transaction can do; each mutation writes its audit row here too."""
+class Tx:
+    """One database transaction: its connection, who acts in it, its clock, and one
+    repository per resource (``tx.flags``, ``tx.rollouts``, ...), each built on first use.
+
+    Repositories only persist, each writing its audit rows through ``tx.audit``; one that
+    needs another resource calls it through the transaction (``self.tx.flags``).
+    """
 
     def __init__(
         self,
@@ -82,9 +81,98 @@ class Tx(
         clock: Callable[[], datetime],
         telemetry: TelemetryPolicy | None = None,
     ) -> None:
-        super().__init__(connection, actor, clock)
-        if telemetry is not None:
-            self.telemetry_policy = telemetry
+        self._conn = connection
+        self._actor = actor
+        self._clock = clock
+        self.telemetry_policy = telemetry if telemetry is not None else TelemetryPolicy()
+
+    @property
+    def actor(self) -> str:
+        """Who this transaction acts for: audit rows and history name them."""
+        return self._actor
+
+    def now(self) -> datetime:
+        """The store's clock (injected in tests)."""
+        return self._clock()
+
+    @property
+    def database_url(self) -> URL:
+        """The database this transaction runs on (a warehouse query may share it)."""
+        return self._conn.engine.url
+
+    # -- one repository per resource ------------------------------------------------------
+
+    @cached_property
+    def environments(self) -> EnvironmentOperations:
+        return EnvironmentOperations(self)
+
+    @cached_property
+    def flags(self) -> FlagOperations:
+        return FlagOperations(self)
+
+    @cached_property
+    def config(self) -> ConfigOperations:
+        return ConfigOperations(self)
+
+    @cached_property
+    def rollouts(self) -> RolloutOperations:
+        return RolloutOperations(self)
+
+    @cached_property
+    def evaluations(self) -> EvaluationOperations:
+        return EvaluationOperations(self)
+
+    @cached_property
+    def alerts(self) -> AlertOperations:
+        return AlertOperations(self)
+
+    @cached_property
+    def channels(self) -> ChannelOperations:
+        return ChannelOperations(self)
+
+    @cached_property
+    def outbox(self) -> OutboxOperations:
+        return OutboxOperations(self)
+
+    @cached_property
+    def tokens(self) -> TokenOperations:
+        return TokenOperations(self)
+
+    @cached_property
+    def audit(self) -> AuditOperations:
+        return AuditOperations(self)
+
+    @cached_property
+    def settings(self) -> SettingsOperations:
+        return SettingsOperations(self)
+
+    @cached_property
+    def releases(self) -> ReleaseOperations:
+        return ReleaseOperations(self)
+
+    @cached_property
+    def experiments(self) -> ExperimentOperations:
+        return ExperimentOperations(self)
+
+    @cached_property
+    def experiment_data(self) -> ExperimentDataOperations:
+        return ExperimentDataOperations(self)
+
+    @cached_property
+    def instances(self) -> InstanceOperations:
+        return InstanceOperations(self)
+
+    @cached_property
+    def telemetry(self) -> TelemetryOperations:
+        repository = TelemetryOperations(self)
+        repository.telemetry_policy = self.telemetry_policy
+        return repository
+
+    @cached_property
+    def units(self) -> UnitOperations:
+        repository = UnitOperations(self)
+        repository.telemetry_policy = self.telemetry_policy
+        return repository
 
 
 def _utcnow() -> datetime:
@@ -175,12 +263,12 @@ class Store:
     ) -> IngestResult:
         """Store a telemetry batch once, one short transaction per part: however large the
         batch, no transaction holds the write lock for long (SQLite has one writer), and a
-        retried batch still stores each part exactly once (see ``Tx.ingest_telemetry``)."""
+        retried batch still stores each part exactly once (see ``Tx.telemetry.ingest``)."""
         parsed = batch if isinstance(batch, ParsedBatch) else parse_batch(batch)
         parts = split_batch(parsed)
         if len(parts) == 1:  # the usual batch: one short transaction does it all
-            return self.retrying(actor, lambda tx: tx.ingest_telemetry(environment, parsed))
-        admission = self.retrying(actor, lambda tx: tx.admit_telemetry(environment, parsed))
+            return self.retrying(actor, lambda tx: tx.telemetry.ingest(environment, parsed))
+        admission = self.retrying(actor, lambda tx: tx.telemetry.admit(environment, parsed))
         results = []
         for part in parts:
             if part.index in admission.stored:  # a retry: this part was stored before
@@ -212,7 +300,7 @@ class Store:
 
 
 def _store_part(environment: str, part: BatchPart, deltas: Deltas, now: datetime, tx: Tx) -> bool:
-    return tx.store_telemetry_part(environment, part, deltas, now)
+    return tx.telemetry.store_part(environment, part, deltas, now)
 
 
 def _alembic_config() -> Config:

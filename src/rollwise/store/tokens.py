@@ -47,13 +47,13 @@ def _record(row: Any) -> TokenRecord:
 
 
 class TokenOperations(Operations):
-    def create_token(
+    def create(
         self, name: str, scope: str, environment: str | None = None
     ) -> tuple[TokenRecord, str]:
         secret = new_secret(scope)
-        return self.create_token_with_secret(name, scope, secret, environment), secret
+        return self.create_with_secret(name, scope, secret, environment), secret
 
-    def create_token_with_secret(
+    def create_with_secret(
         self, name: str, scope: str, secret: str, environment: str | None = None
     ) -> TokenRecord:
         if scope not in SCOPES:
@@ -106,13 +106,13 @@ class TokenOperations(Operations):
         rows = self._conn.execute(select(tokens).order_by(tokens.c.created_at, tokens.c.id))
         return [_record(row) for row in rows]
 
-    def count_tokens(self, scope: str | None = None) -> int:
+    def count(self, scope: str | None = None) -> int:
         statement = select(func.count()).select_from(tokens).where(tokens.c.revoked.is_(False))
         if scope is not None:
             statement = statement.where(tokens.c.scope == scope)
         return int(self._conn.execute(statement).scalar_one())
 
-    def revoke_token(self, token_id: str) -> TokenRecord:
+    def revoke(self, token_id: str) -> TokenRecord:
         before = self._get(token_id)
         self._conn.execute(update(tokens).where(tokens.c.id == token_id).values(revoked=True))
         after = self._get(token_id)
@@ -129,25 +129,25 @@ class TokenOperations(Operations):
     def authenticate(self, secret: str) -> TokenRecord | None:
         """The live token with this secret, or None; notes its use (a write at most every
         :data:`TOUCH_EVERY`, and never for an unknown token)."""
-        token = self.find_token(secret)
+        token = self.find(secret)
         if token is not None:
-            self.touch_token(token)
+            self.touch(token)
         return token
 
-    def find_token(self, secret: str) -> TokenRecord | None:
+    def find(self, secret: str) -> TokenRecord | None:
         """The live token with this secret, or None: a read only (any transaction will do).
         Looked up by hash: no timing oracle."""
-        token = self.token_by_secret(secret)
+        token = self.by_secret(secret)
         return None if token is None or token.revoked else token
 
-    def token_by_secret(self, secret: str) -> TokenRecord | None:
+    def by_secret(self, secret: str) -> TokenRecord | None:
         """The token with this secret, revoked or not (bootstrap tells the two apart)."""
         row = self._conn.execute(
             select(tokens).where(tokens.c.secret_hash == hash_secret(secret))
         ).first()
         return None if row is None else _record(row)
 
-    def touch_token(self, token: TokenRecord) -> bool:
+    def touch(self, token: TokenRecord) -> bool:
         """Record that ``token`` was used now, unless that was recorded less than
         :data:`TOUCH_EVERY` ago; whether a write was made."""
         now = self._now()

@@ -33,8 +33,8 @@ LATER = [0.015, 0.016, 0.900]
 def telemetry_store(database_url: str) -> Iterator[Store]:
     store = Store(database_url, clock=FakeClock(NOW))
     with store.transaction("setup") as tx:
-        tx.create_environment("production")
-        tx.create_flag("checkout", variants=["legacy", "domain"])
+        tx.environments.create("production")
+        tx.flags.create("checkout", variants=["legacy", "domain"])
     try:
         yield store
     finally:
@@ -48,14 +48,14 @@ def reader(store: Store) -> WindowReader:
         environment: str, flag: str, start: datetime, end: datetime
     ) -> Mapping[str, VariantWindow]:
         with store.transaction("judge") as tx:
-            return tx.variant_window(environment, flag, start, end)
+            return tx.telemetry.variant_window(environment, flag, start, end)
 
     return read
 
 
 def ingest(store: Store, *windows: dict[str, object]) -> None:
     with store.transaction("sdk") as tx:
-        result = tx.ingest_telemetry("production", batch(*windows))
+        result = tx.telemetry.ingest("production", batch(*windows))
     assert result.ignored.unknown_flags == []
 
 

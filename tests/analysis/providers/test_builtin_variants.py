@@ -24,8 +24,8 @@ ARMS = ("control", "a", "b")
 def store(database_url: str) -> Iterator[Store]:
     opened = Store(database_url, clock=FakeClock(NOW))
     with opened.transaction("setup") as tx:
-        tx.create_environment("production")
-        tx.create_flag("checkout", variants=[*ARMS, "retired"])
+        tx.environments.create("production")
+        tx.flags.create("checkout", variants=[*ARMS, "retired"])
     try:
         yield opened
     finally:
@@ -37,14 +37,14 @@ def reader(store: Store) -> WindowReader:
         environment: str, flag: str, start: datetime, end: datetime
     ) -> Mapping[str, VariantWindow]:
         with store.transaction("judge") as tx:
-            return tx.variant_window(environment, flag, start, end)
+            return tx.telemetry.variant_window(environment, flag, start, end)
 
     return read
 
 
 def ingest(store: Store, *windows: dict[str, object]) -> None:
     with store.transaction("sdk") as tx:
-        tx.ingest_telemetry("production", batch(*windows))
+        tx.telemetry.ingest("production", batch(*windows))
 
 
 def query(*variants: str, end: datetime = T0 + timedelta(seconds=90)) -> MetricQuery:

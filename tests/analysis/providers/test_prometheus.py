@@ -258,13 +258,13 @@ def test_a_custom_alert_rule_fires_on_prometheus_data_relative_to_the_baseline(
 
     two_variants(step)  # error ratio: domain 5%, legacy 1%
     with store.transaction("admin") as tx:
-        tx.create_environment("production")
-        tx.create_flag(step.flag, variants=["legacy", "domain"])
+        tx.environments.create("production")
+        tx.flags.create(step.flag, variants=["legacy", "domain"])
         for name, comparison, threshold in (
             ("domain-error-ratio-up", "increase_above", 2.0),  # 5% is 400% above 1%
             ("domain-error-ratio-high", "above", 0.10),  # 5% is not above 10%
         ):
-            tx.create_alert_rule(
+            tx.alerts.create_rule(
                 {
                     "name": name,
                     "environment": "production",

@@ -23,6 +23,7 @@ See docs/judging.md, "Metric providers".
 
 from ._config import ProviderConfigBase
 from ._process import ProcessReader
+from ._units import UnitReader, UnitWindowLike
 from .base import (
     WINDOW_SECONDS,
     Comparison,
@@ -68,6 +69,8 @@ __all__ = [
     "ProviderRegistry",
     "Roles",
     "StepMetrics",
+    "UnitReader",
+    "UnitWindowLike",
     "VariantWindowLike",
     "WindowReader",
     "comparison_counts",

@@ -28,7 +28,10 @@ recent ones.
 :class:`~rollwise.analysis.providers._process.ProcessReader` (the store's
 ``process_window``): each variant's value goes into ``VariantMetrics.custom`` under the
 gate's key; without a reader or samples the gate's key is in ``missing`` ("no process
-data"). ``throughput`` is judged from the per-window counts.
+data"). ``throughput`` is judged from the per-window counts. ``failing_units`` gates read the
+step's union of the SDKs' distinct-unit sketches through an optional
+:class:`~rollwise.analysis.providers._units.UnitReader` (the store's ``unit_window``) into
+``VariantMetrics.units``; without a reader or unit data the counts say why.
 
 Custom gates are not served: the store has no per-request custom values. Their key is in
 :attr:`~rollwise.analysis.providers.StepMetrics.missing` with the reason (the judge reports
@@ -50,6 +53,7 @@ from ...stats.sketch import LatencySketch
 from ..data import ComparisonCounts, VariantMetrics, WindowCounts
 from ._config import ProviderConfigBase, gate_issue, raise_issues
 from ._process import ProcessReader, with_process_figures
+from ._units import UnitReader, with_unit_counts
 from .base import WINDOW_SECONDS, MetricQuery, StepMetrics, require_traffic, window_bounds
 
 __all__ = [
@@ -148,11 +152,13 @@ class BuiltinProvider:
         window_seconds: float = WINDOW_SECONDS,
         settle_seconds: float = 120.0,
         process_reader: ProcessReader | None = None,
+        unit_reader: UnitReader | None = None,
     ) -> None:
         if window_seconds <= 0:
             raise ValueError(f"window_seconds must be positive, got {window_seconds!r}")
         self.reader = reader
         self.process_reader = process_reader
+        self.unit_reader = unit_reader
         self.config = config or BuiltinConfig()
         self.window_seconds = window_seconds
         self.settle = timedelta(seconds=max(0.0, settle_seconds))
@@ -203,6 +209,8 @@ class BuiltinProvider:
         ]
         require_traffic(query, {m.variant: m.requests for m in metrics}, provider="builtin")
         metrics, missing = with_process_figures(query, metrics, self.process_reader)
+        metrics, missing_units = with_unit_counts(query, metrics, self.unit_reader)
+        missing |= missing_units
         missing |= {g.key: CUSTOM_UNSUPPORTED for g in query.gates if g.metric is GateMetric.CUSTOM}
         return StepMetrics.for_query(query, metrics, missing, {"provider": "builtin"})
 

@@ -20,6 +20,7 @@ from ..._registry import TypedRegistry
 from ...errors import ConfigError
 from ._config import ProviderConfigBase
 from ._process import ProcessReader
+from ._units import UnitReader
 from .base import MetricProvider
 from .builtin import BuiltinConfig, BuiltinProvider, WindowReader
 from .nop import NopConfig, NopProvider
@@ -44,13 +45,15 @@ def default_registry(
     *,
     window_reader: WindowReader | None = None,
     process_reader: ProcessReader | None = None,
+    unit_reader: UnitReader | None = None,
     http_transport: httpx.BaseTransport | None = None,
     http_client: httpx.Client | None = None,
 ) -> ProviderRegistry:
     """A new registry with the built-in types, their dependencies injected.
 
     ``window_reader`` is the store's window query for ``builtin`` (``process_reader`` its
-    process samples, for ``cpu``/``memory`` gates) (building a builtin
+    process samples, for ``cpu``/``memory`` gates; ``unit_reader`` its distinct-unit
+    sketches, for ``failing_units`` gates) (building a builtin
     provider without one is a ConfigError); ``http_transport`` or a borrowed
     ``http_client`` go to ``prometheus``.
     """
@@ -60,7 +63,9 @@ def default_registry(
             raise ConfigError.single(
                 None, "type", "the builtin provider needs the control plane's telemetry store"
             )
-        return BuiltinProvider(window_reader, config, process_reader=process_reader)
+        return BuiltinProvider(
+            window_reader, config, process_reader=process_reader, unit_reader=unit_reader
+        )
 
     def prometheus(config: PrometheusConfig) -> MetricProvider:
         return PrometheusProvider(config, transport=http_transport, client=http_client)

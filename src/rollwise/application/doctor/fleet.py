@@ -39,10 +39,10 @@ def stale_revision(ctx: DoctorContext) -> Iterator[Finding]:
     that report no revision (none yet, or a file of their own) are not judged."""
     env, policy = ctx.env, ctx.policy
     with ctx.reading() as tx:
-        current = tx.config_revision(env)
+        current = tx.environments.config_revision(env)
         live = [
             i
-            for i in tx.list_instances(env, seen_since=ctx.now - policy.silent_after)
+            for i in tx.instances.list_instances(env, seen_since=ctx.now - policy.silent_after)
             if not i.instance.startswith(ROUTER_INSTANCE_PREFIX)  # routers_behind's
         ]
         stale = [i for i in live if _stuck(i, current, policy.stale_grace)]
@@ -89,7 +89,7 @@ def silent_instances(ctx: DoctorContext) -> Iterator[Finding]:
     env, policy = ctx.env, ctx.policy
     live_since = ctx.now - policy.silent_after
     with ctx.reading() as tx:
-        recent = tx.list_instances(env, seen_since=ctx.now - policy.gone_after)
+        recent = tx.instances.list_instances(env, seen_since=ctx.now - policy.gone_after)
     live = [i for i in recent if i.last_seen >= live_since]
     silent = [i for i in recent if i.last_seen < live_since]
     if not silent:
@@ -150,13 +150,14 @@ def routers_behind(ctx: DoctorContext) -> Iterator[Finding]:
     """
     env, grace = ctx.env, ctx.policy.stale_grace
     with ctx.reading() as tx:
-        current = tx.config_revision(env)
+        current = tx.environments.config_revision(env)
         records = {
-            i.instance: i for i in tx.list_routers(env, seen_since=ctx.now - ROUTER_GONE_AFTER)
+            i.instance: i
+            for i in tx.instances.list_routers(env, seen_since=ctx.now - ROUTER_GONE_AFTER)
         }
         rollouts = [
             (rollout, split_revision(tx, rollout.id))
-            for rollout in tx.list_rollouts(
+            for rollout in tx.rollouts.list_rollouts(
                 environment=env, phases=[RolloutPhase.PROGRESSING, RolloutPhase.PAUSED]
             )
         ]
@@ -301,9 +302,9 @@ Rollouts = list[tuple[RolloutRecord, list[RolloutHistoryRecord]]]
 
 
 def _rollouts_with_history(tx: Tx, environment: str) -> Rollouts:
-    active = tx.list_rollouts(environment=environment, active=True)
+    active = tx.rollouts.list_rollouts(environment=environment, active=True)
     return [
-        (r, tx.list_rollout_history(r.id)) for r in active if r.phase is not RolloutPhase.PENDING
+        (r, tx.rollouts.list_history(r.id)) for r in active if r.phase is not RolloutPhase.PENDING
     ]
 
 

@@ -27,7 +27,7 @@ def outbox_stuck(ctx: DoctorContext) -> Iterator[Finding]:
     stays due for long)."""
     cutoff = ctx.now - ctx.policy.outbox_stuck_after
     with ctx.reading() as tx:
-        pending = tx.list_outbox(status="pending", limit=_PAGE)
+        pending = tx.outbox.list_outbox(status="pending", limit=_PAGE)
     stuck = [row for row in pending if row.next_attempt_at <= cutoff]
     for channel, rows in _by_channel(stuck):
         oldest = min(row.next_attempt_at for row in rows)
@@ -53,7 +53,9 @@ def outbox_dead(ctx: DoctorContext) -> Iterator[Finding]:
     """Notifications given up on (status ``failed``) within ``outbox_dead_window``."""
     since = ctx.now - ctx.policy.outbox_dead_window
     with ctx.reading() as tx:
-        failed = [r for r in tx.list_outbox(status="failed", limit=_PAGE) if r.created_at >= since]
+        failed = [
+            r for r in tx.outbox.list_outbox(status="failed", limit=_PAGE) if r.created_at >= since
+        ]
     for channel, rows in _by_channel(failed):
         latest = max(rows, key=lambda row: row.created_at)
         yield Finding(
@@ -78,7 +80,7 @@ def outbox_dead(ctx: DoctorContext) -> Iterator[Finding]:
 def leader_held(ctx: DoctorContext) -> Iterator[Finding]:
     """While rollouts progress, some controller holds a valid leader lease."""
     with ctx.reading() as tx:
-        progressing = tx.list_rollouts(phases=[RolloutPhase.PROGRESSING], limit=_PAGE)
+        progressing = tx.rollouts.list_rollouts(phases=[RolloutPhase.PROGRESSING], limit=_PAGE)
     if not progressing or ctx.local_leader:
         return
     with ctx.store.engine.connect() as connection:

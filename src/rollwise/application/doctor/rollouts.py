@@ -28,7 +28,7 @@ def split_matches_share(ctx: DoctorContext) -> Iterator[Finding]:
     """Each progressing or paused rollout's flag serves the share the rollout is at."""
     env = ctx.env
     with ctx.reading() as tx:
-        for rollout in tx.list_rollouts(environment=env, phases=_SERVING):
+        for rollout in tx.rollouts.list_rollouts(environment=env, phases=_SERVING):
             yield from _split_findings(tx, rollout)
 
 
@@ -37,7 +37,7 @@ def step_overdue(ctx: DoctorContext) -> Iterator[Finding]:
     should have paused it (its limit expired without a verdict) and did not."""
     env, grace = ctx.env, ctx.policy.overdue_grace
     with ctx.reading() as tx:
-        progressing = tx.list_rollouts(environment=env, phases=[RolloutPhase.PROGRESSING])
+        progressing = tx.rollouts.list_rollouts(environment=env, phases=[RolloutPhase.PROGRESSING])
     for rollout in progressing:
         clock = step_clock(rollout.spec, rollout.state)
         if clock is None or ctx.now < clock.expires_at + grace:
@@ -75,10 +75,14 @@ def telemetry_gap(ctx: DoctorContext) -> Iterator[Finding]:
     gap = policy.telemetry_gap
     start = ctx.now - gap
     with ctx.reading() as tx:
-        for rollout in tx.list_rollouts(environment=env, phases=[RolloutPhase.PROGRESSING]):
+        for rollout in tx.rollouts.list_rollouts(
+            environment=env, phases=[RolloutPhase.PROGRESSING]
+        ):
             if _progressing_since(tx, rollout) > start:
                 continue
-            windows = tx.variant_window(env, rollout.flag, start, ctx.now + timedelta(seconds=1))
+            windows = tx.telemetry.variant_window(
+                env, rollout.flag, start, ctx.now + timedelta(seconds=1)
+            )
             if any(w.requests or w.usage for w in windows.values()):
                 continue
             yield Finding(
@@ -106,14 +110,14 @@ def _progressing_since(tx: Tx, rollout: RolloutRecord) -> datetime:
     """When the rollout last started or resumed (its current run of progress)."""
     moving = (RolloutAction.START, RolloutAction.RESUME, RolloutAction.RETRY)
     since = rollout.created_at
-    for transition in tx.list_rollout_history(rollout.id):
+    for transition in tx.rollouts.list_history(rollout.id):
         if transition.action in moving:
             since = transition.at
     return since
 
 
 def _split_findings(tx: Tx, rollout: RolloutRecord) -> Iterator[Finding]:
-    flag = tx.flag_model(rollout.flag)
+    flag = tx.flags.model(rollout.flag)
     env, subject = rollout.environment, f"flag {rollout.flag}"
     state = flag.environments.get(env)
     if state is not None and not state.enabled:

@@ -34,9 +34,9 @@ def run_doctor(
     now = store.now()
     with store.reading() as tx:
         if environment is not None:
-            keys = [tx.get_environment(environment).key]
+            keys = [tx.environments.get(environment).key]
         else:
-            keys = [record.key for record in tx.list_environments()]
+            keys = [record.key for record in tx.environments.list_environments()]
     findings: list[Finding] = []
 
     def run(check: DoctorCheck, key: str | None) -> None:

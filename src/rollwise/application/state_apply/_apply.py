@@ -83,7 +83,7 @@ def apply_plan(
         elif change.kind == "flag_state":
             assert change.environment is not None
             state: FlagEnvironment = document.flags[change.key].environments[change.environment]
-            tx.put_flag_state(change.key, change.environment, state, None)
+            tx.flags.put_state(change.key, change.environment, state, None)
         elif change.kind == "channel":
             _apply_channel(tx, change, document.channels[change.key], codec)
         elif change.kind == "alert":
@@ -97,10 +97,10 @@ def apply_plan(
 
 def _apply_environment(tx: Tx, change: Change, spec: EnvironmentSpec) -> None:
     if change.action == "create":
-        tx.create_environment(change.key, spec.name or "", spec.description, spec.production)
+        tx.environments.create(change.key, spec.name or "", spec.description, spec.production)
         return
-    version = tx.get_environment(change.key).version
-    tx.update_environment(
+    version = tx.environments.get(change.key).version
+    tx.environments.update(
         change.key,
         version,
         name=spec.name or change.key,
@@ -111,7 +111,7 @@ def _apply_environment(tx: Tx, change: Change, spec: EnvironmentSpec) -> None:
 
 def _apply_flag(tx: Tx, change: Change, spec: FlagSpec) -> None:
     if change.action == "create":
-        tx.create_flag(
+        tx.flags.create(
             change.key,
             variants=spec.variants,
             off_variant=spec.off_variant,
@@ -119,8 +119,8 @@ def _apply_flag(tx: Tx, change: Change, spec: FlagSpec) -> None:
             tags=spec.tags,
         )
         return
-    version = tx.get_flag(change.key).version
-    tx.update_flag(
+    version = tx.flags.get(change.key).version
+    tx.flags.update(
         change.key,
         version,
         description=spec.description,
@@ -133,18 +133,20 @@ def _apply_flag(tx: Tx, change: Change, spec: FlagSpec) -> None:
 def _apply_channel(tx: Tx, change: Change, spec: ChannelSpec, codec: ChannelCodec) -> None:
     config = spec.config(change.key)
     if change.action == "create":
-        tx.create_channel(change.key, config, enabled=spec.enabled, redact=codec.masked)
+        tx.channels.create(change.key, config, enabled=spec.enabled, redact=codec.masked)
         return
-    version = tx.get_channel(change.key).version
-    tx.update_channel(change.key, version, config=config, enabled=spec.enabled, redact=codec.masked)
+    version = tx.channels.get(change.key).version
+    tx.channels.update(
+        change.key, version, config=config, enabled=spec.enabled, redact=codec.masked
+    )
 
 
 def _apply_alert(tx: Tx, change: Change, spec: AlertSpec) -> None:
     fields = AlertRuleFields.model_validate(spec.model_dump(by_alias=True))
     if change.action == "create":
-        tx.create_alert_rule(fields)
+        tx.alerts.create_rule(fields)
         return
-    version = tx.get_alert_rule(change.key).version
+    version = tx.alerts.get_rule(change.key).version
     values = fields.model_dump(by_alias=True, exclude={"name"})
     update_alert_rule(tx, change.key, version, values)
 
@@ -162,4 +164,4 @@ def _write_settings(tx: Tx, document: StateDocument, environment: str | None) ->
     new = StateSettings(defaults=defaults, deploy=deploy).model_dump(mode="json", exclude_none=True)
     for key in (DEFAULTS_KEY, DEPLOY_KEY):  # each change a new version and an audit row
         if new[key] != old[key]:
-            tx.put_setting(key, new[key])
+            tx.settings.put(key, new[key])

@@ -108,7 +108,7 @@ def prepare_document(
     )
     issues += channel_issues
     if document is not None:
-        existing = {record.key for record in tx.list_environments()}
+        existing = {record.key for record in tx.environments.list_environments()}
         issues += reference_issues(document, existing)
         if environment is not None and environment not in existing | set(document.environments):
             reason = f"unknown environment {environment!r} (neither in the file nor existing)"

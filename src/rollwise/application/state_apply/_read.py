@@ -30,7 +30,7 @@ def load_settings(tx: Tx, *, lock: bool) -> StateSettings:
     """``lock``: hold the settings' rows until the transaction ends (before a change)."""
     values: dict[str, Any] = {}
     for key in (DEFAULTS_KEY, DEPLOY_KEY):
-        setting = tx.get_setting(key, lock=lock)
+        setting = tx.settings.get(key, lock=lock)
         if setting is not None:
             values[key] = setting.value
     return StateSettings.model_validate(values)
@@ -49,11 +49,11 @@ def read_state(tx: Tx, *, archived: bool | None = None) -> StateDocument:
             description=record.description,
             production=record.production,
         )
-        for record in tx.list_environments()
+        for record in tx.environments.list_environments()
     }
     flags = {}
-    for record in tx.list_flags(archived=archived):
-        states = {s.environment: s.state for s in tx.list_flag_states(record.key)}
+    for record in tx.flags.list_flags(archived=archived):
+        states = {s.environment: s.state for s in tx.flags.list_states(record.key)}
         flags[record.key] = FlagSpec(
             description=record.description,
             variants=record.variants,
@@ -61,12 +61,12 @@ def read_state(tx: Tx, *, archived: bool | None = None) -> StateDocument:
             tags=record.tags,
             environments=states,
         )
-    channels = {r.name: channel_spec(r.config, r.enabled) for r in tx.list_channels()}
+    channels = {r.name: channel_spec(r.config, r.enabled) for r in tx.channels.list_channels()}
     alerts = {
         rule.name: AlertSpec.model_validate(
             rule.model_dump(by_alias=True, include=set(AlertRuleFields.model_fields))
         )
-        for rule in tx.list_alert_rules()
+        for rule in tx.alerts.list_rules()
     }
     settings = read_settings(tx)
     return StateDocument(

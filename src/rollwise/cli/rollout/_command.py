@@ -8,7 +8,6 @@ out, or paused with ``--fail-on-pause``). Click's own usage errors exit 2. See d
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,9 +18,9 @@ from rich.console import Console
 
 from ...core.durations import parse_duration
 from ...errors import ConfigError
-from .._common import poll
+from .._common import fail, poll, print_json
 from .._http import ControlPlane, ControlPlaneError, resolve
-from ._input import build_spec
+from ._spec_options import SpecOptions, with_spec_options
 from ._view import history_table, list_table, print_status, progress_line
 
 rollout = typer.Typer(
@@ -35,6 +34,7 @@ URL = typer.Option(
 TOKEN = typer.Option(None, "--token", help="API token (env ROLLWISE_TOKEN)")
 JSON = typer.Option(False, "--json", help="Print the API's JSON instead of a table")
 REASON = typer.Option(None, "--reason", "-r", help="Why: kept in the rollout's history")
+ROLLOUT_ID = typer.Argument(..., help="The rollout's id")
 VERSION = typer.Option(
     None, "--version", help="The version you read (default: the current one, read first)"
 )
@@ -42,11 +42,6 @@ VERSION = typer.Option(
 
 def _console() -> Console:
     return Console(highlight=False, soft_wrap=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"rollwise: {message}", err=True)
-    return typer.Exit(EXIT_ERROR)
 
 
 @contextmanager
@@ -57,141 +52,52 @@ def _plane(url: str | None, token: str | None) -> Iterator[ControlPlane]:
     try:
         yield client
     except ControlPlaneError as error:
-        raise _fail(f"error: {error.message}") from None
+        fail(f"error: {error.message}", EXIT_ERROR)
     except ConfigError as error:
-        raise _fail(f"invalid rollout spec: {error.message}") from None
+        fail(f"invalid rollout spec: {error.message}", EXIT_ERROR)
     finally:
         client.close()
 
 
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
 def _show(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        _print_json(data)
+        print_json(data)
     else:
         print_status(_console(), data)
-
-
-SpecOptions = dict[str, Any]
 
 
 def _create(
     url: str | None,
     token: str | None,
-    spec_options: SpecOptions,
+    spec: SpecOptions,
     *,
     start: bool,
     as_json: bool,
 ) -> None:
     with _plane(url, token) as plane:
-        spec = build_spec(**spec_options)
-        created = plane.post("/api/v1/rollouts", {**spec, "start": start})
+        created = plane.post("/api/v1/rollouts", {**spec.build(), "start": start})
     _show(created, as_json)
 
 
-def _spec_options(
-    file: str | None,
-    flag: str | None,
-    env: str | None,
-    variant: str | None,
-    baseline: str | None,
-    strategy: str | None,
-    steps: str | None,
-    verify: str | None,
-    gate: list[str] | None,
-    min_samples: int | None,
-    max_step_duration: str | None,
-    on_no_data: str | None,
-) -> SpecOptions:
-    return {
-        "file": file,
-        "flag": flag,
-        "environment": env,
-        "variant": variant,
-        "baseline": baseline,
-        "strategy": strategy,
-        "steps": steps,
-        "verify": verify,
-        "gates": gate,
-        "min_samples": min_samples,
-        "max_step_duration": max_step_duration,
-        "on_no_data": on_no_data,
-    }
-
-
-FILE = typer.Option(None, "--file", "-f", help="Rollout spec, YAML or JSON ('-': stdin)")
-FLAG = typer.Option(None, "--flag", help="The flag")
-ENV = typer.Option(None, "--env", "--environment", help="The environment")
-VARIANT = typer.Option(None, "--variant", help="The variant to roll out (the canary)")
-BASELINE = typer.Option(
-    None, "--baseline", help="The variant it replaces (default: the flag's off variant)"
-)
-STRATEGY = typer.Option(None, "--strategy", help="canary or blue_green")
-STEPS = typer.Option(None, "--steps", help="Canary steps, e.g. 10%/1h,25%/1h,50%/1h")
-VERIFY = typer.Option(None, "--verify", help="blue_green verification window, e.g. 30m")
-GATE = typer.Option(
-    None, "--gate", help="metric:bound=value,... e.g. error_rate:max_difference=0.005 (repeat)"
-)
-MIN_SAMPLES = typer.Option(None, "--min-samples", help="Requests per variant before a pass")
-MAX_STEP = typer.Option(None, "--max-step-duration", help="Pause a step without verdict after")
-ON_NO_DATA = typer.Option(None, "--on-no-data", help="hold, pause or rollback")
-
-
 @rollout.command()
+@with_spec_options
 def create(
-    file: str = FILE,
-    flag: str = FLAG,
-    env: str = ENV,
-    variant: str = VARIANT,
-    baseline: str = BASELINE,
-    strategy: str = STRATEGY,
-    steps: str = STEPS,
-    verify: str = VERIFY,
-    gate: list[str] = GATE,
-    min_samples: int = MIN_SAMPLES,
-    max_step_duration: str = MAX_STEP,
-    on_no_data: str = ON_NO_DATA,
+    spec: SpecOptions,
     start: bool = typer.Option(False, "--start", help="Start it at once"),
     url: str = URL,
     token: str = TOKEN,
     as_json: bool = JSON,
 ) -> None:
     """Create a rollout from a spec file and/or options; pending unless --start."""
-    options = _spec_options(
-        file,
-        flag,
-        env,
-        variant,
-        baseline,
-        strategy,
-        steps,
-        verify,
-        gate,
-        min_samples,
-        max_step_duration,
-        on_no_data,
-    )
-    _create(url, token, options, start=start, as_json=as_json)
+    _create(url, token, spec, start=start, as_json=as_json)
 
 
 @rollout.command()
+@with_spec_options
 def start(
     rollout_id: int = typer.Argument(None, help="Start this pending rollout instead"),
-    file: str = FILE,
-    flag: str = FLAG,
-    env: str = ENV,
-    variant: str = VARIANT,
-    baseline: str = BASELINE,
-    strategy: str = STRATEGY,
-    steps: str = STEPS,
-    verify: str = VERIFY,
-    gate: list[str] = GATE,
-    min_samples: int = MIN_SAMPLES,
-    max_step_duration: str = MAX_STEP,
-    on_no_data: str = ON_NO_DATA,
+    *,
+    spec: SpecOptions,
     reason: str = REASON,
     url: str = URL,
     token: str = TOKEN,
@@ -204,26 +110,12 @@ def start(
     if rollout_id is not None:
         _act("start", rollout_id, None, reason, url, token, as_json)
         return
-    options = _spec_options(
-        file,
-        flag,
-        env,
-        variant,
-        baseline,
-        strategy,
-        steps,
-        verify,
-        gate,
-        min_samples,
-        max_step_duration,
-        on_no_data,
-    )
-    _create(url, token, options, start=True, as_json=as_json)
+    _create(url, token, spec, start=True, as_json=as_json)
 
 
 @rollout.command()
 def status(
-    rollout_id: int = typer.Argument(..., help="The rollout's id"),
+    rollout_id: int = ROLLOUT_ID,
     url: str = URL,
     token: str = TOKEN,
     as_json: bool = JSON,
@@ -252,7 +144,7 @@ def list_(
     with _plane(url, token) as plane:
         rollouts = plane.get("/api/v1/rollouts", params)
     if as_json:
-        _print_json(rollouts)
+        print_json(rollouts)
     elif not rollouts:
         typer.echo("no rollouts")
     else:
@@ -261,7 +153,7 @@ def list_(
 
 @rollout.command()
 def history(
-    rollout_id: int = typer.Argument(..., help="The rollout's id"),
+    rollout_id: int = ROLLOUT_ID,
     url: str = URL,
     token: str = TOKEN,
     as_json: bool = JSON,
@@ -270,7 +162,7 @@ def history(
     with _plane(url, token) as plane:
         rows = plane.get(f"/api/v1/rollouts/{rollout_id}/history")
     if as_json:
-        _print_json(rows)
+        print_json(rows)
     elif not rows:
         typer.echo("no transitions yet (pending)")
     else:
@@ -298,7 +190,7 @@ def _act(
 
 def _action_command(action: str, summary: str) -> Callable[..., None]:
     def command(
-        rollout_id: int = typer.Argument(..., help="The rollout's id"),
+        rollout_id: int = ROLLOUT_ID,
         version: int = VERSION,
         reason: str = REASON,
         url: str = URL,
@@ -323,7 +215,7 @@ for _name, _summary in (
 
 @rollout.command()
 def wait(
-    rollout_id: int = typer.Argument(..., help="The rollout's id"),
+    rollout_id: int = ROLLOUT_ID,
     timeout: str = typer.Option("30m", "--timeout", help="Give up after (e.g. 90s, 30m, 2h)"),
     interval: str = typer.Option("5s", "--interval", help="Time between two looks"),
     fail_on_pause: bool = typer.Option(
@@ -341,7 +233,7 @@ def wait(
     try:
         limit, every = parse_duration(timeout), parse_duration(interval)
     except ValueError as error:
-        raise _fail(f"invalid duration: {error}") from None
+        fail(f"invalid duration: {error}", EXIT_ERROR)
     deadline = time.monotonic() + limit
     last: tuple[Any, ...] | None = None
     with _plane(url, token) as plane:
@@ -361,7 +253,7 @@ def wait(
                 code = EXIT_UNFINISHED
             if code is not None:
                 if as_json:
-                    _print_json(view)
+                    print_json(view)
                 raise typer.Exit(code)
             time.sleep(max(0.0, min(every, deadline - time.monotonic())))
 

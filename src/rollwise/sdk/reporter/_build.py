@@ -31,6 +31,7 @@ from ...core.telemetry import (
     ProcessSample,
     RequestSeries,
     TrackedEvent,
+    UnitSketches,
     UsageCount,
     Window,
 )
@@ -39,6 +40,8 @@ from ..recorder import ClosedWindow
 __all__ = ["Batch", "Built", "Drained", "build_batches"]
 
 MAX_SERIES = 10_000
+MAX_UNITS = 1_000
+"""Unit-sketch pairs per window (the wire's limit): one per (flag, variant) served."""
 MAX_SAMPLES = 1_000
 MAX_OVERRIDES = 10_000
 MAX_BATCH_BYTES = 16 * 1024 * 1024
@@ -157,9 +160,11 @@ def _windows(
 ) -> list[Window]:
     """One wire window per closed window (split past the series limit), plus the target's."""
     by_start: dict[datetime, list[RequestSeries]] = {}
+    units: dict[datetime, list[UnitSketches]] = {}
     lengths: dict[datetime, int] = {}
     for window in closed:
         by_start.setdefault(window.start, []).extend(window.series)
+        units.setdefault(window.start, []).extend(window.units)
         lengths[window.start] = window.seconds
     if usage or comparisons or process is not None:
         by_start.setdefault(target, [])
@@ -178,6 +183,8 @@ def _windows(
                     usage=usage if extra else [],
                     comparisons=comparisons if extra else [],
                     process=process if extra else None,
+                    # unit sketches ride with the first chunk (a union: never counted twice)
+                    units=units.get(start, [])[:MAX_UNITS] if number == 0 else [],
                 )
             )
     return result

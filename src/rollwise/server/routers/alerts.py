@@ -82,7 +82,9 @@ def list_alert_rules(
     _: Principal = Depends(require("read")),
 ) -> list[AlertRuleRecord]:
     with store.transaction("read") as tx:
-        return tx.list_alert_rules(environment=environment, flag=flag, state=state, enabled=enabled)
+        return tx.alerts.list_rules(
+            environment=environment, flag=flag, state=state, enabled=enabled
+        )
 
 
 @router.post(
@@ -95,7 +97,7 @@ def create_alert_rule(
     who: Principal = Depends(require("write")),
 ) -> AlertRuleRecord:
     with store.transaction(who.actor) as tx:
-        record = tx.create_alert_rule(body)
+        record = tx.alerts.create_rule(body)
     _etag(response, record.version)
     return record
 
@@ -108,7 +110,7 @@ def get_alert_rule(
     _: Principal = Depends(require("read")),
 ) -> AlertRuleRecord:
     with store.transaction("read") as tx:
-        record = tx.get_alert_rule(name)
+        record = tx.alerts.get_rule(name)
     _etag(response, record.version)
     return record
 
@@ -150,7 +152,7 @@ def delete_alert_rule(
     who: Principal = Depends(require("write")),
 ) -> Response:
     with store.transaction(who.actor) as tx:
-        tx.delete_alert_rule(name, header_version)
+        tx.alerts.delete_rule(name, header_version)
     return Response(status_code=204)
 
 
@@ -163,4 +165,4 @@ def list_alert_events(
     _: Principal = Depends(require("read")),
 ) -> list[AlertEventRecord]:
     with store.transaction("read") as tx:
-        return tx.list_alert_events(name, limit=limit, before_id=before_id)
+        return tx.alerts.list_events(name, limit=limit, before_id=before_id)

@@ -29,7 +29,7 @@ def list_audit(
     _: Principal = Depends(require("read")),
 ) -> list[AuditRecord]:
     with store.transaction("read") as tx:
-        return tx.list_audit(
+        return tx.audit.list_audit(
             actor=actor,
             action=action,
             target_type=target_type,

@@ -89,7 +89,7 @@ def list_channels(
     _: Principal = Depends(require("read")),
 ) -> list[ChannelView]:
     with store.transaction("read") as tx:
-        records = tx.list_channels(enabled=enabled)
+        records = tx.channels.list_channels(enabled=enabled)
     return [_view(registry, record) for record in records]
 
 
@@ -103,7 +103,7 @@ def create_channel(
 ) -> ChannelView:
     config = configs.merge(registry, body.config, {})  # a mask here stands for nothing
     with store.transaction(who.actor) as tx:
-        record = tx.create_channel(
+        record = tx.channels.create(
             config.name,
             configs.reveal(config),
             enabled=body.enabled,
@@ -122,7 +122,7 @@ def get_channel(
     _: Principal = Depends(require("read")),
 ) -> ChannelView:
     with store.transaction("read") as tx:
-        record = tx.get_channel(name)
+        record = tx.channels.get(name)
     _etag(response, record.version)
     return _view(registry, record)
 
@@ -143,14 +143,14 @@ def update_channel(
         stored: dict[str, Any] | None = None
         if body.config is not None:
             data = {"name": name, **body.config}
-            current = tx.get_channel(name)
+            current = tx.channels.get(name)
             config = configs.merge(registry, data, current.config)
             if config.name != name:
                 raise ApiError(
                     400, "bad_request", f"config.name is {config.name!r}: a channel is not renamed"
                 )
             stored = configs.reveal(config)
-        record = tx.update_channel(
+        record = tx.channels.update(
             name,
             version,
             config=stored,
@@ -172,7 +172,7 @@ def delete_channel(
     who: Principal = Depends(require("write")),
 ) -> Response:
     with store.transaction(who.actor) as tx:
-        tx.delete_channel(
+        tx.channels.delete(
             name, header_version, redact=lambda config: configs.masked(registry, config)
         )
     return Response(status_code=204)
@@ -192,7 +192,7 @@ def send_test_notification(
     """Queue a test notification (kind ``rollwise.test``) for this channel, even if it is
     disabled; the dispatcher delivers it like any other. Watch it in ``/api/v1/outbox``."""
     with store.transaction(who.actor) as tx:
-        return [tx.queue_test_notification(name)]
+        return [tx.channels.queue_test_notification(name)]
 
 
 @outbox_router.get("", response_model=list[OutboxRecord])
@@ -205,4 +205,4 @@ def list_outbox(
 ) -> list[OutboxRecord]:
     """Notifications and their delivery, newest first."""
     with store.transaction("read") as tx:
-        return tx.list_outbox(status=status, channel=channel, limit=limit)
+        return tx.outbox.list_outbox(status=status, channel=channel, limit=limit)

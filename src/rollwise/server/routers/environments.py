@@ -43,7 +43,7 @@ def list_environments(
     store: Store = Depends(store_of), _: Principal = Depends(require("read"))
 ) -> list[EnvironmentRecord]:
     with store.transaction("read") as tx:
-        return tx.list_environments()
+        return tx.environments.list_environments()
 
 
 @router.post("", status_code=201, response_model=EnvironmentRecord, responses=error_responses(409))
@@ -55,7 +55,7 @@ def create_environment(
     who: Principal = Depends(require("write")),
 ) -> EnvironmentRecord:
     with store.transaction(who.actor) as tx:
-        record = tx.create_environment(body.key, body.name, body.description, body.production)
+        record = tx.environments.create(body.key, body.name, body.description, body.production)
     hub.changed()
     response.headers["ETag"] = f'"{record.version}"'
     return record
@@ -69,7 +69,7 @@ def get_environment(
     _: Principal = Depends(require("read")),
 ) -> EnvironmentRecord:
     with store.transaction("read") as tx:
-        record = tx.get_environment(key)
+        record = tx.environments.get(key)
     response.headers["ETag"] = f'"{record.version}"'
     return record
 
@@ -87,8 +87,10 @@ def list_environment_flag_states(
 
     A flag never set here is listed as it serves: disabled, version 0."""
     with store.transaction("read") as tx:
-        tx.get_environment(key)
-        return [tx.get_flag_state(flag.key, key) for flag in tx.list_flags(archived=archived)]
+        tx.environments.get(key)
+        return [
+            tx.flags.get_state(flag.key, key) for flag in tx.flags.list_flags(archived=archived)
+        ]
 
 
 @router.patch(
@@ -106,7 +108,7 @@ def update_environment(
     version = expected_version(header_version, body.version)
     assert version is not None
     with store.transaction(who.actor) as tx:
-        record = tx.update_environment(
+        record = tx.environments.update(
             key, version, name=body.name, description=body.description, production=body.production
         )
     if body.production is not None:

@@ -87,7 +87,7 @@ def create_experiment(
 ) -> ExperimentView:
     """Create a draft from a definition (every invalid field is a 422 naming it)."""
     with store.transaction(who.actor) as tx:
-        record = tx.create_experiment(body)
+        record = tx.experiments.create(body)
     _etag(response, record.version)
     return _view(record)
 
@@ -100,7 +100,9 @@ def list_experiments(
     _: Principal = Depends(require("read")),
 ) -> list[ExperimentView]:
     with store.reading() as tx:
-        return [_view(r) for r in tx.list_experiments(environment=environment, state=state)]
+        return [
+            _view(r) for r in tx.experiments.list_experiments(environment=environment, state=state)
+        ]
 
 
 @router.get("/{key}", response_model=ExperimentView, responses=error_responses(404))
@@ -111,7 +113,7 @@ def get_experiment(
     _: Principal = Depends(require("read")),
 ) -> ExperimentView:
     with store.reading() as tx:
-        record = tx.get_experiment(key)
+        record = tx.experiments.get(key)
     _etag(response, record.version)
     return _view(record)
 
@@ -132,9 +134,9 @@ def update_experiment(
         header_version, body_version if isinstance(body_version, int) else None, required=False
     )
     with store.transaction(who.actor) as tx:
-        current = tx.get_experiment(key)
+        current = tx.experiments.get(key)
         merged = current.definition.model_dump(mode="json", exclude_none=True) | changes
-        record = tx.update_experiment(key, merged, version)
+        record = tx.experiments.update(key, merged, version)
     _etag(response, record.version)
     return _view(record)
 
@@ -154,7 +156,7 @@ def start_experiment(
     """draft → running: the flag's split becomes the arms' weights and stays locked."""
     version = expected_version(header_version, (body or StartBody()).version, required=False)
     with store.transaction(who.actor) as tx:
-        record = tx.start_experiment(key, version)
+        record = tx.experiments.start(key, version)
     hub.changed()
     _etag(response, record.version)
     return _view(record)
@@ -173,7 +175,7 @@ def stop_experiment(
     """running → stopped, recording the decision; the split is unlocked (and kept)."""
     version = expected_version(header_version, body.version, required=False)
     with store.transaction(who.actor) as tx:
-        record = tx.stop_experiment(key, body.decision, version)
+        record = tx.experiments.stop(key, body.decision, version)
     hub.changed()
     _etag(response, record.version)
     return _view(record)
@@ -194,5 +196,5 @@ def results(
     sample-ratio check first (``results.sample_ratio``), then the table."""
     settings = AnalysisSettings(alpha=alpha, sequential=sequential, correction=correction)
     with store.reading() as tx:
-        record = tx.get_experiment(key)
+        record = tx.experiments.get(key)
         return experiment_results(tx, record, settings)

@@ -67,7 +67,7 @@ def list_flags(
     _: Principal = Depends(require("read")),
 ) -> list[FlagRecord]:
     with store.transaction("read") as tx:
-        return tx.list_flags(archived=archived, tag=tag, search=search)
+        return tx.flags.list_flags(archived=archived, tag=tag, search=search)
 
 
 @router.post("", status_code=201, response_model=FlagRecord, responses=error_responses(409))
@@ -79,7 +79,7 @@ def create_flag(
     who: Principal = Depends(require("write")),
 ) -> FlagRecord:
     with store.transaction(who.actor) as tx:
-        record = tx.create_flag(
+        record = tx.flags.create(
             body.key,
             variants=body.variants,
             off_variant=body.off_variant,
@@ -97,7 +97,7 @@ def get_flag(
     _: Principal = Depends(require("read")),
 ) -> FlagRecord:
     with store.transaction("read") as tx:
-        record = tx.get_flag(key)
+        record = tx.flags.get(key)
     _etag(response, record.version)
     return record
 
@@ -115,7 +115,7 @@ def update_flag(
     version = expected_version(header_version, body.version)
     assert version is not None
     with store.transaction(who.actor) as tx:
-        record = tx.update_flag(
+        record = tx.flags.update(
             key,
             version,
             description=body.description,
@@ -138,7 +138,7 @@ def _archive_switch(archived: bool) -> Callable[..., FlagRecord]:
         who: Principal = Depends(require("write")),
     ) -> FlagRecord:
         with store.transaction(who.actor) as tx:
-            change = tx.archive_flag if archived else tx.unarchive_flag
+            change = tx.flags.archive if archived else tx.flags.unarchive
             record = change(key, header_version)
         return _published(response, hub, record)
 
@@ -159,10 +159,10 @@ def flag_history(
 ) -> FlagHistory:
     """Who changed the flag, when, and which fields (from the audit log, newest first)."""
     with store.transaction("read") as tx:
-        tx.get_flag(key)
+        tx.flags.get(key)
         if environment is not None:
-            tx.get_environment(environment)
-        records = tx.list_audit(target_type="flag", target=key, limit=1000)
+            tx.environments.get(environment)
+        records = tx.audit.list_audit(target_type="flag", target=key, limit=1000)
     chosen = [r for r in records if environment is None or r.environment in (None, environment)]
     return FlagHistory(items=[history_item(record) for record in chosen[:limit]])
 
@@ -174,7 +174,7 @@ def list_flag_states(
     key: str = FLAG_KEY, store: Store = Depends(store_of), _: Principal = Depends(require("read"))
 ) -> list[FlagStateRecord]:
     with store.transaction("read") as tx:
-        return tx.list_flag_states(key)
+        return tx.flags.list_states(key)
 
 
 @router.get(
@@ -190,7 +190,7 @@ def get_flag_state(
     _: Principal = Depends(require("read")),
 ) -> FlagStateRecord:
     with store.transaction("read") as tx:
-        record = tx.get_flag_state(key, environment)
+        record = tx.flags.get_state(key, environment)
     _etag(response, record.version)
     return record
 
@@ -213,7 +213,7 @@ def put_flag_state(
     version = expected_version(header_version, body.version)
     state = FlagEnvironment.model_validate(body.model_dump(exclude={"version"}))
     with store.transaction(who.actor) as tx:
-        record = tx.put_flag_state(key, environment, state, version)
+        record = tx.flags.put_state(key, environment, state, version)
     return _published(response, hub, record)
 
 
@@ -230,7 +230,7 @@ def _kill_switch(enabled: bool) -> Callable[..., FlagStateRecord]:
         who: Principal = Depends(require("write")),
     ) -> FlagStateRecord:
         with store.transaction(who.actor) as tx:
-            record = tx.set_enabled(key, environment, enabled, header_version)
+            record = tx.flags.set_enabled(key, environment, enabled, header_version)
         return _published(response, hub, record)
 
     return switch

@@ -119,9 +119,9 @@ def flag_metrics(
         raise invalid("from", "must be before 'to'")
     step_seconds = parse_seconds(step, "step", 1, 7 * 86400) if step is not None else None
     with store.transaction("read") as tx:
-        record = tx.get_flag(flag)
-        tx.get_environment(environment)
-        plan = tx.plan_series(since, until, step_seconds, route=route)
+        record = tx.flags.get(flag)
+        tx.environments.get(environment)
+        plan = tx.telemetry.plan_series(since, until, step_seconds, route=route)
         if plan.points > MAX_POINTS:
             raise invalid("step", f"{plan.points} points; at most {MAX_POINTS}: raise the step")
         if plan.rows_per_series > MAX_ROWS_PER_SERIES:
@@ -130,7 +130,7 @@ def flag_metrics(
                 f"{plan.rows_per_series} buckets per series; at most {MAX_ROWS_PER_SERIES}: "
                 "raise the step (5m or more reads 5-minute buckets) or shorten the range",
             )
-        series = {s.variant: s for s in tx.variant_series(environment, flag, plan, route)}
+        series = {s.variant: s for s in tx.telemetry.variant_series(environment, flag, plan, route)}
     ordered = list(record.variants) + sorted(set(series) - set(record.variants))
     if wanted is not None:
         _known(wanted, ordered)
@@ -300,15 +300,15 @@ def variants_metrics(
         raise invalid("window", f"{count} windows; at most {MAX_WINDOWS}: raise it")
     bounds = window_bounds(since, until, seconds)
     with store.reading() as tx:  # one snapshot for every window, no write lock
-        record = tx.get_flag(flag)
-        tx.get_environment(environment)
+        record = tx.flags.get(flag)
+        tx.environments.get(environment)
         names = wanted if wanted is not None else list(record.variants)
         _known(names, list(record.variants))
 
         def read(
             environment: str, flag: str, start: datetime, end: datetime
         ) -> dict[str, VariantWindowLike]:
-            return dict(tx.variant_window(environment, flag, start, end))
+            return dict(tx.telemetry.variant_window(environment, flag, start, end))
 
         query = MetricQuery(flag, environment, variants=names, start=since, end=until)
         provider = BuiltinProvider(read, window_seconds=seconds)

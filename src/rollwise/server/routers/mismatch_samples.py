@@ -30,6 +30,8 @@ def list_mismatch_samples(
     _: Principal = Depends(require("read")),
 ) -> list[MismatchSampleRecord]:
     with store.transaction("read") as tx:
-        tx.get_environment(environment)
-        records = tx.list_mismatch_samples(environment, name, limit, flag=flag, before_id=before_id)
+        tx.environments.get(environment)
+        records = tx.telemetry.list_mismatch_samples(
+            environment, name, limit, flag=flag, before_id=before_id
+        )
     return records

@@ -110,12 +110,14 @@ class _Snapshot:
         # up to now inclusive: the bucket that started at this very second counts too
         until = self.end + timedelta(seconds=1)
         with store.transaction("read") as tx:
-            tx.get_environment(environment)
-            self.windows = tx.environment_window(environment, self.start, until)
-            self.reporting = tx.reporting_stats(environment, self.start)
-            overrides = tx.override_counts(environment, self.start, until)
+            tx.environments.get(environment)
+            self.windows = tx.telemetry.environment_window(environment, self.start, until)
+            self.reporting = tx.telemetry.reporting_stats(environment, self.start)
+            overrides = tx.telemetry.override_counts(environment, self.start, until)
             self.flags: dict[str, FlagRecord] = {
-                flag.key: flag for flag in tx.list_flags(archived=None) if flag.key in self.windows
+                flag.key: flag
+                for flag in tx.flags.list_flags(archived=None)
+                if flag.key in self.windows
             }
         self.overrides: dict[str, dict[str, int]] = {}
         for (flag, outcome, _variant, _reason), count in sorted(overrides.items()):

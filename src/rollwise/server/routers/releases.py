@@ -124,8 +124,8 @@ def list_releases(
 ) -> list[ReleaseView]:
     """Newest first. Outcomes of finished rollouts are brought up to date first."""
     with store.reading() as tx:
-        tx.get_environment(environment)
-        records = tx.list_releases(
+        tx.environments.get(environment)
+        records = tx.releases.list_releases(
             environment=environment, flag=flag, limit=limit, before_id=before_id
         )
         stale = [r.id for r in records if _may_have_ended(r)]
@@ -133,7 +133,7 @@ def list_releases(
         with store.transaction("controller") as wtx:
             for release_id in stale:
                 release_cases.sync_release(wtx, release_id)
-            records = wtx.list_releases(
+            records = wtx.releases.list_releases(
                 environment=environment, flag=flag, limit=limit, before_id=before_id
             )
     return [_view(record) for record in records]
@@ -151,8 +151,8 @@ def get_release(
 ) -> ReleaseView:
     """The release and its rollout's progress (what ``rollwise deploy`` polls)."""
     with store.reading() as tx:
-        record = tx.get_release(release_id)
-        rollout = None if record.rollout_id is None else tx.get_rollout(record.rollout_id)
+        record = tx.releases.get(release_id)
+        rollout = None if record.rollout_id is None else tx.rollouts.get(record.rollout_id)
     if rollout is not None and _may_have_ended(record) and not rollout.is_active:
         with store.transaction("controller") as wtx:
             record = release_cases.sync_release(wtx, release_id)

@@ -153,7 +153,7 @@ def create_rollout(
         controller.provider.validate_gates(spec.gates)
     with store.transaction(who.actor) as tx:
         record = application.create_rollout(tx, spec, start=body.start)
-        view = _view(record, tx.get_judgement(record.id))
+        view = _view(record, tx.rollouts.get_judgement(record.id))
     if body.start:
         hub.changed()
     _etag(response, record.version)
@@ -172,7 +172,7 @@ def list_rollouts(
     _: Principal = Depends(require("read")),
 ) -> list[RolloutSummary]:
     with store.transaction("read") as tx:
-        records = tx.list_rollouts(
+        records = tx.rollouts.list_rollouts(
             flag=flag,
             environment=environment,
             phases=None if phase is None else [phase],
@@ -191,8 +191,8 @@ def get_rollout(
     _: Principal = Depends(require("read")),
 ) -> RolloutView:
     with store.transaction("read") as tx:
-        record = tx.get_rollout(rollout_id)
-        view = _view(record, tx.get_judgement(rollout_id))
+        record = tx.rollouts.get(rollout_id)
+        view = _view(record, tx.rollouts.get_judgement(rollout_id))
     _etag(response, record.version)
     return view
 
@@ -208,7 +208,7 @@ def rollout_history(
     _: Principal = Depends(require("read")),
 ) -> list[RolloutHistoryRecord]:
     with store.transaction("read") as tx:
-        return tx.list_rollout_history(rollout_id)
+        return tx.rollouts.list_history(rollout_id)
 
 
 @router.get(
@@ -228,7 +228,7 @@ def rollout_evaluations(
     """The controller's judgements over time, oldest first: one per change of step, attempt
     or decision, else at most one a minute; page on with ``since`` = the last ``seq``."""
     with store.transaction("read") as tx:
-        return tx.list_evaluations(rollout_id, since=since, limit=limit)
+        return tx.evaluations.list_evaluations(rollout_id, since=since, limit=limit)
 
 
 @router.post(
@@ -255,7 +255,7 @@ def act(
         record = application.act_on_rollout(
             tx, rollout_id, action, expected_version=version, reason=given.reason
         )
-        view = _view(record, tx.get_judgement(rollout_id))
+        view = _view(record, tx.rollouts.get_judgement(rollout_id))
     hub.changed()
     _etag(response, record.version)
     return view

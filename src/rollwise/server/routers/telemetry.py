@@ -70,11 +70,11 @@ def ingest_batch(store: Store, environment: str, parsed: ParsedBatch, actor: str
 def _record_experiment_data(tx: Tx, environment: str, parsed: ParsedBatch) -> None:
     """Exposures and tracked events, once per batch id (see store/_experiment_data.py)."""
     batch = parsed.batch
-    tx.record_experiment_data(environment, batch.batch_id, batch.exposures, batch.events)
+    tx.experiment_data.record(environment, batch.batch_id, batch.exposures, batch.events)
 
 
 def _ingest_and_record(tx: Tx, environment: str, parsed: ParsedBatch) -> IngestResult:
-    result = tx.ingest_telemetry(environment, parsed)
+    result = tx.telemetry.ingest(environment, parsed)
     _record_experiment_data(tx, environment, parsed)
     _record_instance(tx, environment, parsed)  # last: the batch's own rows are locked first
     return result
@@ -82,4 +82,4 @@ def _ingest_and_record(tx: Tx, environment: str, parsed: ParsedBatch) -> IngestR
 
 def _record_instance(tx: Tx, environment: str, parsed: ParsedBatch) -> None:
     batch = parsed.batch
-    tx.record_instance(environment, batch.instance, batch.sdk, batch.sent_at)
+    tx.instances.record(environment, batch.instance, batch.sdk, batch.sent_at)

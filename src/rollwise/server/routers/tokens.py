@@ -34,7 +34,7 @@ def list_tokens(
     store: Store = Depends(store_of), _: Principal = Depends(require("admin"))
 ) -> list[TokenRecord]:
     with store.transaction("read") as tx:
-        return tx.list_tokens()
+        return tx.tokens.list_tokens()
 
 
 @router.post("", status_code=201, response_model=CreatedToken, responses=error_responses(404))
@@ -42,7 +42,7 @@ def create_token(
     body: TokenCreate, store: Store = Depends(store_of), who: Principal = Depends(require("admin"))
 ) -> CreatedToken:
     with store.transaction(who.actor) as tx:
-        record, secret = tx.create_token(body.name, body.scope, body.environment)
+        record, secret = tx.tokens.create(body.name, body.scope, body.environment)
     return CreatedToken(token=record, secret=secret)
 
 
@@ -54,6 +54,6 @@ def revoke_token(
     who: Principal = Depends(require("admin")),
 ) -> TokenRecord:
     with store.transaction(who.actor) as tx:
-        record = tx.revoke_token(token_id)
+        record = tx.tokens.revoke(token_id)
     tokens.forget(token_id)
     return record

@@ -33,6 +33,7 @@ from .telemetry import (
     telemetry_keys,
     usage_buckets,
 )
+from .units import unit_buckets
 
 __all__ = [
     "ACTIVE_PHASES",
@@ -66,5 +67,6 @@ __all__ = [
     "telemetry_batches",
     "telemetry_keys",
     "tokens",
+    "unit_buckets",
     "usage_buckets",
 ]

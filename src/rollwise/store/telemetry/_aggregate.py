@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ...stats.sketch import LatencySketch
 from ._batch import ParsedBatch
+from ._packed import PackedSum, pack_started
 from ._plan import align_down
 from .types import RESOLUTIONS, IgnoredTelemetry, ProcessTotals
 
@@ -57,10 +57,10 @@ ProcessKey = tuple[str, int, int, str]  # flag (the release flag), resolution, b
 
 @dataclass(slots=True)
 class RequestDelta:
-    requests: int = 0
-    errors: int = 0
-    client_errors: int = 0
-    latency: LatencySketch = field(default_factory=LatencySketch)
+    requests: int
+    errors: int
+    client_errors: int
+    latency: PackedSum
 
 
 @dataclass(slots=True)
@@ -159,6 +159,7 @@ def aggregate(
         deltas.windows += counted
         buckets = _buckets(start)
         for series, sketch in zip(window.series, sketches, strict=True):
+            blob: bytes | None = None
             if not admitted(series.flag, series.variant, "series"):
                 continue
             deltas.series += 1
@@ -169,15 +170,16 @@ def aggregate(
                 stored = ALL_ROUTES if resolution == RESOLUTIONS[0] else route
                 key = (series.flag, resolution, bucket, series.variant, stored)
                 delta = deltas.requests.get(key)
+                blob = pack_started(sketch) if blob is None else blob  # once per series
                 if delta is None:  # a copy: no merge into an empty sketch, bin by bin
                     deltas.requests[key] = RequestDelta(
-                        series.requests, series.errors, series.client_errors, _started(sketch)
+                        series.requests, series.errors, series.client_errors, PackedSum(blob)
                     )
                     continue
                 delta.requests += series.requests
                 delta.errors += series.errors
                 delta.client_errors += series.client_errors
-                delta.latency.merge(sketch)
+                delta.latency.add(sketch, blob)
         for usage in window.usage:
             if not admitted(usage.flag, usage.variant, "usage"):
                 continue
@@ -263,14 +265,6 @@ def aggregate(
         unknown_variants=sorted(unknown_variants)[:_LISTED],
     )
     return deltas
-
-
-def _started(sketch: LatencySketch) -> LatencySketch:
-    """What merging ``sketch`` into an empty sketch gives (its copy; a sum of -0.0 is
-    0.0 there too)."""
-    started = sketch.copy()
-    started.sum += 0.0
-    return started
 
 
 def _outcomes(counts: Mapping[str, int]) -> dict[str, int]:

@@ -17,8 +17,6 @@ from ...stats.sketch import unpack_sketch_data
 from .._base import Operations
 from ..tables import (
     comparison_buckets,
-    environments,
-    flags,
     mismatch_samples,
     override_buckets,
     request_buckets,
@@ -28,6 +26,7 @@ from ..tables import (
     usage_buckets,
 )
 from ..tables.telemetry import process_buckets
+from ._admission import read_admission
 from ._aggregate import (
     MAX_COUNT,
     OTHER,
@@ -37,8 +36,11 @@ from ._aggregate import (
     add_durations,
 )
 from ._batch import ParsedBatch, parse_batch
+from ._claims import claim_batch, claim_part
+from ._packed import merge_packed
 from ._parts import Admission, BatchPart, combine_results, part_deltas, part_result, split_batch
 from ._sketch import merge_sketch_data, pack
+from ._units import store_unit_sketches
 from ._upsert import add_counts_to_rows, insert_ignoring_conflicts, merge_rows
 from .types import IngestResult, ProcessTotals, TelemetryPolicy
 
@@ -49,14 +51,12 @@ MAX_DROPPED = 2**40  # per batch: a day of sums stays far inside 64 bits (SQLite
 
 
 class TelemetryIngest(Operations):
-    """Writes SDK telemetry: :meth:`ingest_telemetry` (one transaction) or
-    :meth:`admit_telemetry` then :meth:`store_telemetry_part` per part (the server's)."""
+    """Writes SDK telemetry: :meth:`ingest` (one transaction) or
+    :meth:`admit` then :meth:`store_part` per part (the server's)."""
 
     telemetry_policy: TelemetryPolicy
 
-    def ingest_telemetry(
-        self, environment: str, batch: TelemetryBatch | ParsedBatch
-    ) -> IngestResult:
+    def ingest(self, environment: str, batch: TelemetryBatch | ParsedBatch) -> IngestResult:
         """Store ``batch`` for ``environment`` once; a repeated batch id counts nothing.
 
         Everything in this one transaction (tests, small batches); the server stores
@@ -68,31 +68,31 @@ class TelemetryIngest(Operations):
         """
         parsed = batch if isinstance(batch, ParsedBatch) else parse_batch(batch)
         parts = split_batch(parsed)
-        admission = self.admit_telemetry(environment, parsed, check_stored=len(parts) > 1)
+        admission = self.admit(environment, parsed, check_stored=len(parts) > 1)
         results = []
         for part in parts:
             if part.index in admission.stored:
                 results.append(part_result(part, Deltas(), environment, stored=False))
                 continue
             deltas = part_deltas(part, admission, self.telemetry_policy)
-            stored = self.store_telemetry_part(environment, part, deltas, admission.now)
+            stored = self.store_part(environment, part, deltas, admission.now)
             results.append(part_result(part, deltas, environment, stored))
         return combine_results(results)
 
-    def admit_telemetry(
+    def admit(
         self, environment: str, parsed: ParsedBatch, *, check_stored: bool = True
     ) -> Admission:
         """What of ``parsed`` may be stored: its known flags, its route templates and
         comparison names (new ones registered up to the caps, the others folded), and
         (``check_stored``) which of its parts a previous attempt already stored."""
-        if not self._exists(environment):
-            raise self._not_found("environment", environment)
         wire, policy = parsed.batch, self.telemetry_policy
-        known = self._known_flags(_flags_in(wire))
-        routes = self._admit(environment, "route", policy.max_routes_per_flag, _routes(wire, known))
-        names = self._admit(
-            environment, "comparison", policy.max_comparisons_per_flag, _names(wire, known)
-        )
+        reading = read_admission(self._conn, environment, sorted(_flags_in(wire)))
+        if reading is None:
+            raise self._not_found("environment", environment)
+        known, cap = reading.known, policy.max_routes_per_flag
+        routes = self._admit(environment, "route", cap, _routes(wire, known), reading.keys)
+        cap = policy.max_comparisons_per_flag
+        names = self._admit(environment, "comparison", cap, _names(wire, known), reading.keys)
         return Admission(
             self._now(),
             known,
@@ -114,13 +114,12 @@ class TelemetryIngest(Operations):
         ).scalars()
         return frozenset({0, *others})
 
-    def store_telemetry_part(
-        self, environment: str, part: BatchPart, deltas: Deltas, now: datetime
-    ) -> bool:
+    def store_part(self, environment: str, part: BatchPart, deltas: Deltas, now: datetime) -> bool:
         """Add one part's deltas unless that part was already stored (then False)."""
         if not self._claim(environment, part, now):
             return False
         self._store(environment, part.parsed.batch.instance, deltas)
+        store_unit_sketches(self._conn, environment, part.parsed.batch, now, self.telemetry_policy)
         return True
 
     def _claim(self, environment: str, part: BatchPart, now: datetime) -> bool:
@@ -128,6 +127,16 @@ class TelemetryIngest(Operations):
         already was (a retry, or its twin won the race: PostgreSQL waits for the twin's
         transaction and then sees its row)."""
         wire = part.parsed.batch
+        if self._conn.dialect.name == "postgresql":
+            if part.index:
+                return claim_part(self._conn, environment, wire.batch_id, part.index, now)
+            dropped = wire.dropped
+            capped = (
+                min(dropped.batches, MAX_DROPPED),
+                min(dropped.windows, MAX_DROPPED),
+                min(dropped.samples, MAX_DROPPED),
+            )
+            return claim_batch(self._conn, environment, wire.batch_id, wire.instance, now, capped)
         if part.index == 0:
             statement = insert_ignoring_conflicts(self._conn, telemetry_batches).values(
                 environment=environment,
@@ -146,35 +155,19 @@ class TelemetryIngest(Operations):
             key = telemetry_batch_parts.c.batch_id
         return self._conn.execute(statement.returning(key)).first() is not None
 
-    def _exists(self, environment: str) -> bool:
-        row = self._conn.execute(
-            select(environments.c.key).where(environments.c.key == environment)
-        ).first()
-        return row is not None
-
-    def _known_flags(self, keys: set[str]) -> dict[str, frozenset[str]]:
-        if not keys:
-            return {}
-        rows = self._conn.execute(
-            select(flags.c.key, flags.c.variants).where(flags.c.key.in_(sorted(keys)))
-        )
-        return {row.key: frozenset(row.variants) for row in rows}
-
     def _admit(
-        self, environment: str, kind: str, cap: int, wanted: dict[str, set[str]]
+        self,
+        environment: str,
+        kind: str,
+        cap: int,
+        wanted: dict[str, set[str]],
+        registered: dict[tuple[str, str], set[str]],
     ) -> set[tuple[str, str]]:
-        """The (flag, key) pairs stored as they are; new ones registered up to ``cap``."""
+        """The (flag, key) pairs stored as they are; new ones registered up to ``cap``
+        (``registered``: the keys already registered per (flag, kind))."""
         admitted: set[tuple[str, str]] = set()
-        k = telemetry_keys.c
         for flag, keys in sorted(wanted.items()):
-            known = {
-                row.key
-                for row in self._conn.execute(
-                    select(k.key).where(
-                        k.environment == environment, k.flag == flag, k.kind == kind
-                    )
-                )
-            }
+            known = registered.get((flag, kind), set())
             room = cap - len(known)
             new = []
             for key in sorted(keys):
@@ -207,7 +200,7 @@ class TelemetryIngest(Operations):
                 "requests": min(delta.requests, MAX_COUNT),
                 "errors": min(delta.errors, MAX_COUNT),
                 "client_errors": min(delta.client_errors, MAX_COUNT),
-                "latency": delta.latency.to_data(),
+                "latency": delta.latency.packed(),
             }
             for key, delta in deltas.requests.items()
         }
@@ -215,7 +208,7 @@ class TelemetryIngest(Operations):
             conn,
             request_buckets,
             (*_KEY, "variant", "route"),
-            {key: _request_values(delta) for key, delta in requests.items()},
+            requests,
             lambda row, key: _combine_requests(row, requests[key]),
         )
         add_counts_to_rows(
@@ -325,18 +318,18 @@ def _names(batch: TelemetryBatch, known: Mapping[str, object]) -> dict[str, set[
     return names
 
 
-def _request_values(delta: dict[str, Any]) -> dict[str, Any]:
-    """A request delta as column values (the latency sketch packed)."""
-    return delta | {"latency": pack(delta["latency"])}
-
-
 def _combine_requests(row: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
-    stored = unpack_sketch_data(row["latency"])
+    """A stored request row plus a delta (both sketches packed: merged as bytes when they
+    can be, else unpacked, merged and packed again, which refuses a corrupt row)."""
+    latency = merge_packed(row["latency"], delta["latency"])
+    if latency is None:
+        stored = unpack_sketch_data(row["latency"])
+        latency = pack(merge_sketch_data(stored, unpack_sketch_data(delta["latency"])))
     return {
         "requests": min(row["requests"] + delta["requests"], MAX_COUNT),
         "errors": min(row["errors"] + delta["errors"], MAX_COUNT),
         "client_errors": min(row["client_errors"] + delta["client_errors"], MAX_COUNT),
-        "latency": pack(merge_sketch_data(stored, delta["latency"])),
+        "latency": latency,
     }
 
 

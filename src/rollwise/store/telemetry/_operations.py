@@ -39,6 +39,7 @@ from ..tables import (
     usage_buckets,
 )
 from ..tables.telemetry import process_buckets
+from ..tables.units import unit_buckets
 from ._aggregate import epoch
 from ._batch import ParsedBatch, parse_batch
 from ._ingest import TelemetryIngest
@@ -55,6 +56,7 @@ _BUCKET_TABLES: tuple[Table, ...] = (
     comparison_buckets,
     override_buckets,
     process_buckets,
+    unit_buckets,
 )
 
 
@@ -64,7 +66,7 @@ class TelemetryOperations(TelemetryIngest, TelemetryQueries, ProcessQueries):
 
     # -- retention -----------------------------------------------------------------------
 
-    def purge_telemetry(self) -> PurgeResult:
+    def purge(self) -> PurgeResult:
         """Delete what retention no longer keeps (as of the store's clock).
 
         Buckets older than their resolution's retention, batch ids (telemetry and experiment

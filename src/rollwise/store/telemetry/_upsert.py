@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 
 __all__ = ["add_counts_to_rows", "insert_ignoring_conflicts", "merge_rows"]
 
@@ -121,6 +122,27 @@ def _json_rows(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
             record[names[i]] = b64encode(row[i]).decode("ascii")
         out.append(record)
     return json.dumps(out, separators=(",", ":"))
+
+
+def _pg_run(connection: Connection, statement: str, row_json: str) -> list[tuple[Any, ...]]:
+    """Run one statement on the driver's own cursor (SQLAlchemy's execution path cost as
+    much CPU as the statement), its rows if it returns any. A driver error is raised as
+    SQLAlchemy raises it (``OperationalError`` for a deadlock: the store retries those)."""
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(statement, (row_json,))
+        return cursor.fetchall() if cursor.description is not None else []
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(
+            statement,
+            None,
+            error,
+            connection.dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            dialect=connection.dialect,
+        ) from error
+    finally:
+        cursor.close()
 
 
 @cache
@@ -229,9 +251,7 @@ def _pg_merge(
     width = len(keys)
     columns = (*keys, *values)
     rows = [(*key, *(deltas[key][v] for v in values)) for key in ordered]
-    claimed = connection.exec_driver_sql(
-        _pg_claim(table, keys, values), (_json_rows(columns, rows),)
-    ).all()
+    claimed = _pg_run(connection, _pg_claim(table, keys, values), _json_rows(columns, rows))
     updates = []
     for row in claimed:
         if row[-1]:  # created by this statement: it holds the delta already
@@ -242,7 +262,7 @@ def _pg_merge(
         updates.append((*key, *(merged[v] for v in values)))
     if updates:
         updates.sort()
-        connection.exec_driver_sql(_pg_write(table, keys, values), (_json_rows(columns, updates),))
+        _pg_run(connection, _pg_write(table, keys, values), _json_rows(columns, updates))
 
 
 def _sqlite_merge(
@@ -290,9 +310,7 @@ def add_counts_to_rows(
     keys = tuple(key_columns)
     rows = [(*key, min(counts[key], cap)) for key in sorted(counts)]
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(
-            _pg_add(table.name, keys, cap), (_json_rows((*keys, "count"), rows),)
-        )
+        _pg_run(connection, _pg_add(table.name, keys, cap), _json_rows((*keys, "count"), rows))
         return
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:

@@ -87,6 +87,10 @@ PROCESS_UNSUPPORTED = (
     "the prometheus provider has no process samples (the SDK reports them to the control "
     "plane): use the builtin provider, or a custom gate on your exporter's CPU or memory"
 )
+UNITS_UNSUPPORTED = (
+    "the prometheus provider cannot count distinct units (counters have no identity): "
+    "failing_units gates need the builtin provider, which reads the SDKs' unit sketches"
+)
 
 
 class PrometheusProvider:
@@ -206,6 +210,8 @@ class PrometheusProvider:
                 missing[gate.key] = MISMATCH_UNSUPPORTED
             if gate.metric.is_resource:
                 missing[gate.key] = PROCESS_UNSUPPORTED
+            if gate.metric is GateMetric.FAILING_UNITS:
+                missing[gate.key] = UNITS_UNSUPPORTED
             if gate.metric is not GateMetric.CUSTOM or gate.query is None:
                 continue
             reasons, texts = [], {}
@@ -250,6 +256,8 @@ class PrometheusProvider:
                 issues.append(gate_issue(index, gate, "metric", MISMATCH_UNSUPPORTED))
             elif gate.metric.is_resource:
                 issues.append(gate_issue(index, gate, "metric", PROCESS_UNSUPPORTED))
+            elif gate.metric is GateMetric.FAILING_UNITS:
+                issues.append(gate_issue(index, gate, "metric", UNITS_UNSUPPORTED))
             elif gate.metric is GateMetric.CUSTOM and "{variant}" not in (gate.query or ""):
                 reason = "a custom query needs {variant}, or every variant gets the same value"
                 issues.append(gate_issue(index, gate, "query", reason))
