@@ -13,6 +13,7 @@ new leader carries on where the last stopped; each look is committed through
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -51,15 +52,28 @@ _MAX_PARALLEL = 8
 
 class HttpProber:
     """Probes with one shared httpx client: a GET, the check's timeout, no redirects
-    followed (a redirect is healthy only when ``expect_status`` names it)."""
+    followed (a redirect is healthy only when ``expect_status`` names it).
+
+    The client is made on the first probe: every controller has a prober, few rollouts
+    check health, and a client costs its TLS context (the CA bundle read, ~30 ms of CPU)."""
 
     def __init__(self) -> None:
-        self._client = httpx.Client(follow_redirects=False, headers={"User-Agent": "rollwise"})
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
+
+    def _http(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(
+                    follow_redirects=False, headers={"User-Agent": "rollwise"}
+                )
+            return self._client
 
     def __call__(self, check: HealthCheck, at: datetime) -> HealthProbe:
+        client = self._http()
         began = time.monotonic()
         try:
-            response = self._client.get(check.url, timeout=httpx.Timeout(check.timeout))
+            response = client.get(check.url, timeout=httpx.Timeout(check.timeout))
         except httpx.TimeoutException:
             return HealthProbe(
                 at, False, error=f"no answer within {check.timeout:g}s", seconds=_since(began)
@@ -71,7 +85,10 @@ class HttpProber:
         return HealthProbe(at, check.healthy(status), status=status, seconds=_since(began))
 
     def close(self) -> None:
-        self._client.close()
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
 
 def _since(began: float) -> float:

@@ -24,6 +24,7 @@ import logging
 import os
 import random
 import socket
+import ssl
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +78,7 @@ class HttpSource:
         self._etag: str | None = None
         self._listener: ConfigListener | None = None
         self._client: httpx.Client | None = None
+        self._tls: ssl.SSLContext | None = None  # shared by this source's clients
         self._pid = os.getpid()
         self._fetch_lock = threading.Lock()
         self._outage: str | None = None  # the last problem's kind, while problems last
@@ -300,7 +302,14 @@ class HttpSource:
         return f"{self.base_url}/api/v1/sdk/stream"
 
     def _new_client(self, timeout: httpx.Timeout) -> httpx.Client:
-        return httpx.Client(headers=self._headers, timeout=timeout, transport=self._transport)
+        """A client on this source's one TLS context: given none, httpx builds one per client
+        (the CA bundle read, ~40 ms of CPU), and the first fetch and the poll each make one.
+        A racing first use may build two; either is as good."""
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context()
+        return httpx.Client(
+            headers=self._headers, timeout=timeout, transport=self._transport, verify=self._tls
+        )
 
     def _problem(self, error: Exception) -> SourceError:
         """Any failure of talking to the control plane, as the SourceError reported."""
